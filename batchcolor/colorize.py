@@ -1,0 +1,119 @@
+"""Colorize one decoded image: the library entry point that ``tile`` and ``run`` share.
+
+>>> from batchcolor.colorize import InferenceSettings, open_engine, colorize_image
+>>> engine, tiling = open_engine(InferenceSettings(model="models/edges2color"))
+>>> bgr = colorize_image(cv2.imread("sketch.png", cv2.IMREAD_UNCHANGED), engine, tiling)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import pixels
+from .engine import Engine, EngineConfig
+from .modelcard import ModelRef, resolve_model
+from .registry import default_model
+from .tiler import TileObserver, TileSettings, colorize_array
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """Everything that decides which pixels come out (plus where and how fast they're made)."""
+
+    model: str | None = None  # folder, .xml or .onnx; None means the installed default
+    tile: int | None = None  # None: the card's recommended tile
+    overlap: int | None = None  # None: the card's recommended overlap
+    device: str = "CPU"
+    precision: str = "auto"
+    scale: str = "none"  # "none", "auto" (fit the drawing to the card's scale) or a factor
+    cache_dir: Path | None = None
+    threads: int | None = None
+    num_requests: int | None = None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "batchcolor" / "openvino"
+
+
+def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
+    """Fill the model-dependent defaults so the settings say exactly what will run."""
+    ref = resolve_model(settings.model) if settings.model else default_model()
+    card = ref.card
+    filled = replace(
+        settings,
+        model=str(ref.model_path),
+        tile=settings.tile or card.tile,
+        overlap=card.overlap if settings.overlap is None else settings.overlap,
+    )
+    return ref, filled
+
+
+def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
+    ref, s = resolve(settings)
+    assert s.tile is not None and s.overlap is not None
+    if s.tile % ref.card.stride:
+        raise ValueError(f"--tile {s.tile} must be a multiple of the model's stride {ref.card.stride}")
+    # Validate the geometry now, so a bad --overlap fails once, not once per file.
+    TileSettings(s.tile, s.overlap).plan(s.tile, s.tile, ref.card.stride)
+    config = EngineConfig(
+        tile=s.tile,
+        device=s.device,
+        precision=s.precision,
+        cache_dir=s.cache_dir,
+        threads=s.threads,
+        num_requests=s.num_requests,
+    )
+    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap)
+
+
+def scale_factor(model_input: np.ndarray, scale: str, card_scale: int | None) -> float:
+    """How much to resize before inference so drawings match the training scale.
+
+    ``auto`` measures the drawing's extent (the bounding box of its dark pixels) and fits its
+    longer side to the card's ``scale``: a network trained on 256 px shoes fills a 2000 px
+    sketch with texture-less mush, and the same sketch shrunk to 256 px with good colour.
+    """
+    if scale == "none":
+        return 1.0
+    if scale == "auto":
+        if not card_scale:
+            return 1.0
+        gray = model_input.min(axis=2)
+        ys, xs = np.nonzero(gray < 128)
+        if ys.size == 0:
+            return 1.0
+        extent = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+        return float(card_scale) / float(extent)
+    factor = float(scale)
+    if not 0.01 <= factor <= 100:
+        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale}")
+    return factor
+
+
+def colorize_image(
+    decoded: np.ndarray,
+    engine: Engine,
+    tiling: TileSettings,
+    scale: str = "none",
+    observe: TileObserver | None = None,
+) -> np.ndarray:
+    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out."""
+    import cv2
+
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
+    x = prepared.model_input
+    h, w = x.shape[:2]
+    factor = scale_factor(x, scale, engine.card.scale)
+    if abs(factor - 1.0) > 1e-3:
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        if x.ndim == 2:
+            x = x[:, :, None]
+    rgb = colorize_array(x, engine, tiling, observe=observe)
+    if rgb.shape[:2] != (h, w):
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    return pixels.finish(rgb, prepared.alpha)

@@ -1,0 +1,151 @@
+"""Image files: header probing, strict decoding, encoding, and atomic durable writes.
+
+* ``probe`` reads only the header (Pillow opens lazily), so a PNG that claims 100000x100000
+  is refused before a byte of pixel data is decoded, and a FIFO or device named ``.png`` is
+  refused before anything opens it (opening a FIFO would block forever).
+* ``decode`` uses OpenCV, which keeps 16-bit samples, expands palettes (with transparency
+  to alpha) and returns ``None`` on truncated data instead of a half-grey picture.
+* ``atomic_write`` writes a temp file in the destination folder, fsyncs it, ``os.replace``s
+  it over the target and fsyncs the folder: a crash at any instant leaves either the old
+  file or the new one, never a partial one a downstream job could pick up.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import InputError
+
+INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+_PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    format: str
+    mode: str
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def _cv2():
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # errors only: truncation is reported by us, per file, not as a WARN spew
+    return cv2
+
+
+def check_regular_file(path: Path) -> os.stat_result:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InputError(f"cannot stat: {exc.strerror}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("not a regular file (a FIFO, device or socket)")
+    if st.st_size == 0:
+        raise InputError("empty file (0 bytes)")
+    return st
+
+
+def probe(path: Path, max_pixels: int | None = None) -> ImageInfo:
+    """Header-only look at an image; raises InputError with a reason a person can act on."""
+    from PIL import Image, UnidentifiedImageError
+
+    check_regular_file(path)
+    Image.MAX_IMAGE_PIXELS = None  # our own limit below, checked before decoding
+    try:
+        with Image.open(path) as im:
+            info = ImageInfo(width=im.width, height=im.height, format=str(im.format), mode=str(im.mode))
+    except UnidentifiedImageError as exc:
+        raise InputError("not an image (unrecognised header)") from exc
+    except OSError as exc:
+        raise InputError(f"unreadable image header: {exc}") from exc
+    if info.format not in _PIL_FORMATS:
+        raise InputError(f"unsupported image format {info.format}")
+    if info.width < 1 or info.height < 1:
+        raise InputError(f"image has no pixels ({info.width}x{info.height})")
+    if max_pixels is not None and info.pixels > max_pixels:
+        raise InputError(
+            f"image is {info.width}x{info.height} = {info.pixels / 1e6:.1f} MP, over --max-pixels "
+            f"{max_pixels / 1e6:.1f} MP"
+        )
+    return info
+
+
+def decode(path: Path) -> np.ndarray:
+    """Decode to OpenCV's layout: H x W [x C], BGR[A] order, uint8 or uint16."""
+    cv2 = _cv2()
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError("cannot decode: the file is truncated or corrupt")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise InputError(f"unsupported sample type {image.dtype}")
+    return image
+
+
+def encode(image: np.ndarray, suffix: str, jpeg_quality: int = 95) -> bytes:
+    cv2 = _cv2()
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]  # JPEG has no alpha
+        params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+    elif suffix == ".png":
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101]  # lossless
+    ok, buf = cv2.imencode(suffix, image, params)
+    if not ok:
+        raise InputError(f"cannot encode as {suffix}")
+    return buf.tobytes()
+
+
+@contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; on success fsync it and rename it into place.
+
+    The temp name starts with ``.`` and ends ``.partial`` so walkers and people skip it; on
+    failure it is removed. Leftovers from a ``kill -9`` are swept by the batch runner.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    with atomic_output(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

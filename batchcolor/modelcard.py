@@ -1,0 +1,191 @@
+"""Model cards: the JSON file beside each model that tells the runtime how to feed it.
+
+A model file alone does not say whether its input is gray or RGB, how pixel values are
+normalised, what its total stride is or what it was trained on; guessing any of these gives
+plausible-looking wrong colours. So every model ships with a card, and a card that is missing
+a field, or that disagrees with the network itself, is refused with the file and field named.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+
+CARD_FORMAT = "batchcolor-model-card/1"
+CARD_NAME = "card.json"
+MODEL_SUFFIXES = (".xml", ".onnx")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    version: str
+    input_channels: int
+    output_channels: int
+    # x_model = (pixel_0_255 - input_mean) / input_std, per channel; output in output_range
+    input_mean: float
+    input_std: float
+    output_range: tuple[float, float]
+    stride: int
+    tile: int
+    overlap: int
+    scale: int | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {
+            "format": CARD_FORMAT,
+            "name": self.name,
+            "version": self.version,
+            "input": {
+                "channels": self.input_channels,
+                "range": [0, 255],
+                "mean": self.input_mean,
+                "std": self.input_std,
+                "layout": "NCHW",
+                "content": "dark lines on a light background",
+            },
+            "output": {"channels": self.output_channels, "range": list(self.output_range), "layout": "NCHW"},
+            "stride": self.stride,
+            "tile": {"recommended": self.tile, "overlap": self.overlap},
+            "scale": self.scale,
+            "training": self.training,
+            "metrics": self.metrics,
+        }
+        doc.update(self.extra)
+        return doc
+
+
+def _field(doc: dict[str, Any], path: str, kind: type | tuple[type, ...], source: Path) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ModelError(f"{source}: model card field '{path}' is missing")
+        node = node[part]
+    if not isinstance(node, kind) or isinstance(node, bool):
+        raise ModelError(f"{source}: model card field '{path}' must be {_kind_name(kind)}, got {node!r}")
+    return node
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def parse_card(doc: Any, source: Path) -> ModelCard:
+    if not isinstance(doc, dict):
+        raise ModelError(f"{source}: a model card must be a JSON object")
+    fmt = doc.get("format")
+    if fmt != CARD_FORMAT:
+        raise ModelError(f"{source}: model card field 'format' must be '{CARD_FORMAT}', got {fmt!r}")
+    num = (int, float)
+    card = ModelCard(
+        name=_field(doc, "name", str, source),
+        version=str(_field(doc, "version", (str, int, float), source)),
+        input_channels=_field(doc, "input.channels", int, source),
+        output_channels=_field(doc, "output.channels", int, source),
+        input_mean=float(_field(doc, "input.mean", num, source)),
+        input_std=float(_field(doc, "input.std", num, source)),
+        output_range=tuple(float(v) for v in _field(doc, "output.range", list, source)),  # type: ignore[arg-type]
+        stride=_field(doc, "stride", int, source),
+        tile=_field(doc, "tile.recommended", int, source),
+        overlap=_field(doc, "tile.overlap", int, source),
+        scale=doc.get("scale"),
+        training=doc.get("training") or {},
+        metrics=doc.get("metrics") or {},
+        extra={k: v for k, v in doc.items() if k not in _KNOWN},
+    )
+    _check(card, source)
+    return card
+
+
+_KNOWN = {"format", "name", "version", "input", "output", "stride", "tile", "scale", "training", "metrics"}
+
+
+def _check(card: ModelCard, source: Path) -> None:
+    if card.input_channels not in (1, 3):
+        raise ModelError(f"{source}: model card field 'input.channels' must be 1 or 3, got {card.input_channels}")
+    if card.output_channels != 3:
+        raise ModelError(f"{source}: model card field 'output.channels' must be 3, got {card.output_channels}")
+    if card.input_std == 0:
+        raise ModelError(f"{source}: model card field 'input.std' must not be 0")
+    lo_hi = card.output_range
+    if len(lo_hi) != 2 or not lo_hi[0] < lo_hi[1]:
+        raise ModelError(f"{source}: model card field 'output.range' must be [low, high] with low < high")
+    if card.stride < 1 or card.stride & (card.stride - 1):
+        raise ModelError(f"{source}: model card field 'stride' must be a power of two, got {card.stride}")
+    if card.tile < card.stride or card.tile % card.stride:
+        raise ModelError(
+            f"{source}: model card field 'tile.recommended' ({card.tile}) must be a multiple of 'stride' ({card.stride})"
+        )
+    if not 0 <= card.overlap < card.tile:
+        raise ModelError(f"{source}: model card field 'tile.overlap' must be in [0, tile), got {card.overlap}")
+    if card.scale is not None and (not isinstance(card.scale, int) or card.scale < 8):
+        raise ModelError(f"{source}: model card field 'scale' must be null or an integer >= 8, got {card.scale!r}")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model file and its card, resolved from what the user typed."""
+
+    model_path: Path
+    card_path: Path
+    card: ModelCard
+
+
+def card_path_for(model_path: Path) -> Path:
+    """``dir/card.json`` when the model sits alone in its folder, else ``<stem>.card.json``."""
+    specific = model_path.with_suffix(".card.json")
+    if specific.exists():
+        return specific
+    return model_path.parent / CARD_NAME
+
+
+def resolve_model(spec: str | Path) -> ModelRef:
+    """Turn a folder, an ``.xml`` IR or an ``.onnx`` file into a model file plus its card."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        candidates = sorted(p for p in path.iterdir() if p.suffix in MODEL_SUFFIXES)
+        xml = [p for p in candidates if p.suffix == ".xml"]
+        chosen = xml or candidates
+        if len(chosen) != 1:
+            found = ", ".join(p.name for p in candidates) or "none"
+            raise ModelError(f"{path}: expected exactly one .xml or .onnx model in the folder, found {found}")
+        path = chosen[0]
+    elif not path.exists():
+        raise ModelError(f"{path}: model not found")
+    elif path.suffix not in MODEL_SUFFIXES:
+        raise ModelError(f"{path}: a model must be an OpenVINO IR (.xml + .bin) or an .onnx file")
+    if path.suffix == ".xml" and not path.with_suffix(".bin").exists():
+        raise ModelError(f"{path}: the IR's weights file {path.with_suffix('.bin').name} is missing")
+    card_path = card_path_for(path)
+    if not card_path.exists():
+        raise ModelError(f"{card_path}: model card missing (every model needs a {CARD_NAME} beside it)")
+    return ModelRef(model_path=path, card_path=card_path, card=load_card(card_path))
+
+
+def load_card(path: Path) -> ModelCard:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: model card is not valid JSON ({exc})") from exc
+    return parse_card(doc, path)
+
+
+def write_card(card: ModelCard, path: Path) -> None:
+    path.write_text(json.dumps(card.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def card_from_dict(**kwargs: Any) -> ModelCard:
+    """Build a card in code (tests, export) with the same validation as a file on disk."""
+    card = ModelCard(**kwargs)
+    _check(card, Path("<in-memory card>"))
+    return card
+
+
+__all__ = ["ModelCard", "ModelRef", "resolve_model", "load_card", "write_card", "card_from_dict", "asdict"]

@@ -1,0 +1,76 @@
+"""Pixel formats in and out: whatever a scanner or a drawing app wrote, to what the model eats.
+
+Decoded images arrive as OpenCV gives them (BGR order; 8 or 16 bit; 1, 3 or 4 channels,
+palette PNGs already expanded). The model sees 8-bit RGB or gray line art on white:
+
+* 16-bit samples are scaled by 255/65535 and rounded, not truncated to the high byte;
+* alpha is composited over white for the model (lines drawn on a transparent layer would
+  otherwise sit on whatever colour the transparent pixels happen to hold) and carried through
+  to the output untouched;
+* output is 8-bit RGB, or RGBA when the input had alpha.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Model-ready pixels plus what must be put back on the way out."""
+
+    model_input: np.ndarray  # H x W x C_in uint8, RGB or gray
+    alpha: np.ndarray | None  # H x W uint8 (scaled to 8 bit) or None
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if image.dtype in (np.float32, np.float64):
+        return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported sample type {image.dtype}")
+
+
+def prepare(decoded: np.ndarray, channels: int) -> Prepared:
+    """OpenCV-decoded pixels (BGR[A] or gray, 8/16 bit) to model input with ``channels``."""
+    img = to_uint8(decoded)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"unsupported pixel layout {decoded.shape}")
+    alpha = None
+    n = img.shape[2]
+    if n in (2, 4):
+        alpha = img[:, :, -1]
+        color = img[:, :, :-1].astype(np.uint16)
+        a = alpha.astype(np.uint16)[:, :, None]
+        img = ((color * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+        n -= 1
+    if n == 3:
+        rgb = img[:, :, ::-1]
+    else:
+        rgb = None
+    if channels == 3:
+        model_input = rgb if rgb is not None else np.repeat(img, 3, axis=2)
+    elif channels == 1:
+        model_input = img if rgb is None else gray_from_rgb(rgb)[:, :, None]
+    else:
+        raise ValueError(f"model input channels must be 1 or 3, got {channels}")
+    return Prepared(np.ascontiguousarray(model_input), None if alpha is None else np.ascontiguousarray(alpha))
+
+
+def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma, as OpenCV's and PIL's RGB->L conversions use."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.rint(rgb.astype(np.float32) @ weights), 0, 255).astype(np.uint8)
+
+
+def finish(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Model RGB output (+ original alpha) to OpenCV's BGR[A] order for encoding."""
+    bgr = rgb[:, :, ::-1]
+    if alpha is None:
+        return np.ascontiguousarray(bgr)
+    return np.ascontiguousarray(np.concatenate([bgr, alpha[:, :, None]], axis=2))

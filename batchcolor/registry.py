@@ -1,0 +1,55 @@
+"""Where installed models live, and which one is the default.
+
+Search order (first hit wins for a name):
+1. ``$BATCHCOLOR_MODELS`` (a folder of model folders; the user's own models),
+2. the ``models/`` folder of a source checkout (beside the package),
+3. ``<prefix>/share/batchcolor/models`` (where ``pip install`` puts the shipped models).
+
+A model folder holds one IR (or ONNX) and its ``card.json``. The default is the model whose
+card says ``"default": true``; a user folder can override it the same way.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .errors import ModelError
+from .modelcard import ModelRef, resolve_model
+
+ENV_MODELS = "BATCHCOLOR_MODELS"
+
+
+def search_path() -> list[Path]:
+    paths = []
+    if os.environ.get(ENV_MODELS):
+        paths.extend(Path(p).expanduser() for p in os.environ[ENV_MODELS].split(os.pathsep) if p)
+    paths.append(Path(__file__).resolve().parent.parent / "models")
+    paths.append(Path(sys.prefix) / "share" / "batchcolor" / "models")
+    return paths
+
+
+def installed_models() -> list[tuple[ModelRef | None, Path, str | None]]:
+    """Every model folder on the search path: (model, folder, error), in search order."""
+    seen: set[str] = set()
+    found: list[tuple[ModelRef | None, Path, str | None]] = []
+    for root in search_path():
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if folder.name in seen:
+                continue
+            seen.add(folder.name)
+            try:
+                found.append((resolve_model(folder), folder, None))
+            except ModelError as exc:
+                found.append((None, folder, str(exc)))
+    return found
+
+
+def default_model() -> ModelRef:
+    for ref, _, _ in installed_models():
+        if ref is not None and ref.card.extra.get("default") is True:
+            return ref
+    where = ", ".join(str(p) for p in search_path())
+    raise ModelError(f"no default model is installed (looked in {where}); pass --model DIR_OR_XML")

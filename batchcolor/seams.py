@@ -1,0 +1,89 @@
+"""Seam measurements: how far tiled inference is from whole-image inference, and where.
+
+Used by the tests (the seam targets) and by ``benchmarks/seams.py`` (which picks the default
+overlap). Whole-image inference is the ground truth a tiler tries to reproduce: the same
+network run once on the whole reflect-padded image, at f32.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .geometry import AxisPlan, TilePlan, round_up
+
+
+def whole_image(model: Any, image: np.ndarray, stride: int, pad: int, mean: float = 127.5, std: float = 127.5) -> np.ndarray:
+    """Run ``model`` (an ``ov.Model`` with dynamic H, W) once over the whole image at f32.
+
+    The image is reflect-101 padded by ``pad`` (a multiple of ``stride``) before and at least
+    ``pad`` after, up to a multiple of ``stride``, then cropped back: the same alignment and
+    padding convention the tiler uses. Returns H x W x C float32 in the model's output range.
+    """
+    import openvino as ov
+
+    if pad % stride:
+        raise ValueError("pad must be a multiple of the stride so the pooling grids line up")
+    h, w = image.shape[:2]
+    img = image if image.ndim == 3 else image[:, :, None]
+    ph = round_up(h + 2 * pad, stride) - h - pad
+    pw = round_up(w + 2 * pad, stride) - w - pad
+    padded = np.pad(img, ((pad, ph), (pad, pw), (0, 0)), mode="reflect") if min(h, w) > 1 else np.pad(
+        img, ((pad, ph), (pad, pw), (0, 0)), mode="edge")
+    x = ((padded.astype(np.float32) - mean) / std).transpose(2, 0, 1)[None]
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    y = compiled(x)[0][0].transpose(1, 2, 0)
+    return np.ascontiguousarray(y[pad : pad + h, pad : pad + w])
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
+
+
+def seam_positions(axis: AxisPlan) -> list[int]:
+    """Image coordinates of the middle of each blend ramp (where one tile hands over)."""
+    out = []
+    for k in range(axis.count - 1):
+        centre = axis.origins[k + 1] + axis.shared(k) // 2
+        if 0 < centre < axis.length:
+            out.append(centre)
+    return out
+
+
+def seam_mask(plan: TilePlan, radius: int) -> np.ndarray:
+    h, w = plan.shape
+    mask = np.zeros((h, w), bool)
+    for y in seam_positions(plan.rows):
+        mask[max(0, y - radius) : y + radius] = True
+    for x in seam_positions(plan.cols):
+        mask[:, max(0, x - radius) : x + radius] = True
+    return mask
+
+
+def seam_gradient_ratio(image: np.ndarray, plan: TilePlan, near: range = range(3, 9)) -> float:
+    """Mean |gradient| across seam lines over the mean on parallel lines ``near`` px away.
+
+    A visible seam is a step: the gradient across it stands out from the gradients next to
+    it. 1.0 means the seam lines look like any other line of the image.
+    """
+    img = image.astype(np.float64)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    at, beside = [], []
+    for axis_plan, axis in ((plan.cols, 1), (plan.rows, 0)):
+        for s in seam_positions(axis_plan):
+            at.append(_abs_step(img, s, axis))
+            for d in near:
+                for p in (s - d, s + d):
+                    if 1 <= p < img.shape[axis]:
+                        beside.append(_abs_step(img, p, axis))
+    if not at:
+        return 1.0
+    return float(np.mean(at) / np.mean(beside))
+
+
+def _abs_step(img: np.ndarray, p: int, axis: int) -> float:
+    a = np.take(img, p, axis=axis)
+    b = np.take(img, p - 1, axis=axis)
+    return float(np.mean(np.abs(a - b)))

@@ -1,0 +1,83 @@
+"""``batchcolor tile``: one image in, one colorized image out, with optional tile dumps."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import images
+from .colorize import InferenceSettings, colorize_image, open_engine
+from .errors import InputError
+from .geometry import TilePlan
+from .merger import to_uint8
+from .tiler import TileSettings
+
+
+def output_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
+        raise ValueError(f"{path}: unsupported output type {suffix or '(none)'}; use .png, .jpg, .webp, .bmp or .tif")
+    return suffix
+
+
+def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: Path | None = None) -> str:
+    suffix = output_suffix(dst)
+    t0 = time.perf_counter()
+    engine, tiling = open_engine(settings)
+    t_compile = time.perf_counter() - t0
+    try:
+        images.probe(src)
+        decoded = images.decode(src)
+    except InputError as exc:
+        raise InputError(f"{src}: {exc}") from exc
+    observer = TileDump(save_tiles, engine.card.output_range) if save_tiles else None
+    t1 = time.perf_counter()
+    out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
+    t_infer = time.perf_counter() - t1
+    images.atomic_write(dst, images.encode(out, suffix))
+    h, w = out.shape[:2]
+    plan = tiling.plan(h, w, engine.card.stride)
+    if observer:
+        observer.write_grid(plan, tiling, out)
+    return (
+        f"{src} -> {dst}: {w}x{h}, {plan.count} tiles of {tiling.tile}px (overlap {tiling.overlap}), "
+        f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
+        f"{plan.count / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
+    )
+
+
+class TileDump:
+    """Writes every input and output tile, and a picture of the grid, for people chasing seams."""
+
+    def __init__(self, folder: Path, value_range: tuple[float, float]):
+        self.folder = folder
+        self.value_range = value_range
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, key: tuple[int, int], tile_in: np.ndarray, tile_out: np.ndarray) -> None:
+        k, j = key
+        rgb = to_uint8(tile_out, self.value_range)
+        images.atomic_write(self.folder / f"in_r{k:03d}_c{j:03d}.png", images.encode(tile_in[:, :, ::-1].copy(), ".png"))
+        images.atomic_write(self.folder / f"out_r{k:03d}_c{j:03d}.png", images.encode(rgb[:, :, ::-1].copy(), ".png"))
+
+    def write_grid(self, plan: TilePlan, tiling: TileSettings, out_bgr: np.ndarray) -> None:
+        """Tile outlines (red), discarded margins (shaded) and ramp centres (green) on the output."""
+        import cv2
+
+        canvas = np.ascontiguousarray(out_bgr[:, :, :3]).copy()
+        h, w = canvas.shape[:2]
+        shade = canvas.copy()
+        m = plan.rows.margin
+        for oy in plan.rows.origins:
+            for ox in plan.cols.origins:
+                cv2.rectangle(canvas, (ox, oy), (ox + plan.tile - 1, oy + plan.tile - 1), (0, 0, 255), 1)
+                cv2.rectangle(shade, (ox + m, oy + m), (ox + plan.tile - m - 1, oy + plan.tile - m - 1), (255, 255, 255), 1)
+        from .seams import seam_positions
+
+        for y in seam_positions(plan.rows):
+            cv2.line(canvas, (0, y), (w - 1, y), (0, 200, 0), 1)
+        for x in seam_positions(plan.cols):
+            cv2.line(canvas, (x, 0), (x, h - 1), (0, 200, 0), 1)
+        grid = cv2.addWeighted(canvas, 0.8, shade, 0.2, 0)
+        images.atomic_write(self.folder / "grid.png", images.encode(grid, ".png"))

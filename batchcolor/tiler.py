@@ -1,0 +1,125 @@
+"""The overlap-tile driver: geometry + engine + merger, for one image of any size.
+
+It walks tile rows top to bottom, gathers each tile from the source by reflect-101 index
+mapping, submits it to the engine (which blocks when every request is busy), and lets the
+merger hand finished rows to ``emit``. At most ``rows_in_flight`` tile rows are open at once,
+which bounds memory to a few bands whatever the image height.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .engine import Engine
+from .geometry import TilePlan, plan_tiles, reflect_indices
+from .merger import BandMerger, RowSink
+
+TileObserver = Callable[[tuple[int, int], np.ndarray, np.ndarray], None]
+
+
+class RowSource(Protocol):
+    """Anything that can hand over whole rows by index (an array, a streamed decoder)."""
+
+    @property
+    def shape(self) -> tuple[int, int, int]: ...
+
+    def take_rows(self, index: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ArraySource:
+    array: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        h, w, c = self.array.shape
+        return h, w, c
+
+    def take_rows(self, index: np.ndarray) -> np.ndarray:
+        return self.array[index]
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    tile: int
+    overlap: int
+    margin: int | None = None
+
+    def plan(self, height: int, width: int, stride: int) -> TilePlan:
+        return plan_tiles(height, width, self.tile, self.overlap, stride, self.margin)
+
+
+def colorize_source(
+    source: RowSource,
+    engine: Engine,
+    settings: TileSettings,
+    emit: RowSink,
+    rows_in_flight: int = 2,
+    observe: TileObserver | None = None,
+    poll_seconds: float = 0.05,
+    as_uint8: bool = True,
+) -> TilePlan:
+    """Colorize ``source`` tile by tile, handing finished RGB rows to ``emit``.
+
+    Rows are uint8, or float32 in the model's output range with ``as_uint8=False`` (used to
+    check tiling against whole-image inference without 8-bit rounding in the way).
+    """
+    height, width, _ = source.shape
+    card = engine.card
+    plan = settings.plan(height, width, card.stride)
+    merger = BandMerger(plan, card.output_channels, card.output_range, emit, as_uint8)
+    done = merger.add if observe is None else _observed(merger.add, observe)
+    col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
+    for k, origin in enumerate(plan.rows.origins):
+        if k >= rows_in_flight:
+            _wait_row(merger, engine, k - rows_in_flight, poll_seconds)
+            merger.flush_through(k - rows_in_flight)
+        band = source.take_rows(reflect_indices(origin, origin + plan.tile, height))
+        merger.open_row(k)
+        for j, cols in enumerate(col_index):
+            tile = band[:, cols]
+            if observe is not None:
+                done = _observed(merger.add, observe, tile)
+            engine.submit(tile, done, (k, j))
+    for k in range(max(0, plan.rows.count - rows_in_flight), plan.rows.count):
+        _wait_row(merger, engine, k, poll_seconds)
+    merger.flush_through(plan.rows.count - 1)
+    engine.raise_if_failed()
+    return plan
+
+
+def _wait_row(merger: BandMerger, engine: Engine, k: int, poll_seconds: float) -> None:
+    # Poll so a failed request (whose row would never complete) surfaces instead of hanging.
+    while not merger.wait_row(k, poll_seconds):
+        engine.raise_if_failed()
+
+
+def _observed(add: Callable, observe: TileObserver, tile: np.ndarray | None = None) -> Callable:
+    def wrapped(key: tuple[int, int], out: np.ndarray) -> None:
+        observe(key, tile, np.array(out, copy=True))
+        add(key, out)
+
+    return wrapped
+
+
+def colorize_array(
+    image: np.ndarray,
+    engine: Engine,
+    settings: TileSettings,
+    rows_in_flight: int = 2,
+    observe: TileObserver | None = None,
+    as_uint8: bool = True,
+) -> np.ndarray:
+    """Colorize an H x W x C uint8 array in memory; returns H x W x 3 RGB (see ``as_uint8``)."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    dtype = np.uint8 if as_uint8 else np.float32
+    out = np.empty((image.shape[0], image.shape[1], engine.card.output_channels), dtype)
+
+    def emit(start: int, rows: np.ndarray) -> None:
+        out[start : start + rows.shape[0]] = rows
+
+    colorize_source(ArraySource(image), engine, settings, emit, rows_in_flight, observe, as_uint8=as_uint8)
+    return out
