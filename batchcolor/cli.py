@@ -85,5 +85,56 @@ def tile(image: Path, output: Path | None, save_tiles: Path | None, **opts: Any)
     click.echo(report, err=True)
 
 
+@main.command()
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--run-dir", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, previews, logs).")
+@click.option("--arch", type=click.Choice(["unet", "pix2pix"]), default="unet", show_default=True)
+@click.option("--size", type=click.Choice(["64", "128", "256"]), default="128", show_default=True)
+@click.option("--gray-edges", is_flag=True, help="1-channel edge input (memory-saving variant).")
+@click.option("--width", type=click.IntRange(4, 128), default=16, show_default=True, help="UNet base width.")
+@click.option("--depth", type=click.IntRange(2, 6), default=4, show_default=True, help="UNet levels; stride is 2**depth.")
+@click.option("--up", type=click.Choice(["resize", "transpose"]), default="resize", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=None)
+@click.option("--time-budget", "time_budget", type=click.FloatRange(0.1), default=None, help="Minutes of training (instead of --epochs).")
+@click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (smoke runs).")
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--lr", type=float, default=2e-4, show_default=True)
+@click.option("--l1-weight", type=float, default=100.0, show_default=True)
+@click.option("--gan-mode", type=click.Choice(["vanilla", "lsgan"]), default="vanilla", show_default=True)
+@click.option("--no-flip", is_flag=True, help="Disable random horizontal flips.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--val-last", type=click.IntRange(0), default=0, help="Hold out the last N pairs (natural order) of each data folder.")
+@click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.05, show_default=True, help="Seeded random hold-out when --val-last/--val-dir are not given.")
+@click.option("--val-dir", "val_dirs", multiple=True, type=click.Path(exists=True, file_okay=False), help="Validation folder(s) instead of a hold-out.")
+@click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
+@_report_errors
+def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
+    """Train a UNet (L1) or pix2pix generator on paired line art (PaddlePaddle)."""
+    import shlex
+
+    from .train.trainer import TrainConfig, train as run_training
+
+    if resume and (Path(run_dir) / "config.json").exists():
+        import json
+
+        saved = json.loads((Path(run_dir) / "config.json").read_text())
+        config = TrainConfig(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved["val_dirs"])})
+    else:
+        if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
+            raise click.UsageError("give --epochs N or --time-budget MINUTES")
+        config = TrainConfig(
+            data=tuple(str(d) for d in data_dirs), run_dir=str(run_dir), size=int(size), time_budget_min=time_budget,
+            flip=not no_flip, command="batchcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            **{**opts, "val_dirs": tuple(opts["val_dirs"])},
+        )
+    try:
+        state = run_training(config, resume=resume, log=lambda m: click.echo(m, err=True))
+    except (FileExistsError, FileNotFoundError) as exc:
+        raise click.UsageError(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val L1 {state.best_val_l1:.4f}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,151 @@
+"""``batchcolor export``: Paddle checkpoint -> ONNX -> OpenVINO IR + model card, parity-gated.
+
+The route and its pitfalls (measured here, see ``shared/notes``):
+* ``paddle.jit.save`` writes PIR (``.json`` + ``.pdiparams``), which OpenVINO cannot read, so
+  the graph goes through ONNX with ``paddle2onnx.export``.
+* ``paddle.onnx.export`` and paddle2onnx's default ``optimize_tool='polygraphy'`` pip-install
+  packages at run time; we call ``paddle2onnx.export`` with ``optimize_tool='None'`` and a fixed
+  opset, which works offline. paddle2onnx ``sys.exit``s on errors; we turn that into an error.
+* paddle2onnx 2.1 corrupts LeakyReLU's alpha silently: the generator has none, and every
+  export is checked against Paddle at f32 on random and real inputs (fail above 1e-3).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..modelcard import card_from_dict, write_card
+
+PARITY_LIMIT = 1e-3
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    model_dir: Path
+    parity_random: float
+    parity_real: float | None
+    parameters: int
+    gmac_per_tile: float
+
+
+def to_onnx(gen: Any, in_channels: int, onnx_path: Path, opset: int = 13) -> None:
+    import paddle
+    import paddle2onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = str(Path(tmp) / "gen")
+        spec = [paddle.static.InputSpec([None, in_channels, None, None], "float32", "lineart")]
+        paddle.jit.save(gen, prefix, input_spec=spec)
+        model_file = prefix + ".json" if Path(prefix + ".json").exists() else prefix + ".pdmodel"
+        try:
+            paddle2onnx.export(model_file, prefix + ".pdiparams", str(onnx_path), opset_version=opset,
+                               auto_upgrade_opset=False, enable_onnx_checker=True, optimize_tool="None")
+        except SystemExit as exc:  # paddle2onnx exits the process on conversion errors
+            raise RuntimeError(f"paddle2onnx failed to convert the generator (exit {exc.code})") from None
+    if not onnx_path.exists():
+        raise RuntimeError("paddle2onnx wrote no ONNX file")
+
+
+def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> None:
+    import openvino as ov
+
+    model = ov.convert_model(str(onnx_path))
+    ov.save_model(model, str(xml_path), compress_to_fp16=fp16)
+
+
+def parity(gen: Any, xml_path: Path, inputs: np.ndarray) -> float:
+    """Max |Paddle - OpenVINO| on NCHW float inputs, OpenVINO pinned to f32."""
+    import openvino as ov
+    import paddle
+
+    with paddle.no_grad():
+        expected = gen(paddle.to_tensor(inputs)).numpy()
+    compiled = ov.Core().compile_model(str(xml_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    got = np.concatenate([compiled(inputs[i : i + 1])[0] for i in range(len(inputs))])
+    return float(np.max(np.abs(expected - got)))
+
+
+def export(
+    run: Path,
+    model_dir: Path,
+    name: str | None = None,
+    tile: int = 256,
+    overlap: int | None = None,
+    fp16: bool = True,
+    real_inputs: np.ndarray | None = None,
+    extra_card: dict[str, Any] | None = None,
+) -> ExportResult:
+    """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure."""
+    from .models import UNetConfig, count_parameters, unet_macs_per_tile
+    from .trainer import load_generator
+
+    gen, ckpt = load_generator(Path(run))
+    unet = UNetConfig(**ckpt["unet"])
+    cfg = ckpt.get("config", {})
+    if tile % unet.stride:
+        raise ValueError(f"tile {tile} must be a multiple of the model stride {unet.stride}")
+    overlap = overlap if overlap is not None else min(128, tile // 4 // unet.stride * unet.stride * 2)
+    model_dir = Path(model_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir.parent if model_dir.parent.exists() else None))
+    try:
+        onnx_path = staging / "model.onnx"
+        to_onnx(gen, unet.in_channels, onnx_path)
+        # Parity is checked on the f32 IR; fp16 weight compression is a separate, known loss.
+        f32_xml = staging / "f32" / "model.xml"
+        f32_xml.parent.mkdir()
+        to_ir(onnx_path, f32_xml, fp16=False)
+        xml = staging / "model.xml"
+        to_ir(onnx_path, xml, fp16=fp16)
+        onnx_path.unlink()
+        rand = np.random.default_rng(0).uniform(-1, 1, size=(2, unet.in_channels, 64, 96)).astype(np.float32)
+        p_rand = parity(gen, f32_xml, rand)
+        p_real = parity(gen, f32_xml, real_inputs) if real_inputs is not None else None
+        shutil.rmtree(f32_xml.parent)
+        worst = max(p_rand, p_real or 0.0)
+        if not worst <= PARITY_LIMIT:
+            raise RuntimeError(f"parity check failed: OpenVINO f32 differs from Paddle by {worst:.2e} (> {PARITY_LIMIT})")
+        params = count_parameters(gen)
+        gmac = unet_macs_per_tile(unet, 256) / 1e9
+        card = card_from_dict(
+            name=name or model_dir.name,
+            version="1",
+            input_channels=unet.in_channels,
+            output_channels=3,
+            input_mean=127.5,
+            input_std=127.5,
+            output_range=(-1.0, 1.0),
+            stride=unet.stride,
+            tile=tile,
+            overlap=overlap,
+            scale=int(cfg.get("size", 0)) or None,
+            training={"recipe": {k: cfg.get(k) for k in ("arch", "size", "gray_edges", "width", "depth", "up", "epochs",
+                                                          "time_budget_min", "batch_size", "lr", "beta1", "l1_weight",
+                                                          "gan_mode", "seed", "val_last")},
+                      "command": cfg.get("command", ""), "data": list(cfg.get("data", [])),
+                      "steps": ckpt["state"]["step"], "train_seconds": round(ckpt["state"]["seconds"], 1),
+                      "history": ckpt["state"]["history"][-1:] if ckpt["state"]["history"] else []},
+            extra={"architecture": {"type": "unet", **unet.to_dict()}, "parameters": params,
+                   "gmac_per_256_tile": round(gmac, 3), "weights": "fp16" if fp16 else "fp32",
+                   "parity_max_abs_f32": {"random": p_rand, "real": p_real}, **(extra_card or {})},
+        )
+        write_card(card, staging / "card.json")
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        staging.rename(model_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(model_dir, p_rand, p_real, params, gmac)
+
+
+def update_card(model_dir: Path, **fields: Any) -> None:
+    path = Path(model_dir) / "card.json"
+    doc = json.loads(path.read_text())
+    doc.update(fields)
+    path.write_text(json.dumps(doc, indent=2) + "\n")

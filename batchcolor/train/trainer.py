@@ -1,0 +1,359 @@
+"""``batchcolor train``: UNet-L1 or pix2pix on paired data, resumable, observable.
+
+A run folder holds everything a person or a resumed run needs:
+
+    config.json         the exact settings (and command) of the run
+    last.pdckpt         networks, optimizers, step/epoch, time used and RNG state (atomic)
+    best.pdckpt         the checkpoint with the lowest validation L1 so far
+    losses.jsonl        one line per logged step
+    metrics.jsonl       validation metrics per epoch
+    loss.png            loss curves
+    preview_eNNN.png    input | output | target on fixed validation images, every epoch
+
+The learning rate follows pix2pix: constant for the first half of the run, then linear decay
+to zero. With ``--time-budget`` the "run" is measured in seconds of training, so the schedule
+is the same whether the box is fast or slow, and a resumed run continues it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import random
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..images import atomic_output
+from . import data as datamod
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: tuple[str, ...]
+    run_dir: str
+    arch: str = "unet"  # unet (L1 only) or pix2pix (L1 + conditional GAN)
+    size: int = 128
+    gray_edges: bool = False
+    width: int = 16
+    depth: int = 4
+    up: str = "resize"
+    epochs: int | None = 20
+    time_budget_min: float | None = None
+    batch_size: int = 8
+    lr: float = 2e-4
+    beta1: float = 0.5
+    l1_weight: float = 100.0
+    gan_mode: str = "vanilla"  # vanilla (BCE with logits) or lsgan
+    flip: bool = True
+    seed: int = 0
+    val_last: int = 0
+    val_fraction: float = 0.05
+    val_dirs: tuple[str, ...] = ()
+    val_max: int = 64
+    preview_count: int = 6
+    log_every: int = 10
+    max_steps: int | None = None  # stop after this many steps (tests, smoke runs)
+    command: str = ""
+
+    def unet_config(self):
+        from .models import UNetConfig
+
+        return UNetConfig(in_channels=1 if self.gray_edges else 3, base=self.width, depth=self.depth, up=self.up)
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    step: int = 0
+    seconds: float = 0.0
+    best_val_l1: float = math.inf
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def lr_at(config: TrainConfig, progress: float) -> float:
+    """pix2pix schedule: flat for the first half of the run, then linearly down to zero."""
+    return config.lr * max(0.0, min(1.0, 2.0 * (1.0 - progress)))
+
+
+class Interrupted(Exception):
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def load_data(config: TrainConfig):
+    train_pairs, val_pairs = [], []
+    for folder in config.data:
+        pairs = datamod.find_pairs(Path(folder))
+        if config.val_dirs:
+            train_pairs += pairs
+        elif config.val_last:
+            tr, va = datamod.split_last(pairs, config.val_last)
+            train_pairs += tr
+            val_pairs += va
+        else:
+            tr, va = datamod.split_fraction(pairs, config.val_fraction, config.seed)
+            train_pairs += tr
+            val_pairs += va
+    for folder in config.val_dirs:
+        val_pairs += datamod.find_pairs(Path(folder))
+    train = datamod.load_arrays(train_pairs, config.size, config.gray_edges)
+    val = datamod.load_arrays(val_pairs, config.size, config.gray_edges) if val_pairs else None
+    return train, val
+
+
+class Trainer:
+    """Networks, optimizers and the loop. Images live in the data arrays, never on ``self``."""
+
+    def __init__(self, config: TrainConfig):
+        import paddle
+
+        from .models import PatchDiscriminator, UNet
+
+        if config.arch not in ("unet", "pix2pix"):
+            raise ValueError(f"--arch must be unet or pix2pix, got {config.arch}")
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        paddle.seed(config.seed)
+        np.random.seed(config.seed)
+        random.seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.gen = UNet(config.unet_config())
+        self.opt_g = paddle.optimizer.Adam(learning_rate=config.lr, beta1=config.beta1, beta2=0.999,
+                                           parameters=self.gen.parameters())
+        self.disc = None
+        self.opt_d = None
+        if config.arch == "pix2pix":
+            in_ch = (1 if config.gray_edges else 3) + 3
+            self.disc = PatchDiscriminator(in_ch)
+            self.opt_d = paddle.optimizer.Adam(learning_rate=config.lr, beta1=config.beta1, beta2=0.999,
+                                               parameters=self.disc.parameters())
+        self.state = TrainState()
+
+    # --- checkpoints -------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        import paddle
+
+        ckpt = {
+            "config": asdict(self.config),
+            "unet": self.config.unet_config().to_dict(),
+            "gen": self.gen.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "state": asdict(self.state),
+            "rng": {"numpy": self.rng.bit_generator.state, "paddle": paddle.get_rng_state(),
+                    "python": random.getstate()},
+        }
+        if self.disc is not None:
+            ckpt["disc"] = self.disc.state_dict()
+            ckpt["opt_d"] = self.opt_d.state_dict()
+        return ckpt
+
+    def save(self, name: str) -> Path:
+        import paddle
+
+        target = self.run_dir / name
+        with atomic_output(target) as tmp:
+            paddle.save(self.checkpoint(), str(tmp))
+        return target
+
+    def restore(self, path: Path) -> None:
+        import paddle
+
+        ckpt = paddle.load(str(path))
+        if ckpt["unet"] != self.config.unet_config().to_dict():
+            raise ValueError(f"{path}: the checkpoint's network {ckpt['unet']} differs from this run's settings")
+        self.gen.set_state_dict(ckpt["gen"])
+        self.opt_g.set_state_dict(ckpt["opt_g"])
+        if self.disc is not None:
+            if "disc" not in ckpt:
+                raise ValueError(f"{path}: no discriminator in the checkpoint; cannot resume as pix2pix")
+            self.disc.set_state_dict(ckpt["disc"])
+            self.opt_d.set_state_dict(ckpt["opt_d"])
+        self.state = TrainState(**ckpt["state"])
+        self.rng.bit_generator.state = ckpt["rng"]["numpy"]
+        paddle.set_rng_state(ckpt["rng"]["paddle"])
+        random.setstate(ckpt["rng"]["python"])
+
+    # --- steps -------------------------------------------------------------------------
+    def set_lr(self, lr: float) -> None:
+        self.opt_g.set_lr(lr)
+        if self.opt_d is not None:
+            self.opt_d.set_lr(lr)
+
+    def step(self, a_np: np.ndarray, b_np: np.ndarray) -> dict[str, float]:
+        import paddle
+        import paddle.nn.functional as F
+
+        a, b = paddle.to_tensor(a_np), paddle.to_tensor(b_np)
+        self.gen.train()
+        fake = self.gen(a)
+        out: dict[str, float] = {}
+        if self.disc is not None:
+            self.disc.train()
+            d_real = self.disc(a, b)
+            d_fake = self.disc(a, fake.detach())
+            loss_d = 0.5 * (self._gan_loss(d_real, True) + self._gan_loss(d_fake, False))
+            self.opt_d.clear_grad()
+            loss_d.backward()
+            self.opt_d.step()
+            out["loss_d"] = float(loss_d)
+        l1 = F.l1_loss(fake, b)
+        loss_g = self.config.l1_weight * l1
+        if self.disc is not None:
+            gan = self._gan_loss(self.disc(a, fake), True)
+            loss_g = loss_g + gan
+            out["loss_g_gan"] = float(gan)
+        self.opt_g.clear_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        out["loss_l1"] = float(l1)
+        return out
+
+    def _gan_loss(self, logits, real: bool):
+        import paddle
+        import paddle.nn.functional as F
+
+        target = paddle.full_like(logits, 1.0 if real else 0.0)
+        if self.config.gan_mode == "lsgan":
+            return F.mse_loss(logits, target)
+        return F.binary_cross_entropy_with_logits(logits, target)
+
+    def predict(self, a_u8: np.ndarray, batch: int = 16) -> np.ndarray:
+        """Eval-mode generator on N x H x W x C uint8 edges -> N x H x W x 3 uint8 RGB."""
+        import paddle
+
+        self.gen.eval()
+        outs = []
+        with paddle.no_grad():
+            for i in range(0, len(a_u8), batch):
+                y = self.gen(paddle.to_tensor(datamod.to_tensor_range(np.asarray(a_u8[i : i + batch])))).numpy()
+                outs.append(np.clip(np.rint((y.transpose(0, 2, 3, 1) + 1) * 127.5), 0, 255).astype(np.uint8))
+        return np.concatenate(outs)
+
+
+def _install_signal_handlers() -> dict:
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
+    """Run (or resume) training; returns the final state. Ctrl-C/SIGTERM save ``last`` first."""
+    from ..metrics import all_metrics
+    from .report import preview_grid, plot_losses
+
+    if config.epochs is None and config.time_budget_min is None and config.max_steps is None:
+        raise ValueError("give --epochs or --time-budget")
+    run_dir = Path(config.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg_path = run_dir / "config.json"
+    if resume:
+        if not (run_dir / "last.pdckpt").exists():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume (no last.pdckpt)")
+    elif (run_dir / "last.pdckpt").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
+    train_set, val_set = load_data(config)
+    trainer = Trainer(config)
+    if resume:
+        trainer.restore(run_dir / "last.pdckpt")
+        log(f"resumed at epoch {trainer.state.epoch}, step {trainer.state.step}")
+    with atomic_output(cfg_path) as tmp:
+        tmp.write_text(json.dumps(asdict(config), indent=2))
+    batch = min(config.batch_size, len(train_set))
+    steps_per_epoch = max(1, len(train_set) // batch)
+    total_steps = config.max_steps or (config.epochs * steps_per_epoch if config.epochs else None)
+    budget = config.time_budget_min * 60 if config.time_budget_min else None
+    log(f"training {config.arch} (UNet base {config.width}, depth {config.depth}, {'gray' if config.gray_edges else 'RGB'} "
+        f"edges) on {len(train_set)} pairs at {config.size}px, validating on {len(val_set) if val_set else 0}")
+    preview_idx = np.arange(min(config.preview_count, len(val_set))) if val_set else np.arange(min(config.preview_count, len(train_set)))
+    preview_src = val_set if val_set else train_set
+    old_handlers = _install_signal_handlers()
+    losses_f = open(run_dir / "losses.jsonl", "a")
+    tty = sys.stderr.isatty()
+
+    def progress() -> float:
+        if budget:
+            return trainer.state.seconds / budget
+        return trainer.state.step / total_steps
+
+    try:
+        while progress() < 1.0:
+            epoch_start = time.perf_counter()
+            for a, b in datamod.batches(train_set, batch, trainer.rng, config.flip):
+                if progress() >= 1.0:
+                    break
+                t0 = time.perf_counter()
+                trainer.set_lr(lr_at(config, progress()))
+                losses = trainer.step(a, b)
+                trainer.state.seconds += time.perf_counter() - t0
+                trainer.state.step += 1
+                if trainer.state.step % config.log_every == 0:
+                    rec = {"step": trainer.state.step, "epoch": trainer.state.epoch, "lr": trainer.opt_g.get_lr(),
+                           "seconds": round(trainer.state.seconds, 2), **losses}
+                    losses_f.write(json.dumps(rec) + "\n")
+                    losses_f.flush()
+                    p = progress()
+                    eta = trainer.state.seconds / max(p, 1e-9) * (1 - p)
+                    line = (f"epoch {trainer.state.epoch} step {trainer.state.step} {100 * p:5.1f}% "
+                            f"l1 {losses['loss_l1']:.4f} eta {eta / 60:5.1f} min")
+                    print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+            trainer.state.epoch += 1
+            metrics: dict[str, Any] = {"epoch": trainer.state.epoch, "step": trainer.state.step,
+                                       "epoch_seconds": round(time.perf_counter() - epoch_start, 1),
+                                       "images_per_second": round(trainer.state.step * batch / max(trainer.state.seconds, 1e-9), 2)}
+            if val_set is not None:
+                n = min(len(val_set), config.val_max)
+                pred = trainer.predict(val_set.a[:n])
+                metrics.update({f"val_{k}": round(v, 4) for k, v in all_metrics(pred, np.asarray(val_set.b[:n])).items()})
+            trainer.state.history.append(metrics)
+            with open(run_dir / "metrics.jsonl", "a") as mf:
+                mf.write(json.dumps(metrics) + "\n")
+            preview = trainer.predict(preview_src.a[preview_idx])
+            preview_grid(np.asarray(preview_src.a[preview_idx]), preview, np.asarray(preview_src.b[preview_idx]),
+                         run_dir / f"preview_e{trainer.state.epoch:03d}.png")
+            plot_losses(run_dir / "losses.jsonl", run_dir / "loss.png")
+            trainer.save("last.pdckpt")
+            val_l1 = metrics.get("val_l1")
+            if val_l1 is not None and val_l1 < trainer.state.best_val_l1:
+                trainer.state.best_val_l1 = val_l1
+                trainer.save("best.pdckpt")
+            if tty:
+                print(file=sys.stderr)
+            log(json.dumps(metrics))
+    except Interrupted as stop:
+        trainer.save("last.pdckpt")
+        log(f"\ninterrupted: saved {run_dir / 'last.pdckpt'} at step {trainer.state.step}; rerun with --resume")
+        raise KeyboardInterrupt if stop.signum == signal.SIGINT else SystemExit(143)
+    finally:
+        losses_f.close()
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+    if not (run_dir / "best.pdckpt").exists():
+        trainer.save("best.pdckpt")
+    return trainer.state
+
+
+def load_generator(path: Path):
+    """The generator of a checkpoint file or run folder (best if there is one), in eval mode."""
+    import paddle
+
+    from .models import UNet, UNetConfig
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no checkpoint")
+    ckpt = paddle.load(str(path))
+    gen = UNet(UNetConfig(**ckpt["unet"]))
+    gen.set_state_dict(ckpt["gen"])
+    gen.eval()
+    return gen, ckpt

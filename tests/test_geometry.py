@@ -1,0 +1,108 @@
+"""Property tests of the pure tiling geometry and blend windows (no inference)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from batchcolor.blending import axis_weight_sum, axis_window, raised_cosine
+from batchcolor.geometry import plan_axis, plan_tiles, reflect_indices, split_overlap
+
+
+@st.composite
+def axes(draw):
+    stride = draw(st.sampled_from([1, 2, 4, 8, 16, 32]))
+    tile = stride * draw(st.integers(1, 64))
+    tile = max(tile, 2 * stride)
+    overlap = draw(st.integers(0, tile - stride))
+    length = draw(st.one_of(st.integers(1, 8), st.integers(1, 3000)))
+    return length, tile, overlap, stride
+
+
+@settings(max_examples=400, deadline=None)
+@given(axes())
+def test_axis_plan_invariants(case):
+    length, tile, overlap, stride = case
+    plan = plan_axis(length, tile, overlap, stride)
+    o = np.array(plan.origins)
+    assert np.all(o % stride == 0), "every origin on the stride grid"
+    assert np.all(np.diff(o) > 0)
+    assert o[0] <= -plan.margin and o[0] > -plan.margin - stride, "just enough mirrored context before"
+    assert plan.canvas_stop >= length + plan.margin, "enough context after the last pixel"
+    assert plan.canvas_stop - stride < length + plan.margin or plan.count == 1, "last tile clamped back inside"
+    for k in range(plan.count - 1):
+        assert plan.shared(k) >= overlap
+    total = axis_weight_sum(plan)
+    assert total.shape == (length,)
+    assert np.all(total > 0.5), "weights never vanish"
+    if _ramps_disjoint(plan):  # then the windows form an exact partition of unity
+        np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def _ramps_disjoint(plan) -> bool:
+    return all(plan.shared(k - 1) + plan.shared(k) <= plan.tile for k in range(1, plan.count - 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(axes())
+def test_windows_zero_in_margins_and_full_at_image_borders(case):
+    length, tile, overlap, stride = case
+    plan = plan_axis(length, tile, overlap, stride)
+    m = plan.margin
+    for k in range(plan.count):
+        w = axis_window(plan, k)
+        assert w.shape == (tile,) and w.min() >= 0 and w.max() <= 1
+        if k > 0 and m:
+            assert np.all(w[:m] == 0)
+        if k < plan.count - 1 and m:
+            assert np.all(w[-m:] == 0)
+    assert axis_window(plan, 0)[0] == 1.0
+    assert axis_window(plan, plan.count - 1)[-1] == 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 50), st.integers(-200, 100), st.integers(0, 300))
+def test_reflect_indices(length, start, span):
+    idx = reflect_indices(start, start + span, length)
+    assert idx.shape == (span,)
+    assert np.all((idx >= 0) & (idx < length))
+    inside = np.arange(start, start + span)
+    ok = (inside >= 0) & (inside < length)
+    np.testing.assert_array_equal(idx[ok], inside[ok])
+
+
+def test_reflect_matches_numpy_reflect_101():
+    data = np.arange(7)
+    padded = np.pad(data, (5, 6), mode="reflect")
+    np.testing.assert_array_equal(data[reflect_indices(-5, 13, 7)], padded)
+
+
+def test_ramps_are_complementary():
+    r = raised_cosine(17)
+    np.testing.assert_allclose(r + r[::-1], 1.0)
+    assert r.min() > 0 and r.max() < 1
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5000), (5000, 1), (7, 9), (511, 513), (20000, 20000)])
+def test_any_image_size_plans(shape):
+    plan = plan_tiles(*shape, tile=512, overlap=128, stride=16)
+    assert plan.rows.canvas_start <= 0 and plan.cols.canvas_stop >= shape[1]
+    assert plan.count >= 1
+
+
+def test_overhead_is_bounded_for_large_images():
+    plan = plan_tiles(20000, 20000, tile=512, overlap=96, stride=16)
+    assert plan.overhead() < 1.6
+
+
+def test_split_overlap():
+    assert split_overlap(128) == (48, 32)
+    assert split_overlap(0) == (0, 0)
+    with pytest.raises(ValueError):
+        split_overlap(10, margin=6)
+
+
+@pytest.mark.parametrize("tile,overlap,stride", [(48, 48, 16), (50, 8, 16), (64, 60, 16)])
+def test_bad_geometry_is_refused_with_reason(tile, overlap, stride):
+    with pytest.raises(ValueError, match="tile|overlap|stride"):
+        plan_axis(100, tile, overlap, stride)

@@ -1,0 +1,169 @@
+"""Tiling against whole-image inference, with real OpenVINO models built in the test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from batchcolor import synthetic
+from batchcolor.colorize import colorize_image
+from batchcolor.engine import Engine, EngineConfig
+from batchcolor.errors import InferenceError
+from batchcolor.modelcard import resolve_model
+from batchcolor.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
+from batchcolor.tiler import TileSettings, colorize_array
+
+from conftest import rng_image
+
+
+def engine_for(folder, tile, precision="f32", **kw) -> Engine:
+    ref = resolve_model(folder)
+    return Engine(ref.model_path, ref.card, EngineConfig(tile=tile, precision=precision, **kw))
+
+
+def pointwise_reference(model_channels: int, image: np.ndarray) -> np.ndarray:
+    return whole_image(synthetic.pointwise(model_channels), image, stride=1, pad=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 777), (777, 1), (37, 91), (63, 65), (130, 201)])
+def test_pointwise_tiling_is_exact(pointwise_rgb, shape):
+    engine = engine_for(pointwise_rgb, 64)
+    image = rng_image(*shape, 3, seed=sum(shape))
+    tiled = colorize_array(image, engine, TileSettings(64, 16), as_uint8=False)
+    expected = pointwise_reference(3, image)
+    assert tiled.shape == shape + (3,)
+    np.testing.assert_allclose(tiled, expected, atol=1e-5)
+
+
+def test_pointwise_gray_model(pointwise_gray):
+    engine = engine_for(pointwise_gray, 64)
+    image = rng_image(45, 150, 1)
+    tiled = colorize_array(image, engine, TileSettings(64, 32), as_uint8=False)
+    np.testing.assert_allclose(tiled, pointwise_reference(1, image), atol=1e-5)
+
+
+def test_rgba_alpha_carried_and_composited_over_white(pointwise_rgb):
+    engine = engine_for(pointwise_rgb, 64)
+    bgra = rng_image(50, 70, 4, seed=3)
+    bgra[:10, :, 3] = 0  # fully transparent rows: their colour must not leak into the model
+    bgra[:10, :, :3] = 0
+    out = colorize_image(bgra, engine, TileSettings(64, 16))
+    assert out.shape == (50, 70, 4)
+    np.testing.assert_array_equal(out[:, :, 3], bgra[:, :, 3])
+    a = bgra[:, :, 3:].astype(np.float64) / 255
+    composited = np.rint(bgra[:, :, :3] * a + 255 * (1 - a)).astype(np.uint8)[:, :, ::-1]  # RGB
+    expected = np.clip(np.rint((pointwise_reference(3, composited) + 1) * 127.5), 0, 255)
+    assert np.abs(out[:, :, 2::-1].astype(int) - expected).max() <= 1
+    # transparent rows saw white, not black
+    white = np.clip(np.rint((pointwise_reference(3, np.full((1, 1, 3), 255, np.uint8)) + 1) * 127.5), 0, 255)
+    assert np.abs(out[0, 0, 2::-1].astype(int) - white[0, 0]).max() <= 1
+
+
+def test_unet_seams_meet_targets_at_default_overlap(unet_model):
+    folder, model = unet_model
+    card = resolve_model(folder).card
+    engine = engine_for(folder, card.tile)
+    art = synthetic.line_art(1000, 1300, seed=5)[:, :, None]
+    settings = TileSettings(card.tile, card.overlap)
+    tiled = (colorize_array(art, engine, settings, as_uint8=False) + 1) / 2
+    truth = (whole_image(model, art, 16, 128) + 1) / 2
+    plan = settings.plan(1000, 1300, 16)
+    assert plan.count > 4, "the test must actually cross seams"
+    mask = seam_mask(plan, 8)
+    overall, near = psnr(tiled, truth, 1.0), psnr(tiled[mask], truth[mask], 1.0)
+    # A random UNet's output is blocky on its 16 px pooling grid, and the ramp centres sit on
+    # that grid, so the raw ratio carries the network's own structure (1.17 for whole-image
+    # inference too). Dividing by the whole-image ratio on the same lines leaves the seams'.
+    ratio = seam_gradient_ratio(tiled, plan) / seam_gradient_ratio(truth, plan)
+    assert overall >= 50, overall
+    assert near >= 45, near
+    assert 0.97 <= ratio <= 1.03, ratio
+
+
+def test_unet_misaligned_tiles_would_be_worse(unet_model):
+    """Guards the alignment rule: a stride-1 grid (misaligned origins) loses >5 dB."""
+    folder, model = unet_model
+    engine = engine_for(folder, 512)
+    art = synthetic.line_art(600, 700, seed=6)[:, :, None]
+    truth = (whole_image(model, art, 16, 128) + 1) / 2
+    good = (colorize_array(art, engine, TileSettings(512, 128), as_uint8=False) + 1) / 2
+    shifted = np.pad(art, ((3, 0), (5, 0), (0, 0)), mode="reflect")  # moves the pooling grid
+    bad = (colorize_array(shifted, engine, TileSettings(512, 128), as_uint8=False)[3:, 5:] + 1) / 2
+    assert psnr(good, truth, 1.0) > psnr(bad, truth, 1.0) + 5
+
+
+def test_async_equals_sync_bit_for_bit(unet_model):
+    folder, _ = unet_model
+    engine = engine_for(folder, 128)
+    tiles = [synthetic.line_art(128, 128, seed=s)[:, :, None] for s in range(12)]
+    results: dict[int, np.ndarray] = {}
+    for i, t in enumerate(tiles):
+        engine.submit(t, lambda key, out: results.__setitem__(key, out.copy()), i)
+    engine.wait_all()
+    for i, t in enumerate(tiles):
+        np.testing.assert_array_equal(results[i], engine.infer_sync(t))
+
+
+def test_failing_completion_raises_instead_of_hanging(pointwise_rgb):
+    engine = engine_for(pointwise_rgb, 64)
+
+    def boom(key, out):
+        raise RuntimeError("blender exploded")
+
+    with pytest.raises(InferenceError, match="blender exploded"):
+        for i in range(20):
+            engine.submit(rng_image(64, 64, 3), boom, i)
+        engine.wait_all()
+
+
+def test_failure_inside_tiled_image_surfaces(pointwise_rgb, monkeypatch):
+    engine = engine_for(pointwise_rgb, 64)
+    from batchcolor import merger
+
+    def broken_add(self, key, out):
+        raise ValueError("bad tile")
+
+    monkeypatch.setattr(merger.BandMerger, "add", broken_add)
+    with pytest.raises(InferenceError, match="bad tile"):
+        colorize_array(rng_image(300, 300, 3), engine, TileSettings(64, 16))
+
+
+def test_wrong_tile_shape_is_refused(pointwise_rgb):
+    engine = engine_for(pointwise_rgb, 64)
+    with pytest.raises(InferenceError, match="tile must be"):
+        engine.submit(rng_image(32, 64, 3), lambda k, o: None, 0)
+
+
+def test_bf16_default_runs_and_is_close(unet_model):
+    folder, _ = unet_model
+    f32 = engine_for(folder, 256, precision="f32")
+    auto = engine_for(folder, 256, precision="auto")
+    art = synthetic.line_art(256, 256, seed=9)[:, :, None]
+    a = colorize_array(art, f32, TileSettings(256, 64), as_uint8=False)
+    b = colorize_array(art, auto, TileSettings(256, 64), as_uint8=False)
+    assert np.abs(a - b).max() < 0.25  # bf16 is close, not equal: speed runs only
+
+
+def test_compiled_model_cache_is_written(pointwise_rgb, tmp_path):
+    engine_for(pointwise_rgb, 64, cache_dir=tmp_path / "cache")
+    assert any((tmp_path / "cache").iterdir())
+
+
+def test_memory_is_bands_not_whole_image(pointwise_rgb):
+    """The merger never holds more than rows_in_flight + 1 bands, however tall the image."""
+    engine = engine_for(pointwise_rgb, 64)
+    from batchcolor import merger as merger_mod
+
+    peak = {"bands": 0}
+    original = merger_mod.BandMerger.open_row
+
+    def spy(self, k):
+        original(self, k)
+        peak["bands"] = max(peak["bands"], self.live_bands)
+
+    merger_mod.BandMerger.open_row = spy
+    try:
+        out = colorize_array(rng_image(3000, 80, 3), engine, TileSettings(64, 16))
+    finally:
+        merger_mod.BandMerger.open_row = original
+    assert out.shape == (3000, 80, 3)
+    assert peak["bands"] <= 3
