@@ -85,6 +85,71 @@ def tile(image: Path, output: Path | None, save_tiles: Path | None, **opts: Any)
     click.echo(report, err=True)
 
 
+def _env(name: str) -> str:
+    return f"BATCHCOLOR_{name.upper()}"
+
+
+def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
+    """Command line > environment > pipeline file > defaults."""
+    from click.core import ParameterSource
+
+    out = dict(values)
+    for name, value in preset.items():
+        source = ctx.get_parameter_source(name)
+        if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            out[name] = value
+    return out
+
+
+@main.command()
+@click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--pipeline", "-p", envvar=_env("pipeline"), default=None, help="Preset name in pipelines/ or a .toml path.")
+@click.option("--model", "-m", envvar=_env("model"), default=None, help="Model folder, .xml, .onnx or installed model name (default: the installed default).")
+@click.option("--tile", envvar=_env("tile"), type=click.IntRange(16, 4096), default=None, help="Tile size (default: the model card's).")
+@click.option("--overlap", envvar=_env("overlap"), type=click.IntRange(0, 4095), default=None, help="Tile overlap in px (default: the model card's).")
+@click.option("--device", envvar=_env("device"), default="CPU", show_default=True)
+@click.option("--precision", envvar=_env("precision"), type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True)
+@click.option("--scale", envvar=_env("scale"), default="none", show_default=True, help="'none', 'auto' or a resize factor.")
+@click.option("--format", "format", envvar=_env("format"), type=click.Choice(["png", "jpg", "webp", "same"]), default="png", show_default=True)
+@click.option("--max-pixels", envvar=_env("max_pixels"), type=click.IntRange(1), default=400_000_000, show_default=True, help="Refuse larger images (checked from the header).")
+@click.option("--inflight-megapixels", envvar=_env("inflight_megapixels"), type=click.FloatRange(0.1), default=64.0, show_default=True, help="Pixel budget of files decoded and in flight at once.")
+@click.option("--workers", envvar=_env("workers"), type=click.IntRange(1, 64), default=None, help="Files in flight (default: 2x the infer requests, at least 4).")
+@click.option("--force", is_flag=True, help="Redo every file, even up-to-date ones.")
+@click.option("--prune", is_flag=True, help="Delete outputs whose input is gone.")
+@click.option("--checksum", is_flag=True, help="Compare content hashes, not just size and mtime.")
+@click.option("--dry-run", is_flag=True, help="List what would be done, change nothing.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failing file.")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0.0, help="Wait up to SECONDS for another run's lock instead of exiting 11.")
+@click.option("--log-format", envvar=_env("log_format"), type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--cache-dir", envvar=_env("cache_dir"), type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache.")
+@click.pass_context
+@_report_errors
+def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, **opts: Any) -> None:
+    """Colorize every image under IN_DIR into a mirrored tree in OUT_DIR.
+
+    \b
+    Incremental: files already done with the same model and settings are skipped.
+    Exit codes: 0 all done, 1 fatal, 2 usage, 3 some files failed,
+    11 another run holds OUT_DIR's lock, 130 SIGINT, 143 SIGTERM.
+    """
+    from .pipelines import load_pipeline
+    from .report import Reporter
+    from .runner import RunOptions, run_batch
+
+    if pipeline:
+        preset = load_pipeline(pipeline)
+        preset = {("format" if k == "format" else k): v for k, v in preset.items()}
+        opts = _layered(ctx, opts, preset)
+    settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
+                         opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"))
+    reporter = Reporter(opts.pop("log_format"))
+    options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
+    _, code = run_batch(options, reporter)
+    sys.exit(code)
+
+
 @main.command()
 @click.argument("data_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--run-dir", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, previews, logs).")

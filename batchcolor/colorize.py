@@ -14,8 +14,8 @@ import numpy as np
 
 from . import pixels
 from .engine import Engine, EngineConfig
-from .modelcard import ModelRef, resolve_model
-from .registry import default_model
+from .modelcard import ModelRef
+from .registry import default_model, lookup
 from .tiler import TileObserver, TileSettings, colorize_array
 
 
@@ -41,7 +41,7 @@ def default_cache_dir() -> Path:
 
 def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
     """Fill the model-dependent defaults so the settings say exactly what will run."""
-    ref = resolve_model(settings.model) if settings.model else default_model()
+    ref = lookup(settings.model) if settings.model else default_model()
     card = ref.card
     filled = replace(
         settings,

@@ -86,12 +86,16 @@ def probe(path: Path, max_pixels: int | None = None) -> ImageInfo:
 
 def decode(path: Path) -> np.ndarray:
     """Decode to OpenCV's layout: H x W [x C], BGR[A] order, uint8 or uint16."""
-    cv2 = _cv2()
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return decode_bytes(data)
+
+
+def decode_bytes(data: bytes) -> np.ndarray:
+    cv2 = _cv2()
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise InputError("cannot decode: the file is truncated or corrupt")
     if image.dtype not in (np.uint8, np.uint16):

@@ -47,6 +47,20 @@ def installed_models() -> list[tuple[ModelRef | None, Path, str | None]]:
     return found
 
 
+def lookup(spec: str) -> ModelRef:
+    """A path (folder, .xml, .onnx) or the folder name of an installed model."""
+    from pathlib import Path as _P
+
+    if _P(spec).expanduser().exists() or "/" in spec or spec.endswith((".xml", ".onnx")):
+        return resolve_model(spec)
+    for ref, folder, error in installed_models():
+        if folder.name == spec:
+            if ref is None:
+                raise ModelError(error or f"{folder}: unusable model")
+            return ref
+    raise ModelError(f"{spec}: model not found (not a path, nor an installed model; see `batchcolor models`)")
+
+
 def default_model() -> ModelRef:
     for ref, _, _ in installed_models():
         if ref is not None and ref.card.extra.get("default") is True:

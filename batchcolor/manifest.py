@@ -1,0 +1,114 @@
+"""The manifest: what has been colorized, from which input bytes, with which model and settings.
+
+Stored in ``out_dir/.batchcolor/`` as a snapshot plus a journal:
+
+* ``manifest.json`` is rewritten only atomically (temp file, fsync, rename), at the start and
+  end of a run;
+* each finished file appends one fsynced line to ``journal.jsonl`` *after* its output is in
+  place, so the cost per file is one small append, not a rewrite of a 10000-entry JSON.
+
+Loading replays the journal over the snapshot and ignores a torn last line, so a crash at any
+instant leaves no entry for an output that is not on disk.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .images import atomic_write
+
+STATE_DIR = ".batchcolor"
+FORMAT = "batchcolor-manifest/1"
+
+
+@dataclass(frozen=True)
+class Entry:
+    size: int
+    mtime_ns: int
+    sha256: str
+    output: str  # relative to out_dir
+    settings: str  # settings_key of the run that made it
+    finished: float
+
+    def matches(self, size: int, mtime_ns: int, settings: str) -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns and self.settings == settings
+
+
+def settings_key(model_sha256: str, pixel_settings: dict[str, Any]) -> str:
+    """Everything that changes output pixels, hashed: a new model or overlap redoes all."""
+    doc = json.dumps({"model": model_sha256, **pixel_settings}, sort_keys=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+def hash_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+class Manifest:
+    def __init__(self, out_dir: Path):
+        self.dir = out_dir / STATE_DIR
+        self.snapshot = self.dir / "manifest.json"
+        self.journal = self.dir / "journal.jsonl"
+        self.entries: dict[str, Entry] = {}
+        self._journal_fh = None
+
+    def load(self) -> "Manifest":
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.snapshot.exists():
+            doc = json.loads(self.snapshot.read_text())
+            if doc.get("format") != FORMAT:
+                raise ValueError(f"{self.snapshot}: unknown manifest format {doc.get('format')!r}")
+            self.entries = {k: Entry(**v) for k, v in doc["entries"].items()}
+        for rel, entry in self._replay():
+            if entry is None:
+                self.entries.pop(rel, None)
+            else:
+                self.entries[rel] = entry
+        return self
+
+    def _replay(self) -> Iterator[tuple[str, Entry | None]]:
+        if not self.journal.exists():
+            return
+        for line in self.journal.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+                yield rec["rel"], (Entry(**rec["entry"]) if rec.get("entry") else None)
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line from a crash mid-append
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot (atomically), then start an empty journal."""
+        self.close()
+        doc = {"format": FORMAT, "updated": time.time(), "entries": {k: asdict(v) for k, v in sorted(self.entries.items())}}
+        atomic_write(self.snapshot, (json.dumps(doc, indent=1) + "\n").encode())
+        self.journal.unlink(missing_ok=True)
+
+    def _append(self, rec: dict[str, Any]) -> None:
+        if self._journal_fh is None:
+            self._journal_fh = open(self.journal, "a", encoding="utf-8")
+        self._journal_fh.write(json.dumps(rec) + "\n")
+        self._journal_fh.flush()
+        os.fsync(self._journal_fh.fileno())
+
+    def record(self, rel: str, entry: Entry) -> None:
+        self.entries[rel] = entry
+        self._append({"rel": rel, "entry": asdict(entry)})
+
+    def forget(self, rel: str) -> None:
+        if self.entries.pop(rel, None) is not None:
+            self._append({"rel": rel, "entry": None})
+
+    def close(self) -> None:
+        if self._journal_fh is not None:
+            self._journal_fh.close()
+            self._journal_fh = None

@@ -1,0 +1,324 @@
+"""``batchcolor run``: colorize a folder tree, incrementally, safely, with several files in flight.
+
+Order of a run:
+1. take the output folder's lock (a second run exits 11, or waits with ``--wait``);
+2. sweep ``.partial`` temp files a killed run left behind;
+3. walk the input tree, report output collisions, load the manifest, decide per file:
+   up to date (skip), new/changed (do), or gone (``--prune``);
+4. open the engine only if there is work, then keep files in flight on worker threads
+   (read + hash + decode, tile inference through the shared async queue, encode + atomic
+   write), bounded by a pixel budget, while the main thread records results in order of
+   completion: the journal line is written only after the output is in place;
+5. compact the manifest, write the error report, print the summary, return the exit code.
+
+SIGINT/SIGTERM: the first stops new files from starting and lets in-flight files finish;
+a second one exits at once (outputs are atomic, so nothing partial is left either way).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import signal
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import images
+from .colorize import InferenceSettings, colorize_image, open_engine, resolve
+from .errors import (EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
+                     InputError)
+from .lock import RunLock
+from .manifest import STATE_DIR, Entry, Manifest, hash_files, settings_key
+from .report import Reporter, Summary, write_error_report
+from .walk import Job, plan_walk
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    in_dir: Path
+    out_dir: Path
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+    fmt: str = "png"
+    force: bool = False
+    prune: bool = False
+    dry_run: bool = False
+    fail_fast: bool = False
+    checksum: bool = False
+    max_pixels: int = 400_000_000
+    inflight_megapixels: float = 64.0
+    workers: int | None = None
+    wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Todo:
+    job: Job
+    size: int
+    mtime_ns: int
+    pixels: int
+
+
+@dataclass(frozen=True)
+class Done:
+    todo: Todo
+    sha256: str | None = None
+    error: str | None = None
+    megapixels: float = 0.0
+    seconds: float = 0.0
+
+
+class PixelBudget:
+    """A counting semaphore in pixels: what is decoded and in flight stays bounded."""
+
+    def __init__(self, pixels: int):
+        self.capacity = max(1, pixels)
+        self.free = self.capacity
+        self._cv = threading.Condition()
+
+    def cost(self, pixels: int) -> int:
+        return min(max(1, pixels), self.capacity)
+
+    def acquire(self, pixels: int, stop: threading.Event) -> bool:
+        need = self.cost(pixels)
+        with self._cv:
+            while self.free < need:
+                if stop.is_set():
+                    return False
+                self._cv.wait(0.1)
+            self.free -= need
+            return True
+
+    def release(self, pixels: int) -> None:
+        with self._cv:
+            self.free += self.cost(pixels)
+            self._cv.notify_all()
+
+
+def sweep_partials(out_dir: Path) -> int:
+    """Remove temp files a killed run left (``.NAME.XXXX.partial``); we hold the lock."""
+    removed = 0
+    for root, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if d != STATE_DIR]
+        for name in files:
+            if name.startswith(".") and name.endswith(".partial"):
+                Path(root, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]:
+    """Resolved settings and the key of everything that changes output pixels."""
+    ref, filled = resolve(settings)
+    files = [ref.model_path, ref.card_path]
+    if ref.model_path.suffix == ".xml":
+        files.append(ref.model_path.with_suffix(".bin"))
+    pixel_settings = {"tile": filled.tile, "overlap": filled.overlap, "precision": filled.precision,
+                      "device": filled.device, "scale": filled.scale}
+    return filled, settings_key(hash_files(files), pixel_settings)
+
+
+def _stat_todo(job: Job, max_pixels: int) -> Todo:
+    st = images.check_regular_file(job.src)
+    info = images.probe(job.src, max_pixels)
+    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels)
+
+
+def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
+    """Read, hash, decode, colorize, encode and atomically write one file (worker thread)."""
+    t0 = time.perf_counter()
+    try:
+        data = todo.job.src.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        decoded = images.decode_bytes(data)
+        out = colorize_image(decoded, engine, tiling, scale)
+        images.atomic_write(todo.job.dst, images.encode(out, todo.job.dst.suffix.lower()))
+    except InputError as exc:
+        return Done(todo, error=str(exc))
+    except (OSError, ValueError) as exc:
+        return Done(todo, error=f"{type(exc).__name__}: {exc}")
+    h, w = decoded.shape[:2]
+    return Done(todo, sha256=sha, megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
+
+
+class _Signals:
+    """First SIGINT/SIGTERM: stop starting files. Second: leave now (outputs are atomic)."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Signals":
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.stop.is_set():
+            os._exit(EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM)
+        self.signum = signum
+        self.stop.set()
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    @property
+    def exit_code(self) -> int | None:
+        if self.signum is None:
+            return None
+        return EXIT_SIGINT if self.signum == signal.SIGINT else EXIT_SIGTERM
+
+
+def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
+    in_dir, out_dir = options.in_dir, options.out_dir
+    if not in_dir.is_dir():
+        raise BatchcolorError(f"{in_dir}: input folder not found")
+    if out_dir.resolve() == in_dir.resolve():
+        raise BatchcolorError("out_dir must differ from in_dir")
+    started = time.time()
+    t0 = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(out_dir)
+    with RunLock(manifest.dir).acquire(options.wait_seconds):
+        swept = sweep_partials(out_dir)
+        settings, key = model_identity(options.inference)
+        manifest.load()
+        walk = plan_walk(in_dir, out_dir, options.fmt)
+        summary = Summary(total=len(walk.jobs) + len(walk.collisions))
+        reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
+                       f"(model {Path(settings.model or '').parent.name}, settings {key})",
+                       inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
+                       swept_partials=swept)
+
+        def fail(job: Job, reason: str) -> None:
+            summary.failed += 1
+            summary.failures.append({"input": job.rel, "path": str(job.src), "error": reason})
+            reporter.event("failed", f"FAILED {job.src}: {reason}", input=job.rel, path=str(job.src), error=reason)
+
+        for job, reason in walk.collisions:
+            fail(job, reason)
+
+        todos: list[Todo] = []
+        for job in walk.jobs:
+            try:
+                todo = _stat_todo(job, options.max_pixels)
+            except InputError as exc:
+                fail(job, str(exc))
+                continue
+            entry = manifest.entries.get(job.rel)
+            if not options.force and entry is not None and _up_to_date(entry, todo, key, out_dir, options.checksum):
+                summary.skipped += 1
+                reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
+                continue
+            todos.append(todo)
+
+        if options.prune:
+            _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
+
+        if options.dry_run:
+            for t in todos:
+                reporter.event("would_do", f"would colorize {t.job.rel} -> {t.job.dst}", input=t.job.rel,
+                               output=str(t.job.dst))
+            summary.wall_seconds = time.monotonic() - t0
+            reporter.summary(summary)
+            return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+
+        stop = threading.Event()
+        with _Signals(stop) as signals:
+            if todos and not (options.fail_fast and summary.failed):
+                _execute(todos, settings, key, options, manifest, summary, reporter, stop, fail)
+        manifest.compact()
+        summary.wall_seconds = time.monotonic() - t0
+        if signals.exit_code is not None:
+            summary.interrupted = "SIGINT" if signals.exit_code == EXIT_SIGINT else "SIGTERM"
+        write_error_report(manifest.dir / "errors.json", summary, started)
+        reporter.summary(summary)
+    if signals.exit_code is not None:
+        return summary, signals.exit_code
+    return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+
+
+def _up_to_date(entry: Entry, todo: Todo, key: str, out_dir: Path, checksum: bool) -> bool:
+    if not entry.matches(todo.size, todo.mtime_ns, key) or not (out_dir / entry.output).exists():
+        return False
+    if checksum:
+        return hash_files([todo.job.src]) == entry.sha256
+    return True
+
+
+def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter: Reporter, dry_run: bool) -> None:
+    live = {j.rel for j in walk.jobs} | {j.rel for j, _ in walk.collisions}
+    for rel, entry in sorted(manifest.entries.items()):
+        if rel in live or (in_dir / rel).exists():
+            continue
+        target = out_dir / entry.output
+        reporter.event("pruned", f"{'would prune' if dry_run else 'pruned'} {entry.output} (input {rel} is gone)",
+                       input=rel, output=entry.output)
+        if not dry_run:
+            target.unlink(missing_ok=True)
+            manifest.forget(rel)
+
+
+def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: RunOptions, manifest: Manifest,
+             summary: Summary, reporter: Reporter, stop: threading.Event, fail) -> None:
+    engine, tiling = open_engine(settings)
+    workers = options.workers or max(4, 2 * engine.num_requests)
+    budget = PixelBudget(int(options.inflight_megapixels * 1e6))
+    results: "queue.Queue[Done]" = queue.Queue()
+    in_flight = 0
+
+    def handle(done: Done) -> None:
+        rel = done.todo.job.rel
+        if done.error is not None:
+            fail(done.todo.job, done.error)
+            if options.fail_fast:
+                stop.set()
+        else:
+            output = done.todo.job.dst.relative_to(options.out_dir).as_posix()
+            manifest.record(rel, Entry(size=done.todo.size, mtime_ns=done.todo.mtime_ns, sha256=done.sha256 or "",
+                                       output=output, settings=key, finished=time.time()))
+            summary.done += 1
+            summary.inferred += 1
+            summary.megapixels += done.megapixels
+            reporter.event("done", f"done {rel} -> {output} ({done.megapixels:.2f} MP, {done.seconds:.2f}s)",
+                           input=rel, output=output, megapixels=round(done.megapixels, 4),
+                           seconds=round(done.seconds, 3))
+        reporter.bar(summary)
+
+    def drain(block: bool) -> None:
+        nonlocal in_flight
+        while in_flight:
+            try:
+                done = results.get(timeout=0.1) if block else results.get_nowait()
+            except queue.Empty:
+                if block:
+                    continue
+                return
+            in_flight -= 1
+            handle(done)
+            block = False
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batchcolor") as pool:
+        for todo in todos:
+            drain(block=False)
+            if stop.is_set() or not budget.acquire(todo.pixels, stop):
+                break
+            future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
+            future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
+            in_flight += 1
+        while in_flight:
+            drain(block=True)
+
+
+def _result_of(future: Future, todo: Todo) -> Done:
+    exc = future.exception()
+    if exc is not None:  # an inference failure: report it against this file, keep going
+        return Done(todo, error=f"{type(exc).__name__}: {exc}")
+    return future.result()
+

@@ -1,0 +1,100 @@
+"""Find the inputs of a batch run and where each one's output goes.
+
+Deterministic (sorted) order; hidden files and folders skipped; ``out_dir`` skipped when it
+lies inside ``in_dir``; directory symlinks followed only when they resolve inside ``in_dir``
+and to a folder not yet visited, so a symlink loop or a link to ``/`` cannot hang or escape.
+Two inputs that would write the same output (``a.png`` and ``a.jpg`` with ``--format png``)
+are found here, before any work starts.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .images import INPUT_SUFFIXES, OUTPUT_FORMATS
+
+
+@dataclass(frozen=True)
+class Job:
+    src: Path
+    rel: str  # POSIX path relative to in_dir: the manifest key
+    dst: Path
+
+
+@dataclass(frozen=True)
+class Walk:
+    jobs: tuple[Job, ...]
+    collisions: tuple[tuple[Job, str], ...]  # (job, reason) for inputs that share an output
+
+
+def output_suffix(src: Path, fmt: str) -> str:
+    if fmt == "same":
+        return src.suffix
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"--format must be one of png, jpg, webp, same; got {fmt!r}")
+    return OUTPUT_FORMATS[fmt]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
+    root = in_dir.resolve()
+    skip_real = skip.resolve() if skip is not None else None
+    found: list[Path] = []
+    visited: set[Path] = set()
+    stack = [in_dir]
+    while stack:
+        folder = stack.pop()
+        real = folder.resolve()
+        if real in visited or (skip_real is not None and real == skip_real):
+            continue
+        visited.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                continue
+            if is_dir:
+                target = path.resolve()
+                if entry.is_symlink() and not _inside(target, root):
+                    continue  # never leave in_dir through a link
+                subdirs.append(path)
+            elif path.suffix.lower() in INPUT_SUFFIXES:
+                found.append(path)
+        stack.extend(reversed(subdirs))
+    return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix())
+
+
+def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
+    inputs = iter_inputs(in_dir, skip=out_dir if _inside(out_dir.resolve(), in_dir.resolve()) else None)
+    by_dst: dict[Path, list[Job]] = {}
+    for src in inputs:
+        rel = src.relative_to(in_dir)
+        dst = (out_dir / rel).with_suffix(output_suffix(src, fmt))
+        by_dst.setdefault(dst, []).append(Job(src=src, rel=rel.as_posix(), dst=dst))
+    jobs, collisions = [], []
+    for dst, group in by_dst.items():
+        if len(group) == 1:
+            jobs.append(group[0])
+        else:
+            names = ", ".join(j.rel for j in group)
+            for j in group:
+                collisions.append((j, f"output {dst.name} would be written by several inputs ({names}); rename one"))
+    jobs.sort(key=lambda j: j.rel)
+    collisions.sort(key=lambda c: c[0].rel)
+    return Walk(tuple(jobs), tuple(collisions))
