@@ -32,7 +32,7 @@ from .colorize import InferenceSettings, colorize_image, open_engine, resolve
 from .errors import (EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock
-from .manifest import STATE_DIR, Entry, Manifest, hash_files, settings_key
+from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, plan_walk
 
@@ -101,8 +101,7 @@ class PixelBudget:
 def sweep_partials(out_dir: Path) -> int:
     """Remove temp files a killed run left (``.NAME.XXXX.partial``); we hold the lock."""
     removed = 0
-    for root, dirs, files in os.walk(out_dir):
-        dirs[:] = [d for d in dirs if d != STATE_DIR]
+    for root, _dirs, files in os.walk(out_dir):
         for name in files:
             if name.startswith(".") and name.endswith(".partial"):
                 Path(root, name).unlink(missing_ok=True)
@@ -194,7 +193,8 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
         reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
                        f"(model {Path(settings.model or '').parent.name}, settings {key})",
                        inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
-                       swept_partials=swept)
+                       model=settings.model, tile=settings.tile, overlap=settings.overlap,
+                       precision=settings.precision, swept_partials=swept)
 
         def fail(job: Job, reason: str) -> None:
             summary.failed += 1
@@ -307,6 +307,8 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batchcolor") as pool:
         for todo in todos:
             drain(block=False)
+            while in_flight >= workers and not stop.is_set():
+                drain(block=True)  # no deep executor queue: a stop must not find 10000 files queued
             if stop.is_set() or not budget.acquire(todo.pixels, stop):
                 break
             future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
