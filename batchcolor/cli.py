@@ -201,5 +201,66 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val L1 {state.best_val_l1:.4f}", err=True)
 
 
+@main.command()
+@click.argument("photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True, help="Side of each half of the AB pair.")
+@click.option("--method", type=click.Choice(["canny", "xdog"]), default="canny", show_default=True, help="Edge extractor.")
+@click.option("--min-component", type=click.IntRange(0), default=12, show_default=True, help="Drop edge fragments smaller than this (px).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@_report_errors
+def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_component: int, fmt: str) -> None:
+    """Make pix2pix AB training pairs (edges | photo) from colour photos."""
+    from .prepare import EdgeSettings, prepare_folder
+
+    written, failures = prepare_folder(photos_dir, out_dir, size, EdgeSettings(method=method, min_component=min_component), fmt)
+    for path, reason in failures:
+        click.echo(f"FAILED {path}: {reason}", err=True)
+    click.echo(f"wrote {written} AB pairs to {out_dir}", err=True)
+    sys.exit(3 if failures else 0)
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (IR + card.json).")
+@click.option("--name", default=None, help="Model name for the card (default: the folder name).")
+@click.option("--tile", type=click.IntRange(16, 4096), default=512, show_default=True, help="Recommended tile for the card.")
+@click.option("--overlap", type=click.IntRange(0, 4095), default=128, show_default=True, help="Recommended overlap for the card.")
+@click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
+@click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
+@_report_errors
+def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int, fp32: bool, make_default: bool) -> None:
+    """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked."""
+    from .train.export import export as do_export, reference_data
+
+    real, mean_color = reference_data(run)
+    extra = {"default": True} if make_default else {}
+    result = do_export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, real_inputs=real,
+                       mean_color=mean_color, extra_card=extra)
+    click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
+               f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
+               f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)
+
+
+@main.command("eval")
+@click.argument("model", type=str)
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write report.json and contact_sheet.png here.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Evaluate at most N pairs.")
+@click.option("--last", type=click.IntRange(1), default=None, help="Evaluate the last N pairs (natural order), e.g. a hold-out.")
+@click.option("--size", type=click.IntRange(16, 4096), default=None, help="Evaluation size (default: the card's training scale).")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="f32", show_default=True)
+@_report_errors
+def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | None, last: int | None, size: int | None, precision: str) -> None:
+    """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, vs a flat baseline."""
+    import json
+
+    from .colorize import InferenceSettings
+    from .evaluate import evaluate as run_eval
+
+    report = run_eval(InferenceSettings(model=model, precision=precision, cache_dir=None), data_dir, report_dir, limit, last, size)
+    click.echo(json.dumps(report, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

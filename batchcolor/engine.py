@@ -130,7 +130,8 @@ class Engine:
         return (self.tile, self.tile, self.card.input_channels)
 
     def inference_precision(self) -> str:
-        return str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        value = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        return value.get_type_name() if hasattr(value, "get_type_name") else str(value)
 
     def _on_done(self, request: Any, userdata: tuple[Completion, Any]) -> None:
         done, key = userdata

@@ -79,6 +79,7 @@ def export(
     overlap: int | None = None,
     fp16: bool = True,
     real_inputs: np.ndarray | None = None,
+    mean_color: list[float] | None = None,
     extra_card: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure."""
@@ -128,6 +129,7 @@ def export(
                                                           "time_budget_min", "batch_size", "lr", "beta1", "l1_weight",
                                                           "gan_mode", "seed", "val_last")},
                       "command": cfg.get("command", ""), "data": list(cfg.get("data", [])),
+                      "mean_color": mean_color,
                       "steps": ckpt["state"]["step"], "train_seconds": round(ckpt["state"]["seconds"], 1),
                       "history": ckpt["state"]["history"][-1:] if ckpt["state"]["history"] else []},
             extra={"architecture": {"type": "unet", **unet.to_dict()}, "parameters": params,
@@ -142,6 +144,26 @@ def export(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(model_dir, p_rand, p_real, params, gmac)
+
+
+def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[float] | None]:
+    """Real validation inputs (NCHW, [-1, 1]) for the parity gate, and the mean training colour."""
+    from .data import to_tensor_range
+    from .trainer import TrainConfig, load_data
+
+    cfg_path = (Path(run) if Path(run).is_dir() else Path(run).parent) / "config.json"
+    if not cfg_path.exists():
+        return None, None
+    doc = json.loads(cfg_path.read_text())
+    config = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": tuple(doc.get("val_dirs", ()))})
+    try:
+        train_set, val_set = load_data(config)
+    except (FileNotFoundError, ValueError):
+        return None, None
+    source = val_set if val_set is not None else train_set
+    real = to_tensor_range(np.asarray(source.a[:count]))
+    mean = np.asarray(train_set.b, dtype=np.float64).reshape(-1, 3).mean(axis=0)
+    return real, [round(float(v), 2) for v in mean]
 
 
 def update_card(model_dir: Path, **fields: Any) -> None:

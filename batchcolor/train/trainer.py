@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import pickle
 import random
 import signal
 import sys
@@ -59,7 +57,7 @@ class TrainConfig:
     val_max: int = 64
     preview_count: int = 6
     log_every: int = 10
-    max_steps: int | None = None  # stop after this many steps (tests, smoke runs)
+    max_steps: int | None = None  # stop (and save) after this many steps; the LR schedule still follows --epochs/--time-budget
     command: str = ""
 
     def unet_config(self):
@@ -80,6 +78,35 @@ class TrainState:
 def lr_at(config: TrainConfig, progress: float) -> float:
     """pix2pix schedule: flat for the first half of the run, then linearly down to zero."""
     return config.lr * max(0.0, min(1.0, 2.0 * (1.0 - progress)))
+
+
+def portable_optimizer_state(state: dict[str, Any], params: list) -> dict[str, Any]:
+    """Re-key Paddle optimizer state by parameter position instead of global layer name.
+
+    Paddle names accumulators after parameters (``conv2d_64.w_0_moment1_0``), and those names
+    depend on how many layers the process created before: a resume in another process, or a
+    second trainer in the same one, would not find them.
+    """
+    names = sorted(((p.name, i) for i, p in enumerate(params)), key=lambda t: -len(t[0]))
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        for name, i in names:
+            if key.startswith(name + "_"):
+                out[f"@param{i}" + key[len(name):]] = value
+                break
+        else:
+            out[key] = value
+    return out
+
+
+def local_optimizer_state(state: dict[str, Any], params: list) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if key.startswith("@param"):
+            index, rest = key[len("@param"):].split("_", 1)
+            key = f"{params[int(index)].name}_{rest}"
+        out[key] = value
+    return out
 
 
 class Interrupted(Exception):
@@ -145,14 +172,14 @@ class Trainer:
             "config": asdict(self.config),
             "unet": self.config.unet_config().to_dict(),
             "gen": self.gen.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
+            "opt_g": portable_optimizer_state(self.opt_g.state_dict(), self.gen.parameters()),
             "state": asdict(self.state),
             "rng": {"numpy": self.rng.bit_generator.state, "paddle": paddle.get_rng_state(),
                     "python": random.getstate()},
         }
         if self.disc is not None:
             ckpt["disc"] = self.disc.state_dict()
-            ckpt["opt_d"] = self.opt_d.state_dict()
+            ckpt["opt_d"] = portable_optimizer_state(self.opt_d.state_dict(), self.disc.parameters())
         return ckpt
 
     def save(self, name: str) -> Path:
@@ -170,12 +197,12 @@ class Trainer:
         if ckpt["unet"] != self.config.unet_config().to_dict():
             raise ValueError(f"{path}: the checkpoint's network {ckpt['unet']} differs from this run's settings")
         self.gen.set_state_dict(ckpt["gen"])
-        self.opt_g.set_state_dict(ckpt["opt_g"])
+        self.opt_g.set_state_dict(local_optimizer_state(ckpt["opt_g"], self.gen.parameters()))
         if self.disc is not None:
             if "disc" not in ckpt:
                 raise ValueError(f"{path}: no discriminator in the checkpoint; cannot resume as pix2pix")
             self.disc.set_state_dict(ckpt["disc"])
-            self.opt_d.set_state_dict(ckpt["opt_d"])
+            self.opt_d.set_state_dict(local_optimizer_state(ckpt["opt_d"], self.disc.parameters()))
         self.state = TrainState(**ckpt["state"])
         self.rng.bit_generator.state = ckpt["rng"]["numpy"]
         paddle.set_rng_state(ckpt["rng"]["paddle"])
@@ -269,8 +296,9 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
         tmp.write_text(json.dumps(asdict(config), indent=2))
     batch = min(config.batch_size, len(train_set))
     steps_per_epoch = max(1, len(train_set) // batch)
-    total_steps = config.max_steps or (config.epochs * steps_per_epoch if config.epochs else None)
+    total_steps = config.epochs * steps_per_epoch if config.epochs else config.max_steps
     budget = config.time_budget_min * 60 if config.time_budget_min else None
+    stop_at = config.max_steps
     log(f"training {config.arch} (UNet base {config.width}, depth {config.depth}, {'gray' if config.gray_edges else 'RGB'} "
         f"edges) on {len(train_set)} pairs at {config.size}px, validating on {len(val_set) if val_set else 0}")
     preview_idx = np.arange(min(config.preview_count, len(val_set))) if val_set else np.arange(min(config.preview_count, len(train_set)))
@@ -284,11 +312,14 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
             return trainer.state.seconds / budget
         return trainer.state.step / total_steps
 
+    def finished() -> bool:
+        return progress() >= 1.0 or (stop_at is not None and trainer.state.step >= stop_at)
+
     try:
-        while progress() < 1.0:
+        while not finished():
             epoch_start = time.perf_counter()
             for a, b in datamod.batches(train_set, batch, trainer.rng, config.flip):
-                if progress() >= 1.0:
+                if finished():
                     break
                 t0 = time.perf_counter()
                 trainer.set_lr(lr_at(config, progress()))

@@ -1,0 +1,172 @@
+"""Real PaddlePaddle training steps on a handful of real pairs, export parity, prepare, eval."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import DATA, run_cli
+
+paddle = pytest.importorskip("paddle", reason="needs the train extra")
+pytestmark = pytest.mark.train
+
+SHOES = DATA / "shoes-train"
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    """20 real AB pairs copied to a temp folder (never into the repo)."""
+    if not SHOES.is_dir():
+        pytest.skip(f"shared data not found at {SHOES}")
+    folder = tmp_path_factory.mktemp("data") / "pairs"
+    folder.mkdir()
+    for i in range(1, 21):
+        (folder / f"{i}_AB.jpg").write_bytes((SHOES / f"{i}_AB.jpg").read_bytes())
+    return folder
+
+
+def config(data: Path, run_dir: Path, **kw):
+    from batchcolor.train.trainer import TrainConfig
+
+    base = dict(data=(str(data),), run_dir=str(run_dir), size=64, width=8, depth=3, epochs=None, max_steps=None,
+                batch_size=4, val_last=4, log_every=1, preview_count=2, val_max=4)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def losses(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "losses.jsonl").read_text().splitlines()]
+
+
+def test_l1_training_loss_falls_and_run_folder_is_complete(tiny_data, tmp_path):
+    from batchcolor.train.trainer import train
+
+    run = tmp_path / "run"
+    state = train(config(tiny_data, run, epochs=12, lr=2e-3), log=lambda *a: None)
+    rows = losses(run)
+    first, last = np.mean([r["loss_l1"] for r in rows[:4]]), np.mean([r["loss_l1"] for r in rows[-4:]])
+    assert last < 0.8 * first, (first, last)
+    assert state.step == 12 * 4 and state.epoch == 12
+    for name in ("config.json", "last.pdckpt", "best.pdckpt", "loss.png", "metrics.jsonl", "preview_e012.png"):
+        assert (run / name).exists(), name
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 12 and {"val_psnr", "val_ssim", "val_ciede2000", "val_l1"} <= set(metrics[-1])
+    preview = cv2.imread(str(run / "preview_e012.png"))
+    assert preview.shape[1] > 3 * 64 and preview.shape[0] > 2 * 64  # input | output | target, 2 rows
+    assert rows[-1]["lr"] < rows[0]["lr"], "linear decay in the second half"
+
+
+def test_pix2pix_step_changes_both_networks(tiny_data):
+    from batchcolor.train.data import find_pairs, load_arrays, batches
+    from batchcolor.train.trainer import Trainer
+
+    trainer = Trainer(config(tiny_data, "/nonexistent", arch="pix2pix", gray_edges=True))
+    arrays = load_arrays(find_pairs(tiny_data)[:8], 64, True)
+    a, b = next(batches(arrays, 4, np.random.default_rng(0), True))
+    assert a.shape == (4, 1, 64, 64)
+    g0 = {k: v.numpy().copy() for k, v in trainer.gen.state_dict().items()}
+    d0 = {k: v.numpy().copy() for k, v in trainer.disc.state_dict().items()}
+    out = trainer.step(a, b)
+    assert {"loss_d", "loss_g_gan", "loss_l1"} <= set(out)
+    g_changed = [k for k, v in trainer.gen.state_dict().items() if not np.array_equal(v.numpy(), g0[k])]
+    d_changed = [k for k, v in trainer.disc.state_dict().items() if not np.array_equal(v.numpy(), d0[k])]
+    assert any("weight" in k for k in g_changed) and any("weight" in k for k in d_changed)
+
+
+def test_resume_continues_exactly(tiny_data, tmp_path):
+    from batchcolor.train.trainer import Trainer, train
+
+    straight = tmp_path / "straight"
+    train(config(tiny_data, straight, epochs=4, arch="pix2pix"), log=lambda *a: None)
+    stopped = tmp_path / "stopped"
+    train(config(tiny_data, stopped, epochs=4, arch="pix2pix", max_steps=8), log=lambda *a: None)
+    ck = paddle.load(str(stopped / "last.pdckpt"))
+    assert ck["state"]["step"] == 8
+    state = train(config(tiny_data, stopped, epochs=4, arch="pix2pix"), resume=True, log=lambda *a: None)
+    assert state.step == 16 and state.epoch == 4
+    a, b = paddle.load(str(straight / "last.pdckpt")), paddle.load(str(stopped / "last.pdckpt"))
+    for net in ("gen", "disc"):
+        for k in a[net]:
+            np.testing.assert_allclose(a[net][k].numpy(), b[net][k].numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{net}.{k}")
+    moments = [k for k in a["opt_g"] if "moment1" in k]
+    assert moments and all(np.allclose(a["opt_g"][k].numpy(), b["opt_g"][k].numpy(), atol=1e-6) for k in moments)
+    assert a["rng"]["numpy"] == b["rng"]["numpy"]
+
+
+def test_resume_refuses_when_nothing_to_resume(tiny_data, tmp_path):
+    from batchcolor.train.trainer import train
+
+    with pytest.raises(FileNotFoundError):
+        train(config(tiny_data, tmp_path / "none", epochs=1), resume=True)
+    train(config(tiny_data, tmp_path / "r", max_steps=1), log=lambda *a: None)
+    with pytest.raises(FileExistsError):
+        train(config(tiny_data, tmp_path / "r", max_steps=1))
+
+
+def test_export_parity_and_card(tiny_data, tmp_path):
+    from batchcolor.modelcard import resolve_model
+    from batchcolor.train.export import export, reference_data
+    from batchcolor.train.trainer import train
+
+    run = tmp_path / "run"
+    train(config(tiny_data, run, epochs=3, lr=2e-3), log=lambda *a: None)
+    real, mean = reference_data(run)
+    assert real.shape == (4, 3, 64, 64) and len(mean) == 3
+    result = export(run, tmp_path / "model", tile=128, overlap=32, real_inputs=real, mean_color=mean)
+    assert result.parity_random <= 1e-3 and result.parity_real <= 1e-3
+    ref = resolve_model(tmp_path / "model")
+    assert ref.card.stride == 8 and ref.card.input_channels == 3 and ref.card.scale == 64
+    assert ref.card.extra["parameters"] == result.parameters > 0
+    # the fp16 IR, run by batchcolor's own engine, agrees with Paddle on a real tile
+    from batchcolor.engine import Engine, EngineConfig
+    from batchcolor.train.trainer import load_generator
+
+    gen, _ = load_generator(run)
+    x = real[:1]
+    with paddle.no_grad():
+        expected = gen(paddle.to_tensor(x)).numpy()[0].transpose(1, 2, 0)
+    engine = Engine(ref.model_path, ref.card, EngineConfig(tile=64, precision="f32"))
+    tile_u8 = np.rint(x[0].transpose(1, 2, 0) * 127.5 + 127.5).astype(np.uint8)
+    got = engine.infer_sync(tile_u8)
+    assert np.abs(got - expected).max() < 1e-2  # fp16 weights: ~4e-3 expected
+
+
+def test_export_cli_offline_installs_nothing(tiny_data, tmp_path):
+    from batchcolor.train.trainer import train
+
+    run = tmp_path / "run"
+    train(config(tiny_data, run, max_steps=2), log=lambda *a: None)
+    before = subprocess.run([sys.executable, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
+    r = run_cli("export", run, "-o", tmp_path / "m", "--tile", "64", "--overlap", "16",
+                env={"PIP_NO_INDEX": "1", "no_proxy": "*", "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"})
+    assert r.returncode == 0, r.stderr
+    assert "parity" in r.stderr and (tmp_path / "m" / "model.xml").exists()
+    after = subprocess.run([sys.executable, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
+    assert before == after, "export must not install packages"
+
+
+@pytest.mark.slow
+def test_train_cli_ctrl_c_saves_checkpoint(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "batchcolor", "train", str(tiny_data), "-o", str(run), "--size", "64",
+                          "--width", "8", "--depth", "3", "--epochs", "500", "--batch-size", "4", "--val-last", "4"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "losses.jsonl").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert (run / "last.pdckpt").exists() and "rerun with --resume" in err
+    step = paddle.load(str(run / "last.pdckpt"))["state"]["step"]
+    assert step > 0
+    r = run_cli("train", tiny_data, "-o", run, "--resume", "--max-steps", "1")  # CLI resume reads config.json
+    assert r.returncode == 0 and f"resumed at epoch" in r.stderr
