@@ -24,11 +24,11 @@ class EdgeSettings:
     low_ratio: float = 0.66
     high_ratio: float = 1.33
     min_component: int = 12
-    xdog_sigma: float = 0.8
+    xdog_sigma: float = 1.2
     xdog_k: float = 1.6
     xdog_tau: float = 0.98
     xdog_phi: float = 200.0
-    xdog_eps: float = -0.05
+    xdog_eps: float = -0.01
 
 
 def edges_canny(rgb: np.ndarray, s: EdgeSettings) -> np.ndarray:
