@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from . import pixels
 from .engine import Engine, EngineConfig
 from .modelcard import ModelRef
 from .registry import default_model, lookup
-from .tiler import TileObserver, TileSettings, colorize_array
+from .tiler import ArraySource, TileObserver, TileSettings, colorize_array, colorize_source
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,36 @@ def scale_factor(model_input: np.ndarray, scale: str, card_scale: int | None) ->
     return factor
 
 
+def colorize_rows(
+    decoded: np.ndarray,
+    engine: Engine,
+    tiling: TileSettings,
+    emit: Callable[[int, np.ndarray], None],
+    observe: TileObserver | None = None,
+) -> None:
+    """Like :func:`colorize_image` at scale 1, but hands finished BGR[A] rows to ``emit``.
+
+    Nothing output-sized is allocated: with a streamed writer behind ``emit`` the memory is the
+    decoded input plus a few tile-tall bands, whatever the image size.
+    """
+    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe)
+
+
+def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings,
+                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None) -> None:
+    alpha = prepared.alpha
+
+    def finish(start: int, rgb: np.ndarray) -> None:
+        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]]))
+
+    # One open tile row is enough when a row alone keeps every infer request busy, and it
+    # halves the float bands held for very wide images.
+    width = prepared.model_input.shape[1]
+    cols = tiling.plan(1, width, engine.card.stride).cols.count
+    rows_in_flight = 1 if cols >= 2 * engine.num_requests else 2
+    colorize_source(ArraySource(prepared.model_input), engine, tiling, finish, rows_in_flight, observe)
+
+
 def colorize_image(
     decoded: np.ndarray,
     engine: Engine,
@@ -108,12 +139,18 @@ def colorize_image(
     x = prepared.model_input
     h, w = x.shape[:2]
     factor = scale_factor(x, scale, engine.card.scale)
-    if abs(factor - 1.0) > 1e-3:
-        size = (max(1, round(w * factor)), max(1, round(h * factor)))
-        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-        if x.ndim == 2:
-            x = x[:, :, None]
+    if abs(factor - 1.0) <= 1e-3:
+        out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
+
+        def emit(start: int, rows: np.ndarray) -> None:
+            out[start : start + rows.shape[0]] = rows
+
+        _colorize_prepared(prepared, engine, tiling, emit, observe)
+        return out
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    if x.ndim == 2:
+        x = x[:, :, None]
     rgb = colorize_array(x, engine, tiling, observe=observe)
-    if rgb.shape[:2] != (h, w):
-        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
     return pixels.finish(rgb, prepared.alpha)

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from . import images
-from .colorize import InferenceSettings, colorize_image, open_engine, resolve
+from .colorize import InferenceSettings, open_engine, resolve
 from .errors import (EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, plan_walk
+from .writer import write_colorized
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Todo:
     size: int
     mtime_ns: int
     pixels: int
+    has_alpha: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
 def _stat_todo(job: Job, max_pixels: int) -> Todo:
     st = images.check_regular_file(job.src)
     info = images.probe(job.src, max_pixels)
-    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels)
+    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha)
 
 
 def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
@@ -132,9 +134,8 @@ def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
     try:
         data = todo.job.src.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        decoded = images.decode_bytes(data)
-        out = colorize_image(decoded, engine, tiling, scale)
-        images.atomic_write(todo.job.dst, images.encode(out, todo.job.dst.suffix.lower()))
+        decoded = images.decode_bytes(data, gray=engine.card.input_channels == 1 and not todo.has_alpha)
+        write_colorized(decoded, todo.job.dst, engine, tiling, scale)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import images
 from .colorize import InferenceSettings, colorize_image, open_engine
+from .writer import write_colorized
 from .errors import InputError
 from .geometry import TilePlan
 from .merger import to_uint8
@@ -27,19 +28,21 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     engine, tiling = open_engine(settings)
     t_compile = time.perf_counter() - t0
     try:
-        images.probe(src)
-        decoded = images.decode(src)
+        info = images.probe(src)
+        decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
-    observer = TileDump(save_tiles, engine.card.output_range) if save_tiles else None
-    t1 = time.perf_counter()
-    out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
-    t_infer = time.perf_counter() - t1
-    images.atomic_write(dst, images.encode(out, suffix))
-    h, w = out.shape[:2]
+    h, w = decoded.shape[:2]
     plan = tiling.plan(h, w, engine.card.stride)
-    if observer:
+    t1 = time.perf_counter()
+    if save_tiles:
+        observer = TileDump(save_tiles, engine.card.output_range)
+        out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
+        images.atomic_write(dst, images.encode(out, suffix))
         observer.write_grid(plan, tiling, out)
+    else:
+        write_colorized(decoded, dst, engine, tiling, settings.scale)
+    t_infer = time.perf_counter() - t1
     return (
         f"{src} -> {dst}: {w}x{h}, {plan.count} tiles of {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "

@@ -1,0 +1,33 @@
+"""Colorize decoded pixels straight into an output file, atomically.
+
+PNG output at scale 1 is streamed: finished rows go from the merger through
+:class:`~batchcolor.pngstream.PngWriter` into the temp file, so no output-sized array exists.
+Other formats (and ``--scale``, which resizes the whole result) encode from memory.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import images
+from .colorize import colorize_image, colorize_rows
+from .engine import Engine
+from .pngstream import PngWriter
+from .tiler import TileObserver, TileSettings
+
+
+def write_colorized(decoded: np.ndarray, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
+                    observe: TileObserver | None = None) -> None:
+    suffix = dst.suffix.lower()
+    if suffix != ".png" or scale != "none":
+        out = colorize_image(decoded, engine, tiling, scale, observe)
+        images.atomic_write(dst, images.encode(out, suffix))
+        return
+    h, w = decoded.shape[:2]
+    has_alpha = decoded.ndim == 3 and decoded.shape[2] in (2, 4)
+    order = [2, 1, 0, 3] if has_alpha else [2, 1, 0]  # BGR[A] rows -> RGB[A] for PNG
+    with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
+        png = PngWriter(fh, w, h, len(order))
+        colorize_rows(decoded, engine, tiling, lambda start, rows: png.write_rows(rows[:, :, order]), observe)
+        png.close()
