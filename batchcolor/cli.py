@@ -138,10 +138,15 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
     from .report import Reporter
     from .runner import RunOptions, run_batch
 
+    from .pipelines import find_pipeline
+
+    if pipeline is None:
+        try:
+            pipeline = str(find_pipeline("default"))
+        except BatchcolorError:
+            pipeline = None  # no default preset installed: built-in defaults
     if pipeline:
-        preset = load_pipeline(pipeline)
-        preset = {("format" if k == "format" else k): v for k, v in preset.items()}
-        opts = _layered(ctx, opts, preset)
+        opts = _layered(ctx, opts, load_pipeline(pipeline))
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"))
     reporter = Reporter(opts.pop("log_format"))
@@ -199,6 +204,43 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val L1 {state.best_val_l1:.4f}", err=True)
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_models(as_json: bool) -> None:
+    """List installed models (BATCHCOLOR_MODELS, the source tree's models/, the install prefix)."""
+    import json
+
+    from .registry import installed_models, search_path
+
+    rows = []
+    for ref, folder, error in installed_models():
+        if ref is None:
+            rows.append({"name": folder.name, "path": str(folder), "error": error})
+            continue
+        card = ref.card
+        m = card.metrics or {}
+        rows.append({
+            "name": card.name, "path": str(folder), "version": card.version, "default": card.extra.get("default") is True,
+            "input_channels": card.input_channels, "stride": card.stride, "tile": card.tile, "overlap": card.overlap,
+            "scale": card.scale, "tiles_per_second_256": card.extra.get("speed", {}).get("tiles_per_second_256"),
+            "val_psnr": m.get("shoes_holdout", {}).get("psnr"), "val_ciede2000": m.get("shoes_holdout", {}).get("ciede2000"),
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no models installed; looked in: " + ", ".join(str(p) for p in search_path()))
+        return
+    for r in rows:
+        if "error" in r:
+            click.echo(f"{r['name']:<24} UNUSABLE: {r['error']}")
+            continue
+        speed = f"{r['tiles_per_second_256']:.0f} tiles/s@256" if r["tiles_per_second_256"] else "speed n/a"
+        quality = f"PSNR {r['val_psnr']:.2f} dB, dE00 {r['val_ciede2000']:.1f}" if r["val_psnr"] else "metrics n/a"
+        click.echo(f"{r['name']:<24}{'*' if r['default'] else ' '} v{r['version']}  {r['input_channels']}ch in, stride {r['stride']}, "
+                   f"tile {r['tile']}/{r['overlap']}, {speed}, {quality}  {r['path']}")
 
 
 @main.command()

@@ -37,7 +37,7 @@ def installed_models() -> list[tuple[ModelRef | None, Path, str | None]]:
         if not root.is_dir():
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if folder.name in seen:
+            if folder.name in seen or not _looks_like_model(folder):
                 continue
             seen.add(folder.name)
             try:
@@ -45,6 +45,10 @@ def installed_models() -> list[tuple[ModelRef | None, Path, str | None]]:
             except ModelError as exc:
                 found.append((None, folder, str(exc)))
     return found
+
+
+def _looks_like_model(folder: Path) -> bool:
+    return (folder / "card.json").exists() or any(p.suffix in (".xml", ".onnx") for p in folder.iterdir())
 
 
 def lookup(spec: str) -> ModelRef:
