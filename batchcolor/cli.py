@@ -206,6 +206,25 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val L1 {state.best_val_l1:.4f}", err=True)
 
 
+@main.command()
+@click.option("--model", "-m", default=None, help="Model to measure (default: the installed default).")
+@click.option("--quick", is_flag=True, help="Small workloads, same method (CI runs this).")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the results here.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Keep the generated inputs and outputs here.")
+@_report_errors
+def bench(model: str | None, quick: bool, precision: str, json_path: Path | None, workdir: Path | None) -> None:
+    """Measure this box: pipeline vs benchmark_app, vs the seed's Paddle way, memory, start-up."""
+    import json
+
+    from .bench import format_table, run_bench
+
+    result = run_bench(model, quick, precision, workdir, log=lambda m: click.echo(m, err=True))
+    click.echo(format_table(result))
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @main.command("models")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_models(as_json: bool) -> None:

@@ -1,0 +1,227 @@
+"""``batchcolor bench``: what this box does, against the runtime's own ceiling, in one run.
+
+Every workload uses the same IR, tile shape, THROUGHPUT hint and precision:
+
+* ``benchmark_app`` (shipped with the openvino wheel) on the IR: the runtime's ceiling;
+* ``batchcolor run`` on many small drawings and ``batchcolor tile`` on one big sheet, as real
+  subprocesses (decode, tiling, blending, encode, atomic writes, manifest: everything);
+* the seed's way: the same network in Paddle's dynamic graph, one tile at a time (needs the
+  ``train`` extra, else reported as null);
+* peak RSS of ``tile`` on a huge sheet, read from ``getrusage`` of the child;
+* tile overhead at the default settings, ``--help`` wall time, compiled-model cache cold vs warm.
+
+``--quick`` shrinks the workloads (CI runs it), not the method.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .geometry import plan_tiles
+from .modelcard import ModelRef
+
+
+@dataclass(frozen=True)
+class BenchSizes:
+    small_count: int
+    small_range: tuple[int, int]
+    sheet: int
+    huge: int
+    seconds: int
+    naive_tiles: int
+
+    @classmethod
+    def pick(cls, quick: bool) -> "BenchSizes":
+        if quick:
+            return cls(small_count=12, small_range=(256, 512), sheet=1536, huge=3000, seconds=3, naive_tiles=2)
+        return cls(small_count=200, small_range=(256, 512), sheet=8192, huge=20000, seconds=15, naive_tiles=8)
+
+
+def _cli(*args: str, env: dict | None = None, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "batchcolor", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return proc, time.perf_counter() - t0
+
+
+def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float | None:
+    exe = shutil.which("benchmark_app")
+    if exe is None:
+        return None
+    cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", "throughput", "-shape", f"[1,{channels},{tile},{tile}]",
+           "-t", str(seconds)]
+    if precision != "auto":
+        cmd += ["-infer_precision", precision]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 10 + 120).stdout
+    m = re.search(r"Throughput:\s+([\d.]+)\s+FPS", out)
+    return float(m.group(1)) if m else None
+
+
+def write_drawings(folder: Path, count: int, lo: int, hi: int, seed: int = 0) -> list[tuple[int, int]]:
+    import cv2
+
+    from .synthetic import line_art
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = []
+    for i in range(count):
+        h, w = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+        cv2.imwrite(str(folder / f"d{i:04d}.png"), line_art(h, w, seed=i))
+        sizes.append((h, w))
+    return sizes
+
+
+def naive_paddle(ref: ModelRef, tile: int, count: int) -> float | None:
+    """Tiles/s of the seed's way: Paddle dygraph, one tile at a time, synchronous."""
+    code = f"""
+import time, json, numpy as np
+try:
+    import paddle
+except ImportError:
+    print("null"); raise SystemExit
+from batchcolor.train.models import UNet, UNetConfig
+arch = json.loads({json.dumps(json.dumps(ref.card.extra.get('architecture', {})))})
+cfg = UNetConfig(in_channels={ref.card.input_channels}, base=arch.get('base', 16), depth=arch.get('depth', 4), up=arch.get('up', 'resize'))
+net = UNet(cfg); net.eval()
+x = paddle.to_tensor(np.random.rand(1, cfg.in_channels, {tile}, {tile}).astype('float32'))
+with paddle.no_grad():
+    net(x)
+    t = time.perf_counter()
+    for _ in range({count}):
+        net(x).numpy()
+print({count} / (time.perf_counter() - t))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600).stdout.strip()
+    try:
+        return None if out.splitlines()[-1] == "null" else float(out.splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def peak_rss_of_tile(image: Path, out: Path, args: list[str]) -> tuple[float, float]:
+    """(peak RSS MiB, seconds) of one ``batchcolor tile`` child, measured by the kernel."""
+    code = ("import resource, subprocess, sys, time; t=time.perf_counter(); "
+            "r=subprocess.run(sys.argv[1:]); dt=time.perf_counter()-t; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, r.returncode)")
+    cmd = [sys.executable, "-c", code, sys.executable, "-m", "batchcolor", "tile", str(image), "-o", str(out), *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=7200).stdout.split()
+    if len(res) != 3 or res[2] != "0":
+        raise RuntimeError(f"tile on {image} failed")
+    return int(res[0]) / 1024.0, float(res[1])
+
+
+def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | None = None, log=print) -> dict[str, Any]:
+    import cv2
+
+    from .colorize import InferenceSettings, resolve
+    from .synthetic import line_art
+
+    sizes = BenchSizes.pick(quick)
+    ref, settings = resolve(InferenceSettings(model=model))
+    card = ref.card
+    tile, overlap = settings.tile, settings.overlap
+    assert tile is not None and overlap is not None
+    tmp = Path(workdir or tempfile.mkdtemp(prefix="batchcolor-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    common = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "cache")]
+    result: dict[str, Any] = {"model": str(ref.model_path.parent), "tile": tile, "overlap": overlap,
+                              "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
+
+    log("benchmark_app ...")
+    ceiling = benchmark_app(ref.model_path, card.input_channels, tile, precision, sizes.seconds)
+    result["benchmark_app_tiles_per_second"] = ceiling
+
+    log(f"run on {sizes.small_count} drawings ...")
+    drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
+    small_tiles = sum(plan_tiles(h, w, tile, overlap, card.stride).count for h, w in drawings)
+    small_mp = sum(h * w for h, w in drawings) / 1e6
+    _cli("tile", str(tmp / "small" / "d0000.png"), "-o", str(tmp / "warm.png"), *common)  # compile once into the cache
+    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out"), *common, "--scale", "none")
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+    result["small_tiles_per_second"] = small_tiles / secs
+    result["small_megapixels_per_second"] = small_mp / secs
+
+    log(f"tile on a {sizes.sheet}x{sizes.sheet} sheet ...")
+    sheet = tmp / "sheet.png"
+    cv2.imwrite(str(sheet), line_art(sizes.sheet, sizes.sheet, seed=1))
+    plan = plan_tiles(sizes.sheet, sizes.sheet, tile, overlap, card.stride)
+    proc, secs = _cli("tile", str(sheet), "-o", str(tmp / "sheet_out.png"), *common)
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor tile failed: {proc.stderr[-2000:]}")
+    result["sheet_tiles_per_second"] = plan.count / secs
+    result["sheet_megapixels_per_second"] = sizes.sheet**2 / 1e6 / secs
+    result["overlap_overhead"] = plan.overhead()
+    if ceiling:
+        result["ratio_vs_benchmark_app_small"] = result["small_tiles_per_second"] / ceiling
+        result["ratio_vs_benchmark_app_sheet"] = result["sheet_tiles_per_second"] / ceiling
+
+    log("seed's way (Paddle dygraph, one tile at a time) ...")
+    naive = naive_paddle(ref, tile, sizes.naive_tiles)
+    result["naive_paddle_tiles_per_second"] = naive
+    result["speedup_vs_naive"] = result["sheet_tiles_per_second"] / naive if naive else None
+
+    log(f"peak RSS of tile on {sizes.huge}x{sizes.huge} ...")
+    huge = tmp / "huge.png"
+    cv2.imwrite(str(huge), line_art(sizes.huge, sizes.huge, seed=2, strokes=sizes.huge * sizes.huge // 10000))
+    rss, secs = peak_rss_of_tile(huge, tmp / "huge_out.png", common)
+    result["huge_size"] = sizes.huge  # 20000 in the full run; --quick measures a smaller sheet
+    result["peak_rss_mib_20000"] = rss
+    result["huge_seconds"] = secs
+
+    log("--help and compiled-model cache ...")
+    result["help_seconds"] = statistics.median(_cli("--help")[1] for _ in range(5))
+    one = tmp / "one"
+    write_drawings(one, 1, 300, 300, seed=5)
+    cold_cache = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "fresh_cache")]
+    result["one_file_cold_seconds"] = _cli("run", str(one), str(tmp / "one_out_a"), *cold_cache)[1]
+    result["one_file_warm_seconds"] = _cli("run", str(one), str(tmp / "one_out_b"), *cold_cache)[1]
+    if workdir is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def format_table(r: dict[str, Any]) -> str:
+    def f(v: Any, spec: str = ".1f") -> str:
+        return "n/a" if v is None else format(v, spec)
+
+    rows = [
+        ("benchmark_app (ceiling), tiles/s", f(r.get("benchmark_app_tiles_per_second")), ""),
+        ("run, small drawings, tiles/s", f(r.get("small_tiles_per_second")), f"ratio {f(r.get('ratio_vs_benchmark_app_small'), '.2f')}"),
+        ("run, small drawings, MP/s", f(r.get("small_megapixels_per_second"), ".2f"), ""),
+        ("tile, sheet, tiles/s", f(r.get("sheet_tiles_per_second")), f"ratio {f(r.get('ratio_vs_benchmark_app_sheet'), '.2f')}"),
+        ("tile, sheet, MP/s", f(r.get("sheet_megapixels_per_second"), ".2f"), ""),
+        ("seed's way (Paddle dygraph), tiles/s", f(r.get("naive_paddle_tiles_per_second"), ".2f"), f"speed-up {f(r.get('speedup_vs_naive'), '.1f')}x"),
+        (f"peak RSS of tile on {r.get('huge_size')}^2, MiB", f(r.get("peak_rss_mib_20000"), ".0f"), ""),
+        ("overlap overhead (tiles x T^2 / pixels)", f(r.get("overlap_overhead"), ".3f"), ""),
+        ("batchcolor --help, s", f(r.get("help_seconds"), ".3f"), ""),
+        ("1-file run, cache cold / warm, s", f"{f(r.get('one_file_cold_seconds'), '.2f')} / {f(r.get('one_file_warm_seconds'), '.2f')}", ""),
+    ]
+    head = (f"batchcolor bench: {r['model']}, tile {r['tile']} overlap {r['overlap']}, precision {r['precision']}, "
+            f"THROUGHPUT hint, {r['cpu']} x{r['cores']}{' (quick)' if r['quick'] else ''}")
+    width = max(len(a) for a, _, _ in rows)
+    return "\n".join([head] + [f"  {a:<{width}}  {b:>10}  {c}" for a, b, c in rows])
