@@ -124,6 +124,8 @@ def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any])
 @click.option("--log-format", envvar=_env("log_format"), type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--cache-dir", envvar=_env("cache_dir"), type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache.")
+@click.option("--scheduler", envvar=_env("scheduler"), default=None, help="Dask scheduler address (tcp://host:8786): run the files on a cluster. Needs the dask extra and a shared mount.")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True, help="Extra attempts per file on a Dask cluster.")
 @click.pass_context
 @_report_errors
 def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, **opts: Any) -> None:

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import images
 from .colorize import InferenceSettings, open_engine, resolve
@@ -53,6 +53,8 @@ class RunOptions:
     inflight_megapixels: float = 64.0
     workers: int | None = None
     wait_seconds: float = 0.0
+    scheduler: str | None = None  # Dask scheduler address; None runs here
+    retries: int = 1
 
 
 @dataclass(frozen=True)
@@ -268,13 +270,14 @@ def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter:
 
 def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: RunOptions, manifest: Manifest,
              summary: Summary, reporter: Reporter, stop: threading.Event, fail) -> None:
-    engine, tiling = open_engine(settings)
-    workers = options.workers or max(4, 2 * engine.num_requests)
-    budget = PixelBudget(int(options.inflight_megapixels * 1e6))
-    results: "queue.Queue[Done]" = queue.Queue()
-    in_flight = 0
+    """Run the todos on this machine or on a Dask cluster; record each result as it arrives."""
+    if options.scheduler:
+        from .distributed import dask_results
 
-    def handle(done: Done) -> None:
+        results = dask_results(todos, settings, options, stop, reporter)
+    else:
+        results = local_results(todos, settings, options, stop)
+    for done in results:
         rel = done.todo.job.rel
         if done.error is not None:
             fail(done.todo.job, done.error)
@@ -292,31 +295,39 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
                            seconds=round(done.seconds, 3))
         reporter.bar(summary)
 
-    def drain(block: bool) -> None:
-        nonlocal in_flight
-        while in_flight:
-            try:
-                done = results.get(timeout=0.1) if block else results.get_nowait()
-            except queue.Empty:
-                if block:
-                    continue
-                return
-            in_flight -= 1
-            handle(done)
-            block = False
 
+def local_results(todos: list[Todo], settings: InferenceSettings, options: RunOptions,
+                  stop: threading.Event) -> Iterator[Done]:
+    """Files in flight on worker threads sharing one engine; results in completion order.
+
+    At most ``workers`` files are submitted at once (a stop must not find 10000 files queued)
+    and their decoded pixels stay within the pixel budget.
+    """
+    engine, tiling = open_engine(settings)
+    workers = options.workers or max(4, 2 * engine.num_requests)
+    budget = PixelBudget(int(options.inflight_megapixels * 1e6))
+    results: "queue.Queue[Done]" = queue.Queue()
+    pending = iter(todos)
+    in_flight = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batchcolor") as pool:
-        for todo in todos:
-            drain(block=False)
-            while in_flight >= workers and not stop.is_set():
-                drain(block=True)  # no deep executor queue: a stop must not find 10000 files queued
-            if stop.is_set() or not budget.acquire(todo.pixels, stop):
-                break
-            future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
-            future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
-            in_flight += 1
-        while in_flight:
-            drain(block=True)
+        while True:
+            while in_flight < workers and not stop.is_set():
+                todo = next(pending, None)
+                if todo is None or not budget.acquire(todo.pixels, stop):
+                    break
+                future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
+                future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
+                in_flight += 1
+            if in_flight == 0:
+                return
+            while True:
+                try:
+                    done = results.get(timeout=0.1)
+                    break
+                except queue.Empty:
+                    continue
+            in_flight -= 1
+            yield done
 
 
 def _result_of(future: Future, todo: Todo) -> Done:
@@ -324,4 +335,3 @@ def _result_of(future: Future, todo: Todo) -> Done:
     if exc is not None:  # an inference failure: report it against this file, keep going
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
     return future.result()
-
