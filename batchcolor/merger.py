@@ -25,8 +25,10 @@ RowSink = Callable[[int, np.ndarray], None]
 
 def to_uint8(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
     lo, hi = value_range
-    scaled = (values - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    scaled = (values - lo) * np.float32(255.0 / (hi - lo))
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 class BandMerger:
@@ -95,9 +97,14 @@ class BandMerger:
                     del self._bands[done]
                     del self._pending[done]
 
-    def _emit_rows(self, start: int, stop: int) -> None:
-        if stop <= start:
-            return
+    def _emit_rows(self, start: int, stop: int, chunk: int = 64) -> None:
+        # In chunks of rows, so normalisation and uint8 conversion temporaries stay small
+        # (a 20000 px wide, 400-row stretch would otherwise cost several 100 MB arrays).
+        for lo in range(start, stop, chunk):
+            self._emit_chunk(lo, min(stop, lo + chunk))
+        self._emitted = max(self._emitted, stop)
+
+    def _emit_chunk(self, start: int, stop: int) -> None:
         rows = self.plan.rows
         total = np.zeros((stop - start, self.plan.cols.length, self.channels), np.float32)
         with self._lock:
@@ -109,7 +116,6 @@ class BandMerger:
         total *= (1.0 / self._row_sum[start:stop]).astype(np.float32)[:, None, None]
         total *= self._col_norm
         self.emit(start, to_uint8(total, self.value_range) if self.as_uint8 else total)
-        self._emitted = stop
 
     @property
     def rows_emitted(self) -> int:
