@@ -1,0 +1,40 @@
+"""The benchmark harness runs end to end in its small mode, so it cannot rot.
+
+Speeds are not asserted here (targets live in BENCHMARKS.md, measured on a quiet machine):
+only that every figure was measured and is sane.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_cli
+
+KEYS = ["ratio_vs_benchmark_app_small", "ratio_vs_benchmark_app_sheet", "speedup_vs_naive", "peak_rss_mib_20000",
+        "overlap_overhead", "help_seconds", "benchmark_app_tiles_per_second", "small_tiles_per_second",
+        "sheet_tiles_per_second", "one_file_cold_seconds", "one_file_warm_seconds"]
+
+
+@pytest.mark.slow
+def test_bench_quick_end_to_end(tmp_path, unet_model):
+    folder, _ = unet_model
+    out = tmp_path / "bench.json"
+    r = run_cli("bench", "--quick", "--model", folder, "--json", out, "--workdir", tmp_path / "work", timeout=900)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(out.read_text())
+    missing = [k for k in KEYS if result.get(k) is None and not (k == "speedup_vs_naive" and not _has_paddle())]
+    assert not missing, missing
+    assert 0 < result["ratio_vs_benchmark_app_small"] < 5 and 0 < result["ratio_vs_benchmark_app_sheet"] < 5
+    assert 50 < result["peak_rss_mib_20000"] < 8000
+    assert 1.0 <= result["overlap_overhead"] < 10
+    assert "benchmark_app (ceiling)" in r.stdout and "peak RSS" in r.stdout
+    assert (tmp_path / "work" / "sheet_out.png").exists()
+
+
+def _has_paddle() -> bool:
+    try:
+        import paddle  # noqa: F401
+        return True
+    except ImportError:
+        return False
