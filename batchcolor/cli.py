@@ -291,9 +291,26 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--overlap", type=click.IntRange(0, 4095), default=128, show_default=True, help="Recommended overlap for the card.")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
+@click.option("--int8", is_flag=True, help="Also write an INT8 variant (NNCF post-training quantization) to OUTPUT-int8; if RUN is a model folder, only quantize it into OUTPUT.")
+@click.option("--calibration", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Line art (or AB pairs) for INT8 calibration.")
+@click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
-def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int, fp32: bool, make_default: bool) -> None:
-    """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked."""
+def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int, fp32: bool, make_default: bool,
+           int8: bool, calibration: Path | None, calibration_count: int) -> None:
+    """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
+
+    With --int8, also quantize it (or, given a model folder, only quantize that).
+    """
+    if int8 and calibration is None:
+        raise click.UsageError("--int8 needs --calibration DIR")
+    if run.is_dir() and (run / "card.json").exists():
+        if not int8:
+            raise click.UsageError(f"{run} is already a model folder; pass --int8 --calibration DIR to quantize it")
+        from .quantize import quantize_folder
+
+        quantize_folder(run, calibration, model_dir, calibration_count)
+        click.echo(f"wrote INT8 model {model_dir}", err=True)
+        return
     from .train.export import export as do_export, reference_data
 
     real, mean_color = reference_data(run)
@@ -303,6 +320,12 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)
+    if int8:
+        from .quantize import quantize_folder
+
+        target = model_dir.with_name(model_dir.name + "-int8")
+        quantize_folder(model_dir, calibration, target, calibration_count)
+        click.echo(f"wrote INT8 model {target}", err=True)
 
 
 @main.command("eval")
