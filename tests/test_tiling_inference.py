@@ -167,3 +167,26 @@ def test_memory_is_bands_not_whole_image(pointwise_rgb):
         merger_mod.BandMerger.open_row = original
     assert out.shape == (3000, 80, 3)
     assert peak["bands"] <= 3
+
+
+def test_onnx_model_with_card(tmp_path):
+    """An .onnx file (not only IR) is read, reshaped and run with its card."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).normal(0, 0.5, (3, 1, 1, 1)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Tanh", ["c"], ["y"])],
+        "pointwise", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "h", "w"])], [numpy_helper.from_array(w, "w")])
+    folder = tmp_path / "onnx_model"
+    folder.mkdir()
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(folder / "model.onnx"))
+    from batchcolor.modelcard import write_card
+
+    write_card(synthetic.test_card("onnx", 1, 1, tile=32, overlap=0), folder / "card.json")
+    engine = engine_for(folder, 32)
+    image = rng_image(50, 70, 1)
+    out = colorize_array(image, engine, TileSettings(32, 0), as_uint8=False)
+    expected = np.tanh(((image.astype(np.float32) - 127.5) / 127.5) * w[:, 0, 0, 0])
+    np.testing.assert_allclose(out, expected, atol=1e-5)

@@ -170,3 +170,24 @@ def test_train_cli_ctrl_c_saves_checkpoint(tiny_data, tmp_path):
     assert step > 0
     r = run_cli("train", tiny_data, "-o", run, "--resume", "--max-steps", "1")  # CLI resume reads config.json
     assert r.returncode == 0 and f"resumed at epoch" in r.stderr
+
+
+def test_paired_a_b_folders_and_gray_cache(tmp_path):
+    from batchcolor.train.data import find_pairs, load_arrays, split_fraction, split_last
+
+    for sub in ("A", "B"):
+        (tmp_path / sub).mkdir()
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / "A" / f"p{i}.png"), np.full((40, 50, 3), 255, np.uint8))
+        cv2.imwrite(str(tmp_path / "B" / f"p{i}.jpg"), np.full((40, 50, 3), (0, 0, 200), np.uint8))
+    cv2.imwrite(str(tmp_path / "A" / "orphan.png"), np.zeros((4, 4, 3), np.uint8))
+    pairs = find_pairs(tmp_path)
+    assert [p.a.stem for p in pairs] == [f"p{i}" for i in range(6)]
+    arrays = load_arrays(pairs, 64, True, cache=tmp_path / "cache")
+    assert arrays.a.shape == (6, 64, 64, 1) and arrays.b.shape == (6, 64, 64, 3)
+    assert arrays.b[0, 0, 0].tolist() == [200, 0, 0]  # RGB order
+    again = load_arrays(pairs, 64, True, cache=tmp_path / "cache")
+    assert isinstance(again.a, np.memmap) or again.a.base is not None  # served from the cache
+    tr, va = split_last(pairs, 2)
+    assert [p.a.stem for p in va] == ["p4", "p5"]
+    assert split_fraction(pairs, 0.5, seed=3) == split_fraction(pairs, 0.5, seed=3)
