@@ -60,7 +60,7 @@ def dask_results(todos: list[Todo], settings: InferenceSettings, options: RunOpt
     except ImportError as exc:
         from .errors import BatchcolorError
 
-        raise BatchcolorError("--scheduler needs the dask extra: pip install 'batchcolor[dask]'") from exc
+        raise BatchcolorError("--scheduler needs the dask extra (install batchcolor[dask])") from exc
     with Client(options.scheduler, timeout="30s") as client:
         reporter.event("cluster", f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {options.scheduler}",
                        scheduler=options.scheduler, workers=len(client.scheduler_info().get("workers", {})))

@@ -3,7 +3,7 @@
 Search order (first hit wins for a name):
 1. ``$BATCHCOLOR_MODELS`` (a folder of model folders; the user's own models),
 2. the ``models/`` folder of a source checkout (beside the package),
-3. ``<prefix>/share/batchcolor/models`` (where ``pip install`` puts the shipped models).
+3. ``<prefix>/share/batchcolor/models`` (where installing the package puts the shipped models).
 
 A model folder holds one IR (or ONNX) and its ``card.json``. The default is the model whose
 card says ``"default": true``; a user folder can override it the same way.
