@@ -190,7 +190,10 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
         import json
 
         saved = json.loads((Path(run_dir) / "config.json").read_text())
-        config = TrainConfig(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved["val_dirs"])})
+        # A resumed run keeps its recipe; only how long it runs may be changed.
+        longer = {k: v for k, v in (("epochs", opts["epochs"]), ("time_budget_min", time_budget),
+                                    ("max_steps", opts["max_steps"])) if v is not None}
+        config = TrainConfig(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved["val_dirs"]), **longer})
     else:
         if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
             raise click.UsageError("give --epochs N or --time-budget MINUTES")
