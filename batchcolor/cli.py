@@ -33,21 +33,37 @@ def _report_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def inference_options(fn: Callable) -> Callable:
-    """Options shared by ``tile`` and ``run``; defaults of None mean 'from the model card'."""
+def _env(name: str) -> str:
+    return f"BATCHCOLOR_{name.upper()}"
+
+
+def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
+    """Options shared by ``tile`` and ``run``; defaults of None mean 'from the model card'.
+
+    ``run`` also reads them from ``BATCHCOLOR_*`` variables (cron jobs configure by
+    environment); ``tile`` is interactive and takes only what is typed.
+    """
+
+    def env(name: str) -> dict[str, str]:
+        return {"envvar": _env(name)} if with_env else {}
+
     options = [
-        click.option("--model", "-m", default=None, help="Model folder, .xml IR or .onnx (default: the installed default model)."),
-        click.option("--tile", type=click.IntRange(16, 4096), default=None, help="Tile size in px, a multiple of the model's stride (default: from the model card)."),
-        click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Pixels two neighbouring tiles share: 3/8 of it is a discarded context margin on each side, the middle 1/4 a raised-cosine cross-fade (default: from the model card)."),
-        click.option("--device", default="CPU", show_default=True, help="OpenVINO device: CPU, GPU, NPU, AUTO, ..."),
-        click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, help="INFERENCE_PRECISION_HINT; auto is the device's default (bf16 on CPUs with AVX-512 BF16 or AMX)."),
-        click.option("--scale", default="none", show_default=True, help="'none', 'auto' (resize the drawing to the model's training scale and back) or a resize factor."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
+        click.option("--model", "-m", default=None, **env("model"), help="Model folder, .xml IR, .onnx or installed model name (default: the installed default model)."),
+        click.option("--tile", type=click.IntRange(16, 4096), default=None, **env("tile"), help="Largest tile in px, a multiple of the model's stride (default: from the model card); smaller drawings get the smallest tile that holds them."),
+        click.option("--overlap", type=click.IntRange(0, 4095), default=None, **env("overlap"), help="Pixels two neighbouring tiles share: 3/8 of it is a discarded context margin on each side, the middle 1/4 a raised-cosine cross-fade (default: from the model card)."),
+        click.option("--device", default="CPU", show_default=True, **env("device"), help="OpenVINO device: CPU, GPU, NPU, AUTO, ..."),
+        click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, **env("precision"), help="INFERENCE_PRECISION_HINT; auto is the device's default (bf16 on CPUs with AVX-512 BF16 or AMX)."),
+        click.option("--scale", default="none", show_default=True, **env("scale"), help="'none', 'auto' (resize the drawing to the model's training scale and back) or a resize factor."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, **env("cache_dir"), help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
         click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache."),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
 
 
 def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, **extra):
@@ -73,7 +89,7 @@ def main() -> None:
 @main.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output file (default: IMAGE_color.png beside the input).")
-@inference_options
+@inference_options()
 @click.option("--save-tiles", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write input tiles, output tiles and a picture of the tile grid here (for debugging seams).")
 @_report_errors
 def tile(image: Path, output: Path | None, save_tiles: Path | None, **opts: Any) -> None:
@@ -83,10 +99,6 @@ def tile(image: Path, output: Path | None, save_tiles: Path | None, **opts: Any)
     out = output or image.with_name(f"{image.stem}_color.png")
     report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles)
     click.echo(report, err=True)
-
-
-def _env(name: str) -> str:
-    return f"BATCHCOLOR_{name.upper()}"
 
 
 def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
@@ -105,12 +117,7 @@ def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any])
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--pipeline", "-p", envvar=_env("pipeline"), default=None, help="Preset name in pipelines/ or a .toml path.")
-@click.option("--model", "-m", envvar=_env("model"), default=None, help="Model folder, .xml, .onnx or installed model name (default: the installed default).")
-@click.option("--tile", envvar=_env("tile"), type=click.IntRange(16, 4096), default=None, help="Tile size (default: the model card's).")
-@click.option("--overlap", envvar=_env("overlap"), type=click.IntRange(0, 4095), default=None, help="Tile overlap in px (default: the model card's).")
-@click.option("--device", envvar=_env("device"), default="CPU", show_default=True)
-@click.option("--precision", envvar=_env("precision"), type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True)
-@click.option("--scale", envvar=_env("scale"), default="none", show_default=True, help="'none', 'auto' or a resize factor.")
+@inference_options(with_env=True)
 @click.option("--format", "format", envvar=_env("format"), type=click.Choice(["png", "jpg", "webp", "same"]), default="png", show_default=True)
 @click.option("--max-pixels", envvar=_env("max_pixels"), type=click.IntRange(1), default=400_000_000, show_default=True, help="Refuse larger images (checked from the header).")
 @click.option("--inflight-megapixels", envvar=_env("inflight_megapixels"), type=click.FloatRange(0.1), default=64.0, show_default=True, help="Pixel budget of files decoded and in flight at once.")
@@ -122,8 +129,6 @@ def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any])
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing file.")
 @click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0.0, help="Wait up to SECONDS for another run's lock instead of exiting 11.")
 @click.option("--log-format", envvar=_env("log_format"), type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--cache-dir", envvar=_env("cache_dir"), type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache.")
 @click.option("--scheduler", envvar=_env("scheduler"), default=None, help="Dask scheduler address (tcp://host:8786): run the files on a cluster. Needs the dask extra and a shared mount.")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True, help="Extra attempts per file on a Dask cluster.")
 @click.pass_context

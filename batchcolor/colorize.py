@@ -68,7 +68,8 @@ def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
         threads=s.threads,
         num_requests=s.num_requests,
     )
-    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap)
+    pad = ref.card.pad_value if ref.card.padding == "constant" else None
+    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap, pad_value=pad)
 
 
 def scale_factor(model_input: np.ndarray, scale: str, card_scale: int | None) -> float:
@@ -119,8 +120,8 @@ def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSe
 
     # One open tile row is enough when a row alone keeps every infer request busy, and it
     # halves the float bands held for very wide images.
-    width = prepared.model_input.shape[1]
-    cols = tiling.plan(1, width, engine.card.stride).cols.count
+    height, width = prepared.model_input.shape[:2]
+    cols = tiling.plan(height, width, engine.card.stride).cols.count
     rows_in_flight = 1 if cols >= 2 * engine.num_requests else 2
     colorize_source(ArraySource(prepared.model_input), engine, tiling, finish, rows_in_flight, observe)
 

@@ -94,32 +94,48 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int) -> An
 
 
 class Engine:
-    """A compiled model behind an async queue with back-pressure.
+    """Compiled models behind async queues with back-pressure, one per tile size in use.
 
-    ``submit`` blocks while every request is busy, so a caller can never queue a whole image;
-    it is safe to call from several threads (the batch runner keeps several images in flight).
+    ``config.tile`` is the largest tile; a drawing smaller than that runs on the smallest
+    stride-aligned tile that holds it (see :func:`geometry.fit_tile`), compiled on first use
+    (0.1-0.3 s, then from the compiled-model cache). ``submit`` blocks while every request
+    of that size is busy, so a caller can never queue a whole image; it is safe to call from
+    several threads (the batch runner keeps several images in flight).
     """
 
     def __init__(self, model_path: Path, card: ModelCard, config: EngineConfig):
         ov = _ov()
         self.card = card
         self.config = config
-        core = ov.Core()
+        self.model_path = Path(model_path)
+        self._core = ov.Core()
         if config.cache_dir:
             Path(config.cache_dir).mkdir(parents=True, exist_ok=True)
-            core.set_property({"CACHE_DIR": str(config.cache_dir)})
-        model = prepare_model(core, Path(model_path), card, config.tile)
-        try:
-            self.compiled = core.compile_model(model, config.device, compile_config(config))
-        except Exception as exc:
-            raise ModelError(f"cannot compile {model_path} for device {config.device}: {str(exc).splitlines()[0]}") from exc
-        n = config.num_requests or int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        self.num_requests = max(1, n)
-        self._queue = ov.AsyncInferQueue(self.compiled, self.num_requests)
-        self._queue.set_callback(self._on_done)
+            self._core.set_property({"CACHE_DIR": str(config.cache_dir)})
+        self._compiled: dict[int, tuple[Any, Any]] = {}
+        self._compile_lock = threading.Lock()
         self._submit_lock = threading.Lock()
         self._error: BaseException | None = None
-        self._sync_request = None
+        self._sync_requests: dict[int, Any] = {}
+        self.compiled, _ = self._for_tile(config.tile)
+        n = config.num_requests or int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self.num_requests = max(1, n)
+
+    def _for_tile(self, tile: int) -> tuple[Any, Any]:
+        with self._compile_lock:
+            if tile not in self._compiled:
+                ov = _ov()
+                model = prepare_model(self._core, self.model_path, self.card, tile)
+                try:
+                    compiled = self._core.compile_model(model, self.config.device, compile_config(self.config))
+                except Exception as exc:
+                    raise ModelError(f"cannot compile {self.model_path} for device {self.config.device}: "
+                                     f"{str(exc).splitlines()[0]}") from exc
+                n = self.config.num_requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+                queue = ov.AsyncInferQueue(compiled, max(1, n))
+                queue.set_callback(self._on_done)
+                self._compiled[tile] = (compiled, queue)
+            return self._compiled[tile]
 
     @property
     def tile(self) -> int:
@@ -152,23 +168,29 @@ class Engine:
         The output array is only valid during the call: ``done`` must copy or consume it.
         """
         self.raise_if_failed()
-        if tile.shape != self.input_shape or tile.dtype != np.uint8:
-            raise InferenceError(f"tile must be uint8 {self.input_shape}, got {tile.dtype} {tile.shape}")
+        size = tile.shape[0]
+        if (tile.dtype != np.uint8 or tile.shape != (size, size, self.card.input_channels) or size > self.tile
+                or size % self.card.stride):
+            raise InferenceError(f"tile must be uint8 (T, T, {self.card.input_channels}) with T a multiple of "
+                                 f"{self.card.stride} up to {self.tile}, got {tile.dtype} {tile.shape}")
+        _, queue = self._for_tile(size)
         batch = np.ascontiguousarray(tile[None])
         with self._submit_lock:
             try:
-                self._queue.start_async({0: batch}, (done, key))
+                queue.start_async({0: batch}, (done, key))
             except Exception as exc:
                 raise InferenceError(f"inference request failed to start: {exc}") from exc
         self.raise_if_failed()
 
     def wait_all(self) -> None:
-        self._queue.wait_all()
+        for _, queue in list(self._compiled.values()):
+            queue.wait_all()
         self.raise_if_failed()
 
     def infer_sync(self, tile: np.ndarray) -> np.ndarray:
         """One tile, synchronously, on a request of its own (tests and the naive baseline)."""
-        if self._sync_request is None:
-            self._sync_request = self.compiled.create_infer_request()
-        result = self._sync_request.infer({0: np.ascontiguousarray(tile[None])})
+        size = tile.shape[0]
+        if size not in self._sync_requests:
+            self._sync_requests[size] = self._for_tile(size)[0].create_infer_request()
+        result = self._sync_requests[size].infer({0: np.ascontiguousarray(tile[None])})
         return np.array(result[0][0], copy=True)

@@ -138,6 +138,27 @@ def plan_tiles(
     )
 
 
+def fit_tile(height: int, width: int, max_tile: int, overlap: int, stride: int, margin: int | None = None) -> int:
+    """The tile to use for one image: the card's tile, or less for a drawing that fits in one.
+
+    A 300 px drawing in a 640 px tile is mostly padding: wasted work, and a network trained
+    on object-filled frames colours differently when its receptive field sees a sea of
+    padding (measured: -3 dB on the shoes hold-out). So an image that fits in one tile with
+    its context margin gets the smallest stride-aligned square tile that holds it.
+    """
+    m, _ = split_overlap(overlap, margin)
+    need = round_up(max(height, width) + 2 * round_up(m, stride), stride)
+    if need >= max_tile:
+        return max_tile
+    return min(max_tile, max(need, round_up(overlap + stride, stride)))
+
+
+def fill_mask(start: int, stop: int, length: int) -> np.ndarray:
+    """True where canvas coordinates ``[start, stop)`` fall outside ``[0, length)``."""
+    idx = np.arange(start, stop)
+    return (idx < 0) | (idx >= length)
+
+
 def reflect_indices(start: int, stop: int, length: int) -> np.ndarray:
     """Source indices for canvas coordinates ``[start, stop)`` under reflect-101 padding.
 

@@ -33,6 +33,10 @@ class ModelCard:
     tile: int
     overlap: int
     scale: int | None = None
+    # context beyond the image: "reflect" (mirror, the UNet paper) or "constant" (pad_value,
+    # e.g. 255 = white paper, for line art whose network was trained on objects on white)
+    padding: str = "reflect"
+    pad_value: int = 255
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +58,7 @@ class ModelCard:
             "stride": self.stride,
             "tile": {"recommended": self.tile, "overlap": self.overlap},
             "scale": self.scale,
+            "padding": {"mode": self.padding, "value": self.pad_value},
             "training": self.training,
             "metrics": self.metrics,
         }
@@ -96,6 +101,8 @@ def parse_card(doc: Any, source: Path) -> ModelCard:
         tile=_field(doc, "tile.recommended", int, source),
         overlap=_field(doc, "tile.overlap", int, source),
         scale=doc.get("scale"),
+        padding=(doc.get("padding") or {}).get("mode", "reflect"),
+        pad_value=(doc.get("padding") or {}).get("value", 255),
         training=doc.get("training") or {},
         metrics=doc.get("metrics") or {},
         extra={k: v for k, v in doc.items() if k not in _KNOWN},
@@ -104,7 +111,7 @@ def parse_card(doc: Any, source: Path) -> ModelCard:
     return card
 
 
-_KNOWN = {"format", "name", "version", "input", "output", "stride", "tile", "scale", "training", "metrics"}
+_KNOWN = {"format", "name", "version", "input", "output", "stride", "tile", "scale", "padding", "training", "metrics"}
 
 
 def _check(card: ModelCard, source: Path) -> None:
@@ -125,6 +132,10 @@ def _check(card: ModelCard, source: Path) -> None:
         )
     if not 0 <= card.overlap < card.tile:
         raise ModelError(f"{source}: model card field 'tile.overlap' must be in [0, tile), got {card.overlap}")
+    if card.padding not in ("reflect", "constant"):
+        raise ModelError(f"{source}: model card field 'padding.mode' must be reflect or constant, got {card.padding!r}")
+    if not isinstance(card.pad_value, int) or not 0 <= card.pad_value <= 255:
+        raise ModelError(f"{source}: model card field 'padding.value' must be an integer 0-255, got {card.pad_value!r}")
     if card.scale is not None and (not isinstance(card.scale, int) or card.scale < 8):
         raise ModelError(f"{source}: model card field 'scale' must be null or an integer >= 8, got {card.scale!r}")
 

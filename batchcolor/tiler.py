@@ -7,13 +7,13 @@ which bounds memory to a few bands whatever the image height.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 import numpy as np
 
 from .engine import Engine
-from .geometry import TilePlan, plan_tiles, reflect_indices
+from .geometry import TilePlan, fill_mask, fit_tile, plan_tiles, reflect_indices
 from .merger import BandMerger, RowSink
 
 TileObserver = Callable[[tuple[int, int], np.ndarray, np.ndarray], None]
@@ -43,12 +43,23 @@ class ArraySource:
 
 @dataclass(frozen=True)
 class TileSettings:
+    """``tile`` is the largest tile; ``pad_value`` None pads by mirroring (reflect-101, the
+    UNet paper's choice), an int pads with that constant (the paper colour, for line art)."""
+
     tile: int
     overlap: int
     margin: int | None = None
+    pad_value: int | None = None
+    adaptive: bool = True
+
+    def for_image(self, height: int, width: int, stride: int) -> "TileSettings":
+        if not self.adaptive:
+            return self
+        return replace(self, tile=fit_tile(height, width, self.tile, self.overlap, stride, self.margin))
 
     def plan(self, height: int, width: int, stride: int) -> TilePlan:
-        return plan_tiles(height, width, self.tile, self.overlap, stride, self.margin)
+        tile = self.for_image(height, width, stride).tile
+        return plan_tiles(height, width, tile, self.overlap, stride, self.margin)
 
 
 def colorize_source(
@@ -71,15 +82,21 @@ def colorize_source(
     plan = settings.plan(height, width, card.stride)
     merger = BandMerger(plan, card.output_channels, card.output_range, emit, as_uint8)
     done = merger.add if observe is None else _observed(merger.add, observe)
+    pad = settings.pad_value
     col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
+    col_fill = [fill_mask(o, o + plan.tile, width) for o in plan.cols.origins]
     for k, origin in enumerate(plan.rows.origins):
         if k >= rows_in_flight:
             _wait_row(merger, engine, k - rows_in_flight, poll_seconds)
             merger.flush_through(k - rows_in_flight)
         band = source.take_rows(reflect_indices(origin, origin + plan.tile, height))
+        if pad is not None:
+            band[fill_mask(origin, origin + plan.tile, height)] = pad
         merger.open_row(k)
         for j, cols in enumerate(col_index):
             tile = band[:, cols]
+            if pad is not None:
+                tile[:, col_fill[j]] = pad
             if observe is not None:
                 done = _observed(merger.add, observe, tile)
             engine.submit(tile, done, (k, j))

@@ -1,0 +1,70 @@
+"""How the shipped default model is made from a training run: export, evaluate, measure, card.
+
+    python models/ship.py RUN_DIR models/NAME [--data ../shared/data/edges2shoes-handbags]
+
+1. ``batchcolor export RUN_DIR -o models/NAME --default`` (fp16 IR, parity-gated);
+2. ``batchcolor eval`` on the shoes hold-out (last 100 of shoes-train) and on handbags-val;
+3. ``benchmark_app`` tiles/s at 256x256, THROUGHPUT hint, default precision (bf16 here);
+4. metrics, speed and the data licence caveat go into ``card.json``; the shoes contact
+   sheet is copied to ``models/NAME/contact_sheet.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+LICENCE = ("Trained on the pix2pix edges2shoes (UT Zappos50K photos) and edges2handbags (iGAN project photos) "
+           "datasets, which are for academic, non-commercial research use only. The weights inherit that "
+           "restriction: research and evaluation use, not commercial use.")
+
+
+def sh(*args: str) -> str:
+    print("+", " ".join(args), file=sys.stderr, flush=True)
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
+    ap.add_argument("--tile", type=int, default=640)
+    ap.add_argument("--overlap", type=int, default=128)
+    ap.add_argument("--reports", type=Path, default=Path("reports"))
+    args = ap.parse_args()
+    bc = [sys.executable, "-m", "batchcolor"]
+    sh(*bc, "export", str(args.run), "-o", str(args.model_dir), "--default", "--tile", str(args.tile),
+       "--overlap", str(args.overlap))
+    shoes = json.loads(sh(*bc, "eval", str(args.model_dir), str(args.data / "shoes-train"), "--last", "100",
+                          "-o", str(args.reports / "shoes-holdout")))
+    bags = json.loads(sh(*bc, "eval", str(args.model_dir), str(args.data / "handbags-val"),
+                         "-o", str(args.reports / "handbags-val")))
+    from batchcolor.bench import benchmark_app
+    from batchcolor.modelcard import resolve_model
+
+    ref = resolve_model(args.model_dir)
+    speed = benchmark_app(ref.model_path, ref.card.input_channels, 256, "auto", 15)
+    speed_f32 = benchmark_app(ref.model_path, ref.card.input_channels, 256, "f32", 10)
+    card_path = args.model_dir / "card.json"
+    card = json.loads(card_path.read_text())
+    card["training"]["licence"] = LICENCE
+    card["training"]["data_description"] = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (900 of "
+                                            "handbags-train); hold-out: last 100 of each folder")
+    card["metrics"] = {
+        "shoes_holdout": shoes["model_metrics"], "shoes_holdout_flat_baseline": shoes["flat_baseline"],
+        "handbags_val": bags["model_metrics"], "handbags_val_flat_baseline": bags["flat_baseline"],
+        "evaluated_at": f"{shoes['size']} px, f32",
+    }
+    card["speed"] = {"tiles_per_second_256": speed, "tiles_per_second_256_f32": speed_f32,
+                     "measured_with": "benchmark_app -hint throughput, 2-core AMD EPYC (AVX-512 BF16), default precision bf16"}
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    shutil.copy(args.reports / "shoes-holdout" / "contact_sheet.png", args.model_dir / "contact_sheet.png")
+    print(json.dumps({"shoes": shoes["model_metrics"], "bags": bags["model_metrics"], "speed": speed}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
