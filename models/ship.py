@@ -27,6 +27,43 @@ def sh(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
+def model_readme(card: dict) -> str:
+    r = card["training"]["recipe"]
+    m = card["metrics"]
+
+    def row(name: str, key: str) -> str:
+        a, b = m[key], m[f"{key}_flat_baseline"]
+        return (f"| {name} | {a['psnr']:.2f} ({b['psnr']:.2f}) | {a['ssim']:.3f} ({b['ssim']:.3f}) | "
+                f"{a['ciede2000']:.2f} ({b['ciede2000']:.2f}) | {a['l1']:.3f} ({b['l1']:.3f}) | "
+                f"{a['colorfulness_ratio']:.2f} ({b['colorfulness_ratio']:.2f}) |")
+
+    return f"""# {card['name']} v{card['version']} (the default model)
+
+A {card['architecture']['depth']}-level UNet, base width {card['architecture']['base']}, 1-channel (gray) edge input,
+resize + 3x3 conv up-sampling, BatchNorm, tanh output; {card['parameters']:,} parameters,
+{card['gmac_per_256_tile']} GMAC per 256x256 tile; fp16 weights in an OpenVINO IR.
+
+* Recipe: {r['arch']} (L1), {r['size']} px, batch {r['batch_size']}, Adam lr {r['lr']} beta1 {r['beta1']},
+  pix2pix LR schedule (flat, then linear to 0), {r['time_budget_min']} min of training on 2 CPU cores, seed {r['seed']}.
+* Exact command: `{card['training']['command']}`
+* Data: {card['training']['data_description']}.
+* Licence caveat: {card['training']['licence']}
+* Scale: objects about {card['scale']} px across (use `--scale auto`, the default pipeline does).
+* Padding: constant white (paper) around drawings, see the card.
+* Speed here (benchmark_app, 256x256, THROUGHPUT): {card['speed']['tiles_per_second_256']} tiles/s at the default
+  precision (bf16), {card['speed']['tiles_per_second_256_f32']} tiles/s at f32 ({card['speed']['measured_with']}).
+
+Metrics, OpenVINO f32 at {card['scale']} px (flat mean-colour baseline in brackets):
+
+| set | PSNR dB | SSIM | CIEDE2000 | L1 | colorfulness ratio |
+|---|---|---|---|---|---|
+{row('shoes hold-out (last 100)', 'shoes_holdout')}
+{row('handbags-val (200)', 'handbags_val')}
+
+![contact sheet: input, output, target](contact_sheet.png)
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
@@ -63,6 +100,8 @@ def main() -> None:
                      "measured_with": "benchmark_app -hint throughput, 2-core AMD EPYC (AVX-512 BF16), default precision bf16"}
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     shutil.copy(args.reports / "shoes-holdout" / "contact_sheet.png", args.model_dir / "contact_sheet.png")
+    (args.model_dir / "contact_sheet.png").chmod(0o644)
+    (args.model_dir / "README.md").write_text(model_readme(card))
     print(json.dumps({"shoes": shoes["model_metrics"], "bags": bags["model_metrics"], "speed": speed}, indent=2))
 
 
