@@ -104,16 +104,19 @@ def test_sigterm_stops_cleanly_and_resumes(tmp_path, small_unet):
 @pytest.mark.slow
 def test_two_concurrent_runs_one_does_the_work(tmp_path, small_unet):
     src, out = tmp_path / "in", tmp_path / "out"
-    make_inputs(src, 120)
+    make_inputs(src, 300, size=120)  # seconds of work for A, so B surely starts while A runs
     a = start(src, out, small_unet, "--no-cache")
+    lock = out / ".batchcolor" / "lock"
     deadline = time.time() + 60
-    while time.time() < deadline and not (out / ".batchcolor" / "lock").exists():
+    while time.time() < deadline and not (lock.exists() and f"pid {a.pid}" in lock.read_text()):
         time.sleep(0.01)
-    time.sleep(0.3)
     b = start(src, out, small_unet, "--no-cache")
     _, err_b = b.communicate(timeout=300)
-    _, err_a = a.communicate(timeout=300)
+    assert a.poll() is None, "A finished before B started: the test did not test concurrency"
+    _, err_a = a.communicate(timeout=600)
     assert a.returncode == 0, err_a
     assert b.returncode == 11, err_b
-    assert "another batchcolor run" in err_b
-    assert len(visible_outputs(out)) == 120
+    assert "another batchcolor run" in err_b and f"pid {a.pid}" in err_b
+    summary = [json.loads(line) for line in err_a.splitlines() if line.startswith("{")][-1]
+    assert summary["done"] == 300
+    assert len(visible_outputs(out)) == 300
