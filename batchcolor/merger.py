@@ -73,10 +73,6 @@ class BandMerger:
             if self._pending[k] == 0:
                 self._changed.notify_all()
 
-    def row_complete(self, k: int) -> bool:
-        with self._lock:
-            return self._pending.get(k, 0) == 0 and k in self._bands
-
     def wait_row(self, k: int, timeout: float) -> bool:
         with self._lock:
             return self._changed.wait_for(lambda: self._pending.get(k, 1) == 0, timeout)

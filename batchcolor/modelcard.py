@@ -8,7 +8,7 @@ a field, or that disagrees with the network itself, is refused with the file and
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -199,4 +199,4 @@ def card_from_dict(**kwargs: Any) -> ModelCard:
     return card
 
 
-__all__ = ["ModelCard", "ModelRef", "resolve_model", "load_card", "write_card", "card_from_dict", "asdict"]
+__all__ = ["ModelCard", "ModelRef", "resolve_model", "load_card", "write_card", "card_from_dict"]
