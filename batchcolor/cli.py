@@ -13,7 +13,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import BatchcolorError, EXIT_FATAL, EXIT_USAGE
+from .errors import BatchcolorError, EXIT_USAGE
 
 
 def _report_errors(fn: Callable) -> Callable:

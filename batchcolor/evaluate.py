@@ -31,7 +31,7 @@ def load_eval_pairs(folder: Path, size: int, limit: int | None = None, last: int
     """AB files (or A/ + B/) at ``size``; ``last`` takes the last N in natural order (hold-outs)."""
     import cv2
 
-    from .walk import iter_inputs
+    from .walk import iter_inputs, natural_key
 
     folder = Path(folder)
     if (folder / "A").is_dir() and (folder / "B").is_dir():
@@ -39,7 +39,7 @@ def load_eval_pairs(folder: Path, size: int, limit: int | None = None, last: int
         pairs = [(a, b_by_stem[a.stem]) for a in iter_inputs(folder / "A") if a.stem in b_by_stem]
     else:
         pairs = [(p, None) for p in iter_inputs(folder)]
-    pairs.sort(key=lambda ab: _natural(ab[0].name))
+    pairs.sort(key=lambda ab: natural_key(ab[0]))
     if last:
         pairs = pairs[-last:]
     if limit:
@@ -57,12 +57,6 @@ def load_eval_pairs(folder: Path, size: int, limit: int | None = None, last: int
         edges.append(cv2.resize(np.ascontiguousarray(a), (size, size), interpolation=cv2.INTER_AREA))
         targets.append(cv2.resize(np.ascontiguousarray(b), (size, size), interpolation=cv2.INTER_AREA))
     return EvalData(np.stack(edges), np.stack(targets), tuple(a.name for a, _ in pairs))
-
-
-def _natural(name: str) -> list:
-    import re
-
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def predict(settings: InferenceSettings, edges: np.ndarray) -> tuple[np.ndarray, Any]:

@@ -114,10 +114,6 @@ class BandMerger:
         self.emit(start, to_uint8(total, self.value_range) if self.as_uint8 else total)
 
     @property
-    def rows_emitted(self) -> int:
-        return self._emitted
-
-    @property
     def live_bands(self) -> int:
         with self._lock:
             return len(self._bands)

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from . import images
 from .colorize import InferenceSettings, open_engine, resolve
-from .errors import (EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
+from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key

@@ -81,7 +81,7 @@ def colorize_source(
     card = engine.card
     plan = settings.plan(height, width, card.stride)
     merger = BandMerger(plan, card.output_channels, card.output_range, emit, as_uint8)
-    done = merger.add if observe is None else _observed(merger.add, observe)
+    done = merger.add
     pad = settings.pad_value
     col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
     col_fill = [fill_mask(o, o + plan.tile, width) for o in plan.cols.origins]
@@ -113,7 +113,7 @@ def _wait_row(merger: BandMerger, engine: Engine, k: int, poll_seconds: float) -
         engine.raise_if_failed()
 
 
-def _observed(add: Callable, observe: TileObserver, tile: np.ndarray | None = None) -> Callable:
+def _observed(add: Callable, observe: TileObserver, tile: np.ndarray) -> Callable:
     def wrapped(key: tuple[int, int], out: np.ndarray) -> None:
         observe(key, tile, np.array(out, copy=True))
         add(key, out)

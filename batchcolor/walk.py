@@ -9,6 +9,7 @@ are found here, before any work starts.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,11 @@ class Job:
 class Walk:
     jobs: tuple[Job, ...]
     collisions: tuple[tuple[Job, str], ...]  # (job, reason) for inputs that share an output
+
+
+def natural_key(path: Path) -> list:
+    """``2_AB.jpg`` before ``10_AB.jpg``: numbered datasets sort the way people count."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
 def output_suffix(src: Path, fmt: str) -> str:

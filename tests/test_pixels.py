@@ -1,7 +1,6 @@
 """Pixel formats: gray, RGB, RGBA, 16-bit and palette images in; 8-bit RGB(A) out."""
 from __future__ import annotations
 
-import io
 
 import cv2
 import numpy as np

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from batchcolor import metrics
-from batchcolor.prepare import EdgeSettings, line_art_from_photo, make_pair, prepare_folder
+from batchcolor.prepare import EdgeSettings, line_art_from_photo
 
 from conftest import run_cli
 
@@ -81,7 +81,6 @@ def test_ciede2000_matches_sharma_reference_pairs():
 def test_eval_cli_on_own_targets_is_perfect_and_beats_flat(tmp_path, pointwise_rgb):
     """A model whose output is its input, evaluated on pairs whose target is the input."""
     from batchcolor import synthetic
-    from batchcolor.modelcard import card_from_dict, write_card
 
     import openvino as ov
     import openvino.opset13 as ops

@@ -81,7 +81,7 @@ def test_pix2pix_step_changes_both_networks(tiny_data):
 
 
 def test_resume_continues_exactly(tiny_data, tmp_path):
-    from batchcolor.train.trainer import Trainer, train
+    from batchcolor.train.trainer import train
 
     straight = tmp_path / "straight"
     train(config(tiny_data, straight, epochs=4, arch="pix2pix"), log=lambda *a: None)
@@ -169,7 +169,7 @@ def test_train_cli_ctrl_c_saves_checkpoint(tiny_data, tmp_path):
     step = paddle.load(str(run / "last.pdckpt"))["state"]["step"]
     assert step > 0
     r = run_cli("train", tiny_data, "-o", run, "--resume", "--max-steps", "1")  # CLI resume reads config.json
-    assert r.returncode == 0 and f"resumed at epoch" in r.stderr
+    assert r.returncode == 0 and "resumed at epoch" in r.stderr
 
 
 def test_paired_a_b_folders_and_gray_cache(tmp_path):

@@ -10,19 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..images import INPUT_SUFFIXES, atomic_output
+from ..walk import natural_key
 
 SIZES = (64, 128, 256)
-
-
-def natural_key(path: Path) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
 @dataclass(frozen=True)

@@ -168,10 +168,3 @@ def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[f
     real = to_tensor_range(np.asarray(source.a[:count]))
     mean = np.asarray(train_set.b, dtype=np.float64).reshape(-1, 3).mean(axis=0)
     return real, [round(float(v), 2) for v in mean]
-
-
-def update_card(model_dir: Path, **fields: Any) -> None:
-    path = Path(model_dir) / "card.json"
-    doc = json.loads(path.read_text())
-    doc.update(fields)
-    path.write_text(json.dumps(doc, indent=2) + "\n")

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from ..images import atomic_write, encode
-from ..sheets import contact_sheet, preview_grid  # noqa: F401  (re-exported for the trainer)
 
 
 def plot_losses(losses_jsonl: Path, path: Path, width: int = 720, height: int = 360) -> None:

@@ -275,7 +275,8 @@ def _install_signal_handlers() -> dict:
 def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
     """Run (or resume) training; returns the final state. Ctrl-C/SIGTERM save ``last`` first."""
     from ..metrics import all_metrics
-    from .report import preview_grid, plot_losses
+    from ..sheets import preview_grid
+    from .report import plot_losses
 
     if config.epochs is None and config.time_budget_min is None and config.max_steps is None:
         raise ValueError("give --epochs or --time-budget")
