@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InferenceError, ModelError
+from .irgraph import fuse_nearest_upsample
 from .modelcard import ModelCard
 
 PRECISIONS = {"auto": None, "bf16": "bf16", "f16": "f16", "f32": "f32"}
@@ -84,6 +85,7 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int) -> An
             f"{model_path}: a {tile}x{tile} tile gives output {out_shape}, expected "
             f"[1,{card.output_channels},{tile},{tile}] (is the card's stride right?)"
         )
+    fuse_nearest_upsample(model)  # IRs exported before the rewrite existed; static shapes prove it
     ppp = ov.preprocess.PrePostProcessor(model)
     ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
     ppp.input().model().set_layout(ov.Layout("NCHW"))

@@ -124,6 +124,9 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     ref = resolve_model(tmp_path / "model")
     assert ref.card.stride == 8 and ref.card.input_channels == 3 and ref.card.scale == 64
     assert ref.card.extra["parameters"] == result.parameters > 0
+    # every nearest x2 left the IR as an Interpolate (the parity above ran on that IR)
+    assert ref.card.extra["upsample_ops_fused"] == 3
+    assert 'type="Tile"' not in ref.model_path.read_text()
     # the fp16 IR, run by batchcolor's own engine, agrees with Paddle on a real tile
     from batchcolor.engine import Engine, EngineConfig
     from batchcolor.train.trainer import load_generator
