@@ -8,7 +8,9 @@ hand over to. The rising ramp of one tile and the falling ramp of its neighbour 
 complements, so in the common case the weights already sum to one; the merger still divides
 by the true sum, which :func:`axis_weight_sum` gives in closed form because the 2-D sum of
 separable windows is the product of the 1-D sums. The sum is never zero: every pixel lies in
-some tile's non-margin part (checked by property tests).
+some tile's non-margin part (checked by property tests). Because the sum is separable, the
+division can be folded into the 1-D windows up front (:func:`normalised_axis_window`), so
+the merger's accumulated bands are final values and need no per-pixel division.
 """
 from __future__ import annotations
 
@@ -63,3 +65,29 @@ def axis_weight_sum(axis: AxisPlan) -> np.ndarray:
         total[lo : lo + axis.tile] += _axis_window(axis, k)
     start = -axis.canvas_start
     return total[start : start + axis.length]
+
+
+def normalised_axis_window(axis: AxisPlan, k: int) -> np.ndarray:
+    """Tile ``k``'s window divided by the weight sum (float32; 0 outside the image).
+
+    The products of these over a tile grid sum to exactly one at every image pixel (up to
+    float rounding), which is what lets the merger skip normalisation.
+    """
+    return _normalised_axis_window(axis, k)
+
+
+@lru_cache(maxsize=256)
+def _normalised_axis_window(axis: AxisPlan, k: int) -> np.ndarray:
+    total = _axis_weight_sum(axis)
+    origin = axis.origins[k]
+    lo, hi = max(0, -origin), min(axis.tile, axis.length - origin)
+    w = np.zeros(axis.tile, dtype=np.float64)
+    w[lo:hi] = _axis_window(axis, k)[lo:hi] / total[origin + lo : origin + hi]
+    out = w.astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _axis_weight_sum(axis: AxisPlan) -> np.ndarray:
+    return axis_weight_sum(axis)

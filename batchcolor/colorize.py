@@ -102,21 +102,23 @@ def colorize_rows(
     tiling: TileSettings,
     emit: Callable[[int, np.ndarray], None],
     observe: TileObserver | None = None,
+    bgr: bool = True,
 ) -> None:
-    """Like :func:`colorize_image` at scale 1, but hands finished BGR[A] rows to ``emit``.
+    """Like :func:`colorize_image` at scale 1, but hands finished BGR[A] rows (RGB[A] with
+    ``bgr=False``) to ``emit``.
 
     Nothing output-sized is allocated: with a streamed writer behind ``emit`` the memory is the
     decoded input plus a few tile-tall bands, whatever the image size.
     """
-    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe)
+    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe, bgr)
 
 
 def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings,
-                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None) -> None:
+                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None, bgr: bool = True) -> None:
     alpha = prepared.alpha
 
     def finish(start: int, rgb: np.ndarray) -> None:
-        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]]))
+        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
 
     # One open tile row is enough when a row alone keeps every infer request busy, and it
     # halves the float bands held for very wide images.

@@ -71,16 +71,27 @@ def _nearest_x2_source(tile: Any) -> Any | None:
     return source
 
 
-def fuse_nearest_upsample(model: Any) -> int:
+def proven_nearest_upsamples(model: Any, shape: list[int]) -> set[str]:
+    """Names of the Tile nodes that are nearest x2 with ``model``'s input fixed to ``shape``
+    (on a clone; the model itself is untouched): the static-shape proof for a dynamic model."""
+    probe = model.clone()
+    probe.reshape({probe.input(0): _ov().PartialShape(shape)})
+    return {n.get_friendly_name() for n in probe.get_ordered_ops()
+            if n.get_type_name() == "Tile" and _nearest_x2_source(n) is not None}
+
+
+def fuse_nearest_upsample(model: Any, only: set[str] | None = None) -> int:
     """Replace every provable Unsqueeze/Tile/Reshape nearest x2 by an Interpolate, in place.
 
-    Returns how many were replaced (see the module docstring for when a match counts).
+    Returns how many were replaced (see the module docstring for when a match counts);
+    ``only`` restricts the rewrite to Tile nodes of these names (see
+    :func:`proven_nearest_upsamples`).
     """
     ov = _ov()
     ops = ov.opset11
     replaced = 0
     for node in model.get_ordered_ops():
-        if node.get_type_name() != "Tile":
+        if node.get_type_name() != "Tile" or (only is not None and node.get_friendly_name() not in only):
             continue
         source = _nearest_x2_source(node)
         if source is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -68,9 +69,10 @@ def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb.astype(np.float32) @ weights), 0, 255).astype(np.uint8)
 
 
-def finish(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """Model RGB output (+ original alpha) to OpenCV's BGR[A] order for encoding."""
-    bgr = rgb[:, :, ::-1]
+def finish(rgb: np.ndarray, alpha: np.ndarray | None, bgr: bool = True) -> np.ndarray:
+    """Model RGB output (+ original alpha) to OpenCV's BGR[A] order for encoding, or to
+    RGB[A] with ``bgr=False`` (PNG's own order: the streamed writer then copies nothing)."""
+    color = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if bgr else rgb
     if alpha is None:
-        return np.ascontiguousarray(bgr)
-    return np.ascontiguousarray(np.concatenate([bgr, alpha[:, :, None]], axis=2))
+        return np.ascontiguousarray(color)
+    return np.ascontiguousarray(np.concatenate([color, alpha[:, :, None]], axis=2))

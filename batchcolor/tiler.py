@@ -38,6 +38,10 @@ class ArraySource:
         return h, w, c
 
     def take_rows(self, index: np.ndarray) -> np.ndarray:
+        """Rows by index; a plain in-image run of rows is a view (no copy), anything else a copy."""
+        n = len(index)
+        if n and index[0] >= 0 and index[-1] == index[0] + n - 1 and np.all(np.diff(index) == 1):
+            return self.array[index[0] : index[0] + n]
         return self.array[index]
 
 
@@ -90,13 +94,18 @@ def colorize_source(
             _wait_row(merger, engine, k - rows_in_flight, poll_seconds)
             merger.flush_through(k - rows_in_flight)
         band = source.take_rows(reflect_indices(origin, origin + plan.tile, height))
-        if pad is not None:
+        if pad is not None and not _inside(origin, plan.tile, height):
+            band = np.array(band, copy=True)  # never paint padding into the caller's image
             band[fill_mask(origin, origin + plan.tile, height)] = pad
         merger.open_row(k)
         for j, cols in enumerate(col_index):
-            tile = band[:, cols]
-            if pad is not None:
-                tile[:, col_fill[j]] = pad
+            o = plan.cols.origins[j]
+            if _inside(o, plan.tile, width):
+                tile = band[:, o : o + plan.tile]  # a view; the engine copies it into its request
+            else:
+                tile = band[:, cols]
+                if pad is not None:
+                    tile[:, col_fill[j]] = pad
             if observe is not None:
                 done = _observed(merger.add, observe, tile)
             engine.submit(tile, done, (k, j))
@@ -105,6 +114,10 @@ def colorize_source(
     merger.flush_through(plan.rows.count - 1)
     engine.raise_if_failed()
     return plan
+
+
+def _inside(origin: int, tile: int, length: int) -> bool:
+    return origin >= 0 and origin + tile <= length
 
 
 def _wait_row(merger: BandMerger, engine: Engine, k: int, poll_seconds: float) -> None:

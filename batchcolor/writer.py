@@ -26,8 +26,7 @@ def write_colorized(decoded: np.ndarray, dst: Path, engine: Engine, tiling: Tile
         return
     h, w = decoded.shape[:2]
     has_alpha = decoded.ndim == 3 and decoded.shape[2] in (2, 4)
-    order = [2, 1, 0, 3] if has_alpha else [2, 1, 0]  # BGR[A] rows -> RGB[A] for PNG
     with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
-        png = PngWriter(fh, w, h, len(order))
-        colorize_rows(decoded, engine, tiling, lambda start, rows: png.write_rows(rows[:, :, order]), observe)
+        png = PngWriter(fh, w, h, 4 if has_alpha else 3)
+        colorize_rows(decoded, engine, tiling, lambda start, rows: png.write_rows(rows), observe, bgr=False)
         png.close()

@@ -252,3 +252,11 @@ def test_missing_model_is_fatal(tmp_path):
     art(src / "a.png")
     r = run_cli("run", src, tmp_path / "out", "--model", tmp_path / "nope")
     assert r.returncode == 1 and "model not found" in r.stderr
+
+
+def test_outputs_get_the_umask_mode_not_mkstemps_0600(tmp_path, pointwise_gray):
+    folder = pointwise_gray
+    art(tmp_path / "in" / "a.png")
+    r = run(tmp_path / "in", tmp_path / "out", folder, preexec_fn=lambda: os.umask(0o027))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "a.png").stat().st_mode & 0o777 == 0o640
