@@ -139,7 +139,9 @@ class Engine:
         self._lock = threading.Lock()  # guards lazy compiles and start_async
         self._models: dict[bool, tuple[Any, Any]] = {}  # dynamic? -> (compiled, queue)
         self._sync_requests: dict[bool, Any] = {}
-        self.compiled, _ = self._model(dynamic=False)
+        # The dynamic model first: it is the cheaper compile (0.09 s against 0.18 s here) and
+        # serves every size, so a run of small drawings never builds the static one.
+        self.compiled, _ = self._model(dynamic=True)
         n = config.num_requests or int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self.num_requests = max(1, n)
 
@@ -208,6 +210,18 @@ class Engine:
         for _, queue in list(self._models.values()):
             queue.wait_all()
         self.raise_if_failed()
+
+    def close(self) -> None:
+        """Let in-flight requests and their callbacks finish, then drop the compiled models.
+
+        Callers that are done with the engine call this rather than leaving OpenVINO's
+        queues to garbage collection at interpreter exit, where a queue torn down under a
+        live callback thread aborts the process."""
+        for _, queue in list(self._models.values()):
+            queue.wait_all()
+        with self._lock:
+            self._models.clear()
+            self._sync_requests.clear()
 
     def infer_sync(self, tile: np.ndarray) -> np.ndarray:
         """One tile, synchronously, on a request of its own (tests and the naive baseline)."""

@@ -96,8 +96,14 @@ class BandMerger:
         k, j = key
         lo, hi = _span(self.plan.cols, j)
         origin = self.plan.cols.origins[j]
-        weight = self._weight(k, j)
         tile = out[:, lo:hi, : self.channels]
+        if self.plan.count == 1:  # a lone tile's weight is 1 wherever it is inside the image
+            with self._lock:
+                np.copyto(self._bands[k][:, origin + lo : origin + hi], tile)
+                self._pending[k] -= 1
+                self._changed.notify_all()
+            return
+        weight = self._weight(k, j)
         with self._lock:
             cv2.accumulateProduct(tile, weight, self._bands[k][:, origin + lo : origin + hi])
             self._pending[k] -= 1

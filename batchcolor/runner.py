@@ -190,58 +190,64 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
     with RunLock(manifest.dir).acquire(options.wait_seconds):
         swept = sweep_partials(out_dir)
         settings, key = model_identity(options.inference)
-        manifest.load()
-        walk = plan_walk(in_dir, out_dir, options.fmt)
-        summary = Summary(total=len(walk.jobs) + len(walk.collisions))
-        reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
-                       f"(model {Path(settings.model or '').parent.name}, settings {key})",
-                       inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
-                       model=settings.model, tile=settings.tile, overlap=settings.overlap,
-                       precision=settings.precision, swept_partials=swept)
+        # Compile while the tree is walked and probed (it overlaps 0.1-0.2 s of start-up);
+        # an up-to-date run waits for it and closes it (never exit with OpenVINO mid-compile).
+        engine_ahead = None if options.dry_run or options.scheduler else _in_background(open_engine, settings)
+        try:
+            manifest.load()
+            walk = plan_walk(in_dir, out_dir, options.fmt)
+            summary = Summary(total=len(walk.jobs) + len(walk.collisions))
+            reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
+                           f"(model {Path(settings.model or '').parent.name}, settings {key})",
+                           inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
+                           model=settings.model, tile=settings.tile, overlap=settings.overlap,
+                           precision=settings.precision, swept_partials=swept)
 
-        def fail(job: Job, reason: str) -> None:
-            summary.failed += 1
-            summary.failures.append({"input": job.rel, "path": str(job.src), "error": reason})
-            reporter.event("failed", f"FAILED {job.src}: {reason}", input=job.rel, path=str(job.src), error=reason)
+            def fail(job: Job, reason: str) -> None:
+                summary.failed += 1
+                summary.failures.append({"input": job.rel, "path": str(job.src), "error": reason})
+                reporter.event("failed", f"FAILED {job.src}: {reason}", input=job.rel, path=str(job.src), error=reason)
 
-        for job, reason in walk.collisions:
-            fail(job, reason)
+            for job, reason in walk.collisions:
+                fail(job, reason)
 
-        todos: list[Todo] = []
-        for job in walk.jobs:
-            try:
-                todo = _stat_todo(job, options.max_pixels)
-            except InputError as exc:
-                fail(job, str(exc))
-                continue
-            entry = manifest.entries.get(job.rel)
-            if not options.force and entry is not None and _up_to_date(entry, todo, key, out_dir, options.checksum):
-                summary.skipped += 1
-                reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
-                continue
-            todos.append(todo)
+            todos: list[Todo] = []
+            for job in walk.jobs:
+                try:
+                    todo = _stat_todo(job, options.max_pixels)
+                except InputError as exc:
+                    fail(job, str(exc))
+                    continue
+                entry = manifest.entries.get(job.rel)
+                if not options.force and entry is not None and _up_to_date(entry, todo, key, out_dir, options.checksum):
+                    summary.skipped += 1
+                    reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
+                    continue
+                todos.append(todo)
 
-        if options.prune:
-            _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
+            if options.prune:
+                _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
 
-        if options.dry_run:
-            for t in todos:
-                reporter.event("would_do", f"would colorize {t.job.rel} -> {t.job.dst}", input=t.job.rel,
-                               output=str(t.job.dst))
+            if options.dry_run:
+                for t in todos:
+                    reporter.event("would_do", f"would colorize {t.job.rel} -> {t.job.dst}", input=t.job.rel,
+                                   output=str(t.job.dst))
+                summary.wall_seconds = time.monotonic() - t0
+                reporter.summary(summary)
+                return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+
+            stop = threading.Event()
+            with _Signals(stop) as signals:
+                if todos and not (options.fail_fast and summary.failed):
+                    _execute(todos, settings, key, options, manifest, summary, reporter, stop, fail, engine_ahead)
+            manifest.compact()
             summary.wall_seconds = time.monotonic() - t0
+            if signals.exit_code is not None:
+                summary.interrupted = "SIGINT" if signals.exit_code == EXIT_SIGINT else "SIGTERM"
+            write_error_report(manifest.dir / "errors.json", summary, started)
             reporter.summary(summary)
-            return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
-
-        stop = threading.Event()
-        with _Signals(stop) as signals:
-            if todos and not (options.fail_fast and summary.failed):
-                _execute(todos, settings, key, options, manifest, summary, reporter, stop, fail)
-        manifest.compact()
-        summary.wall_seconds = time.monotonic() - t0
-        if signals.exit_code is not None:
-            summary.interrupted = "SIGINT" if signals.exit_code == EXIT_SIGINT else "SIGTERM"
-        write_error_report(manifest.dir / "errors.json", summary, started)
-        reporter.summary(summary)
+        finally:
+            _close_engine(engine_ahead)
     if signals.exit_code is not None:
         return summary, signals.exit_code
     return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
@@ -269,14 +275,14 @@ def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter:
 
 
 def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: RunOptions, manifest: Manifest,
-             summary: Summary, reporter: Reporter, stop: threading.Event, fail) -> None:
+             summary: Summary, reporter: Reporter, stop: threading.Event, fail, engine_ahead: Future | None = None) -> None:
     """Run the todos on this machine or on a Dask cluster; record each result as it arrives."""
     if options.scheduler:
         from .distributed import dask_results
 
         results = dask_results(todos, settings, options, stop, reporter)
     else:
-        results = local_results(todos, settings, options, stop)
+        results = local_results(todos, settings, options, stop, engine_ahead)
     for done in results:
         rel = done.todo.job.rel
         if done.error is not None:
@@ -297,37 +303,77 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
 
 
 def local_results(todos: list[Todo], settings: InferenceSettings, options: RunOptions,
-                  stop: threading.Event) -> Iterator[Done]:
+                  stop: threading.Event, engine_ahead: Future | None = None) -> Iterator[Done]:
     """Files in flight on worker threads sharing one engine; results in completion order.
 
     At most ``workers`` files are submitted at once (a stop must not find 10000 files queued)
     and their decoded pixels stay within the pixel budget.
     """
-    engine, tiling = open_engine(settings)
+    own = engine_ahead is None
+    engine, tiling = open_engine(settings) if own else engine_ahead.result()
+    try:
+        yield from _results_in_flight(todos, engine, tiling, settings, options, stop)
+    finally:
+        if own:
+            engine.close()
+
+
+def _results_in_flight(todos: list[Todo], engine: Any, tiling: Any, settings: InferenceSettings,
+                       options: RunOptions, stop: threading.Event) -> Iterator[Done]:
     workers = options.workers or max(4, 2 * engine.num_requests)
     budget = PixelBudget(int(options.inflight_megapixels * 1e6))
     results: "queue.Queue[Done]" = queue.Queue()
     pending = iter(todos)
     in_flight = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batchcolor") as pool:
-        while True:
-            while in_flight < workers and not stop.is_set():
+
+        def top_up() -> int:
+            started = 0
+            while in_flight + started < workers and not stop.is_set():
                 todo = next(pending, None)
                 if todo is None or not budget.acquire(todo.pixels, stop):
                     break
                 future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
                 future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
-                in_flight += 1
-            if in_flight == 0:
-                return
+                started += 1
+            return started
+
+        in_flight += top_up()
+        while in_flight:
             while True:
                 try:
                     done = results.get(timeout=0.1)
                     break
                 except queue.Empty:
                     continue
+            # Top up before handing the result back: the caller records it (an fsynced
+            # journal line), and a slot left empty meanwhile is a file not being worked on.
             in_flight -= 1
+            in_flight += top_up()
             yield done
+
+
+def _close_engine(engine_ahead: Future | None) -> None:
+    """Wait for the background open (never leave it compiling at exit) and close the engine."""
+    if engine_ahead is None:
+        return
+    if engine_ahead.exception() is None:  # blocks until the open has finished
+        engine, _ = engine_ahead.result()
+        engine.close()
+
+
+def _in_background(fn: Any, *args: Any) -> Future:
+    """``fn(*args)`` on a daemon thread (exit never waits for it); errors come out of ``result()``."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="batchcolor-open-engine", daemon=True).start()
+    return future
 
 
 def _result_of(future: Future, todo: Todo) -> Done:
