@@ -17,7 +17,7 @@ from . import pixels
 from .engine import Engine, EngineConfig
 from .modelcard import ModelRef
 from .registry import default_model, lookup
-from .tiler import ArraySource, TileObserver, TileSettings, colorize_array, colorize_source
+from .tiler import ArraySource, RowSource, TileObserver, TileSettings, colorize_array, colorize_source
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,23 @@ def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSe
     def finish(start: int, rgb: np.ndarray) -> None:
         emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
 
+    _colorize_rows_of(ArraySource(prepared.model_input), engine, tiling, finish, observe)
+
+
+def colorize_stream(source: RowSource, engine: Engine, tiling: TileSettings,
+                    emit: Callable[[int, np.ndarray], None]) -> None:
+    """Colorize model-ready rows from ``source`` (e.g. a streamed decoder), RGB rows to ``emit``."""
+    _colorize_rows_of(source, engine, tiling, emit, None)
+
+
+def _colorize_rows_of(source: RowSource, engine: Engine, tiling: TileSettings,
+                      emit: Callable[[int, np.ndarray], None], observe: TileObserver | None) -> None:
     # One open tile row is enough when a row alone keeps every infer request busy, and it
     # halves the float bands held for very wide images.
-    height, width = prepared.model_input.shape[:2]
+    height, width, _ = source.shape
     cols = tiling.plan(height, width, engine.card.stride).cols.count
     rows_in_flight = 1 if cols >= 2 * engine.num_requests else 2
-    colorize_source(ArraySource(prepared.model_input), engine, tiling, finish, rows_in_flight, observe)
+    colorize_source(source, engine, tiling, emit, rows_in_flight, observe)
 
 
 def colorize_image(

@@ -6,8 +6,9 @@ gets its own float band, only as tall as a tile and only as wide as the image; t
 is not stored at all: it is separable, so it is divided into the 1-D windows up front
 (:func:`blending.normalised_axis_window`) and the bands hold final values. Once a tile row
 and everything above it has arrived, the image rows that no later tile touches are converted
-to uint8 and handed to ``emit``, and bands nobody needs any more are freed. At most
-``rows in flight + 1`` bands exist at a time.
+to uint8 and handed to ``emit``; a band then shrinks to the rows the next tile row still
+overlaps, and bands nobody needs any more are freed. At most ``rows in flight`` full bands
+plus one overlap strip exist at a time: (T + overlap) x W x C floats for a wide image.
 
 The per-pixel work runs in OpenCV kernels, one pass each, because on a 2-core edge box every
 cycle spent here is taken from inference: ``accumulateProduct`` adds a weighted tile into its
@@ -63,6 +64,7 @@ class BandMerger:
         self._weights: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._cached_weights = cached_weights
         self._bands: dict[int, np.ndarray] = {}
+        self._band_top: dict[int, int] = {}  # image row of each band's first row
         self._pending: dict[int, int] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -73,6 +75,7 @@ class BandMerger:
         """Allocate the band for tile row ``k`` before its tiles are submitted."""
         with self._lock:
             self._bands[k] = np.zeros((self.plan.tile, self.plan.cols.length, self.channels), np.float32)
+            self._band_top[k] = self.plan.rows.origins[k]
             self._pending[k] = self.plan.cols.count
 
     def _weight(self, k: int, j: int) -> np.ndarray:
@@ -124,11 +127,16 @@ class BandMerger:
             stop = rows.origins[r + 1] if r + 1 < rows.count else rows.length
             self._emit_rows(self._emitted, min(stop, rows.length))
             self._next_row += 1
-            # Bands whose tile ends above the next unflushed row are no longer needed.
             with self._lock:
-                for done in [b for b in self._bands if b <= r and rows.origins[b] + rows.tile <= stop]:
-                    del self._bands[done]
-                    del self._pending[done]
+                for b in list(self._bands):
+                    if b > r:
+                        continue
+                    top, band = self._band_top[b], self._bands[b]
+                    if top + len(band) <= stop:  # nothing left that a later row still needs
+                        del self._bands[b], self._band_top[b], self._pending[b]
+                    elif top < stop:  # keep only the overlap with the next tile row
+                        self._bands[b] = band[stop - top :].copy()
+                        self._band_top[b] = stop
 
     def _emit_rows(self, start: int, stop: int, chunk: int = 64) -> None:
         # In chunks of rows, so conversion temporaries stay small (a 20000 px wide,
@@ -138,12 +146,11 @@ class BandMerger:
         self._emitted = max(self._emitted, stop)
 
     def _emit_chunk(self, start: int, stop: int) -> None:
-        rows = self.plan.rows
         with self._lock:
             parts = []
             for b, band in self._bands.items():
-                o = rows.origins[b]
-                lo, hi = max(start, o), min(stop, o + rows.tile)
+                o = self._band_top[b]
+                lo, hi = max(start, o), min(stop, o + len(band))
                 if lo < hi:
                     parts.append((lo - start, hi - start, band[lo - o : hi - o]))
         if len(parts) == 1 and parts[0][:2] == (0, stop - start):
@@ -158,6 +165,12 @@ class BandMerger:
     def live_bands(self) -> int:
         with self._lock:
             return len(self._bands)
+
+    @property
+    def held_rows(self) -> int:
+        """Float rows (each image-wide) held right now: the merger's memory, in rows."""
+        with self._lock:
+            return sum(len(b) for b in self._bands.values())
 
 
 def _span(axis, j: int) -> tuple[int, int]:

@@ -35,7 +35,8 @@ from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, plan_walk
-from .writer import write_colorized
+from .streamread import STREAM_MIN_PIXELS, open_streamed
+from .writer import write_colorized, write_streamed
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,20 @@ def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
     try:
         data = todo.job.src.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        decoded = images.decode_bytes(data, gray=engine.card.input_channels == 1 and not todo.has_alpha)
-        write_colorized(decoded, todo.job.dst, engine, tiling, scale)
+        streamed = None
+        if todo.pixels >= STREAM_MIN_PIXELS and scale == "none" and todo.job.dst.suffix.lower() == ".png":
+            streamed = open_streamed(data, engine.card.input_channels, str(todo.job.src))
+        if streamed is not None:  # a huge sheet: decoded band by band, never whole
+            h, w, _ = streamed.shape
+            write_streamed(streamed, todo.job.dst, engine, tiling)
+        else:
+            decoded = images.decode_bytes(data, gray=engine.card.input_channels == 1 and not todo.has_alpha)
+            h, w = decoded.shape[:2]
+            write_colorized(decoded, todo.job.dst, engine, tiling, scale)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    h, w = decoded.shape[:2]
     return Done(todo, sha256=sha, megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
 
 

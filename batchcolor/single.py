@@ -8,7 +8,8 @@ import numpy as np
 
 from . import images
 from .colorize import InferenceSettings, colorize_image, open_engine
-from .writer import write_colorized
+from .streamread import STREAM_MIN_PIXELS, open_streamed
+from .writer import write_colorized, write_streamed
 from .errors import InputError
 from .geometry import TilePlan
 from .merger import to_uint8
@@ -29,24 +30,36 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     t_compile = time.perf_counter() - t0
     try:
         info = images.probe(src)
-        decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
-    h, w = decoded.shape[:2]
-    plan = tiling.plan(h, w, engine.card.stride)
+    streamed = None
+    if not save_tiles and suffix == ".png" and settings.scale == "none" and info.pixels >= STREAM_MIN_PIXELS:
+        streamed = open_streamed(src, engine.card.input_channels, str(src))
     t1 = time.perf_counter()
-    if save_tiles:
-        observer = TileDump(save_tiles, engine.card.output_range)
-        out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
-        images.atomic_write(dst, images.encode(out, suffix))
-        observer.write_grid(plan, tiling, out)
+    if streamed is not None:  # decoded band by band while it is colorized
+        h, w, _ = streamed.shape
+        plan = tiling.plan(h, w, engine.card.stride)
+        write_streamed(streamed, dst, engine, tiling)
     else:
-        write_colorized(decoded, dst, engine, tiling, settings.scale)
+        try:
+            decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
+        except InputError as exc:
+            raise InputError(f"{src}: {exc}") from exc
+        h, w = decoded.shape[:2]
+        plan = tiling.plan(h, w, engine.card.stride)
+        if save_tiles:
+            observer = TileDump(save_tiles, engine.card.output_range)
+            out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
+            images.atomic_write(dst, images.encode(out, suffix))
+            observer.write_grid(plan, tiling, out)
+        else:
+            write_colorized(decoded, dst, engine, tiling, settings.scale)
     t_infer = time.perf_counter() - t1
     return (
         f"{src} -> {dst}: {w}x{h}, {plan.count} tiles of {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
         f"{plan.count / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
+        f"{', input streamed' if streamed is not None else ''}"
     )
 
 

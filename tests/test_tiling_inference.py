@@ -148,25 +148,24 @@ def test_compiled_model_cache_is_written(pointwise_rgb, tmp_path):
     assert any((tmp_path / "cache").iterdir())
 
 
-def test_memory_is_bands_not_whole_image(pointwise_rgb):
-    """The merger never holds more than rows_in_flight + 1 bands, however tall the image."""
+def test_memory_is_bands_not_whole_image(pointwise_rgb, monkeypatch):
+    """The merger holds rows_in_flight tile-tall bands plus one overlap strip, however tall
+    the image: 2 x 64 + 16 float rows here (a 3000-row image)."""
     engine = engine_for(pointwise_rgb, 64)
     from batchcolor import merger as merger_mod
 
-    peak = {"bands": 0}
+    peak = {"bands": 0, "rows": 0}
     original = merger_mod.BandMerger.open_row
 
     def spy(self, k):
         original(self, k)
         peak["bands"] = max(peak["bands"], self.live_bands)
+        peak["rows"] = max(peak["rows"], self.held_rows)
 
-    merger_mod.BandMerger.open_row = spy
-    try:
-        out = colorize_array(rng_image(3000, 80, 3), engine, TileSettings(64, 16))
-    finally:
-        merger_mod.BandMerger.open_row = original
+    monkeypatch.setattr(merger_mod.BandMerger, "open_row", spy)
+    out = colorize_array(rng_image(3000, 80, 3), engine, TileSettings(64, 16))
     assert out.shape == (3000, 80, 3)
-    assert peak["bands"] <= 3
+    assert peak["bands"] <= 3 and peak["rows"] <= 2 * 64 + 16, peak
 
 
 def test_onnx_model_with_card(tmp_path):
