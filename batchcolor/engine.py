@@ -1,18 +1,19 @@
-"""OpenVINO inference engine: one compiled model, one async infer queue, many callers.
+"""OpenVINO inference engine: two compiled models at most, their async queues, many callers.
 
-The engine owns the compiled model and its ``AsyncInferQueue`` and nothing image-shaped.
-Two compiled models at most: one static at the card's tile (big images: every tile is that
-size, and static shapes measured 2-3% faster there than dynamic ones), and, compiled on the
-first smaller tile, one with dynamic (bounded) height and width that every smaller size
-shares (drawings smaller than the tile get the smallest tile that holds them). One static
+The engine owns the compiled models and their ``AsyncInferQueue``s and nothing image-shaped.
+One model has dynamic (bounded) height and width and serves every tile smaller than the
+card's (drawings that fit get the smallest tile that holds them); it is compiled first, being
+the cheaper compile. The other is static at the card's tile, compiled on the first full-size
+tile: big images use nothing else, and static shapes measured 2-3% faster there. One static
 model per size was the first design: a compile per size (35 ms from the cache, 0.2 s
 without), memory per size, and a lock that stalled the other files; 200 mixed-size drawings
-ran 13% slower than 200 of one size. With the dynamic model: 4.92 MP/s over 17 mixed sizes
-against 4.88 MP/s for precompiled static models.
+ran 13% slower than 200 of one size.
+
 Callers submit uint8 NHWC tiles with a completion function; the queue's callback hands each
-result to that function on an OpenVINO thread. Normalisation (``(x - mean) / std``) and the
-NHWC<->NCHW layout change are compiled into the model with ``PrePostProcessor``, so they run
-fused on the runtime's own threads instead of in Python.
+result to that function on an OpenVINO thread. For the static model normalisation
+(``(x - mean) / std``) and the NHWC->NCHW layout change are compiled into the model with
+``PrePostProcessor``; for the dynamic one they run in NumPy (:func:`normalise`). Outputs
+come back NHWC float32 either way.
 
 Failures never hang: an exception raised by a completion function or by a request is kept
 and re-raised in the submitting thread at its next ``submit`` or ``wait``.
@@ -133,11 +134,11 @@ def normalise(tile: np.ndarray, card: ModelCard) -> np.ndarray:
 
 
 class Engine:
-    """One compiled model behind one async queue with back-pressure.
+    """Compiled models behind async queues with back-pressure.
 
     ``config.tile`` is the largest tile; a drawing smaller than that runs on the smallest
-    stride-aligned tile that holds it (see :func:`geometry.fit_tile`) on the same compiled
-    model. ``submit`` blocks while every request is busy, so a caller can never queue a
+    stride-aligned tile that holds it (see :func:`geometry.fit_tile`) on the dynamic model.
+    ``submit`` blocks while every request is busy, so a caller can never queue a
     whole image; it is safe to call from several threads (the batch runner keeps several
     images in flight).
     """

@@ -36,7 +36,7 @@ from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, plan_walk
 from .streamread import STREAM_MIN_PIXELS, open_streamed
-from .writer import write_colorized, write_streamed
+from .writer import stream_writer, write_colorized, write_streamed
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
         data = todo.job.src.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         streamed = None
-        if todo.pixels >= STREAM_MIN_PIXELS and scale == "none" and todo.job.dst.suffix.lower() == ".png":
+        if todo.pixels >= STREAM_MIN_PIXELS and scale == "none" and stream_writer(todo.job.dst.suffix.lower()):
             streamed = open_streamed(data, engine.card.input_channels, str(todo.job.src))
         if streamed is not None:  # a huge sheet: decoded band by band, never whole
             h, w, _ = streamed.shape

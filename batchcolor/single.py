@@ -9,7 +9,7 @@ import numpy as np
 from . import images
 from .colorize import InferenceSettings, colorize_image, open_engine
 from .streamread import STREAM_MIN_PIXELS, open_streamed
-from .writer import write_colorized, write_streamed
+from .writer import stream_writer, write_colorized, write_streamed
 from .errors import InputError
 from .geometry import TilePlan
 from .merger import to_uint8
@@ -33,7 +33,7 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
     streamed = None
-    if not save_tiles and suffix == ".png" and settings.scale == "none" and info.pixels >= STREAM_MIN_PIXELS:
+    if not save_tiles and stream_writer(suffix) and settings.scale == "none" and info.pixels >= STREAM_MIN_PIXELS:
         streamed = open_streamed(src, engine.card.input_channels, str(src))
     t1 = time.perf_counter()
     if streamed is not None:  # decoded band by band while it is colorized

@@ -1,13 +1,15 @@
 """Colorize decoded pixels straight into an output file, atomically.
 
-PNG output at scale 1 is streamed: finished rows go from the merger through
-:class:`~batchcolor.pngstream.PngWriter` into the temp file, so no output-sized array exists.
-With a streamed reader in front (:mod:`batchcolor.streamread`) no input-sized array exists
-either. Other formats (and ``--scale``, which resizes the whole result) encode from memory.
+PNG and TIFF output at scale 1 is streamed: finished rows go from the merger through
+:class:`~batchcolor.pngstream.PngWriter` or :class:`~batchcolor.tiffstream.TiffWriter` into
+the temp file, so no output-sized array exists. With a streamed reader in front
+(:mod:`batchcolor.streamread`) no input-sized array exists either. Other formats (and
+``--scale``, which resizes the whole result) encode from memory.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,28 +17,49 @@ from . import images
 from .colorize import colorize_image, colorize_rows, colorize_stream
 from .engine import Engine
 from .pngstream import PngWriter
+from .tiffstream import TiffWriter
 from .tiler import RowSource, TileObserver, TileSettings
+
+
+def stream_writer(suffix: str):
+    """The streamed encoder class for an output suffix, or None (encode from memory)."""
+    if suffix == ".png":
+        return PngWriter
+    if suffix in (".tif", ".tiff"):
+        return TiffWriter
+    return None
 
 
 def write_colorized(decoded: np.ndarray, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
                     observe: TileObserver | None = None) -> None:
-    suffix = dst.suffix.lower()
-    if suffix != ".png" or scale != "none":
+    writer = stream_writer(dst.suffix.lower())
+    if writer is None or scale != "none":
         out = colorize_image(decoded, engine, tiling, scale, observe)
-        images.atomic_write(dst, images.encode(out, suffix))
+        images.atomic_write(dst, images.encode(out, dst.suffix.lower()))
         return
     h, w = decoded.shape[:2]
     has_alpha = decoded.ndim == 3 and decoded.shape[2] in (2, 4)
-    with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
-        png = PngWriter(fh, w, h, 4 if has_alpha else 3)
-        colorize_rows(decoded, engine, tiling, lambda start, rows: png.write_rows(rows), observe, bgr=False)
-        png.close()
+    _write_rows(dst, writer, w, h, 4 if has_alpha else 3,
+                lambda emit: colorize_rows(decoded, engine, tiling, emit, observe, bgr=False))
 
 
 def write_streamed(source: RowSource, dst: Path, engine: Engine, tiling: TileSettings) -> None:
-    """Rows in from a streamed decoder, PNG rows out: memory independent of the image height."""
+    """Rows in from a streamed decoder, rows out to a streamed encoder (PNG or TIFF): memory
+    independent of the image height."""
+    writer = stream_writer(dst.suffix.lower())
+    if writer is None:
+        raise ValueError(f"{dst}: streamed output needs .png or .tif")
     h, w, _ = source.shape
+    _write_rows(dst, writer, w, h, 3, lambda emit: colorize_stream(source, engine, tiling, emit))
+
+
+def _write_rows(dst: Path, writer: Any, width: int, height: int, channels: int, produce: Any) -> None:
     with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
-        png = PngWriter(fh, w, h, 3)
-        colorize_stream(source, engine, tiling, lambda start, rows: png.write_rows(rows))
-        png.close()
+        out = writer(fh, width, height, channels)
+        try:
+            produce(lambda start, rows: out.write_rows(rows))
+            out.close()
+        except BaseException:
+            if hasattr(out, "abort"):
+                out.abort()
+            raise

@@ -55,7 +55,7 @@ def model_readme(card: dict) -> str:
 
 A {card['architecture']['depth']}-level UNet, base width {card['architecture']['base']}, 1-channel (gray) edge input,
 resize + 3x3 conv up-sampling, BatchNorm, tanh output; {card['parameters']:,} parameters,
-{card['gmac_per_256_tile']} GMAC per 256x256 tile; {weights}.
+{card['gmac_per_256_tile']} GMAC ({card.get('gflops_per_256_tile', 2 * card['gmac_per_256_tile']):.2f} GFLOPs) per 256x256 tile; {weights}.
 
 * Recipe: {r['arch']} (L1), {r['size']} px, batch {r['batch_size']}, Adam lr {r['lr']} beta1 {r['beta1']},
   pix2pix LR schedule (flat, then linear to 0), {r['time_budget_min']} min of training on 2 CPU cores, seed {r['seed']}.

@@ -41,3 +41,42 @@ def test_png_writer_refuses_wrong_rows():
     w.write_rows(np.zeros((1, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="declared 2 rows"):
         w.close()
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("shape", [(300, 170), (64, 256), (1, 1), (130, 600)])
+def test_tiff_roundtrip_in_odd_bands(tmp_path, channels, shape):
+    """Rows pushed in bands of any size come back whole, read by tifffile and libvips (and by
+    OpenCV for RGB: it premultiplies unassociated alpha on reading)."""
+    import tifffile
+
+    from batchcolor.tiffstream import TiffWriter
+
+    h, w = shape
+    img = np.random.default_rng(h).integers(0, 256, (h, w, channels), dtype=np.uint8)
+    path = tmp_path / "a.tif"
+    with open(path, "wb") as fh:
+        writer = TiffWriter(fh, w, h, channels)
+        start, n = 0, 1
+        while start < h:
+            writer.write_rows(img[start : start + n])
+            start, n = start + n, n * 2 + 3  # 1, 5, 13, ... rows: never aligned to the strips
+        writer.close()
+    np.testing.assert_array_equal(tifffile.imread(path), img)
+    pyvips = pytest.importorskip("pyvips")
+    np.testing.assert_array_equal(pyvips.Image.new_from_file(str(path)).numpy().reshape(h, w, channels), img)
+    if channels == 3:
+        np.testing.assert_array_equal(cv2.imread(str(path))[:, :, ::-1], img)
+
+
+def test_tiff_writer_refuses_wrong_rows_and_stops_its_thread(tmp_path):
+    from batchcolor.tiffstream import TiffWriter
+
+    with open(tmp_path / "a.tif", "wb") as fh:
+        writer = TiffWriter(fh, 10, 100, 3)
+        with pytest.raises(ValueError):
+            writer.write_rows(np.zeros((2, 11, 3), np.uint8))
+        writer.write_rows(np.zeros((70, 10, 3), np.uint8))
+        with pytest.raises(ValueError, match="declared 100 rows"):
+            writer.close()
+        assert not writer._thread.is_alive()

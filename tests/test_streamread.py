@@ -113,6 +113,10 @@ def test_tile_streams_big_images_with_identical_output(tmp_path, monkeypatch, po
     msg = single.colorize_one(src, tmp_path / "full.png", settings)
     assert "input streamed" not in msg
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "streamed.png")), cv2.imread(str(tmp_path / "full.png")))
+    # and streamed in, streamed out as a tiled TIFF: the same pixels again
+    monkeypatch.setattr(single, "STREAM_MIN_PIXELS", 1)
+    assert "input streamed" in single.colorize_one(src, tmp_path / "streamed.tif", settings)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "streamed.tif")), cv2.imread(str(tmp_path / "full.png")))
 
 
 def test_run_reports_a_truncated_huge_input_and_goes_on(tmp_path, small_unet):
@@ -133,15 +137,16 @@ def test_run_reports_a_truncated_huge_input_and_goes_on(tmp_path, small_unet):
 
 @pytest.mark.slow
 def test_peak_memory_does_not_grow_with_height(tmp_path, pointwise_gray):
-    """Peak RSS of `tile` (measured by the kernel) on 3000 px wide sheets 2000 and 20000 rows
-    tall: a full decode alone would add 54 MB for the taller one; streamed, it stays flat."""
+    """Peak RSS of `tile` (measured by the kernel) on 3000 px wide sheets 10000 and 40000 rows
+    tall: a full decode alone would add 90 MB for the taller one. Streamed, the allocator's
+    arenas still grow a little with the number of bands (measured +8 to +18 MB), far less."""
     from batchcolor.bench import peak_rss_of_tile
 
     rss = {}
-    for height in (2000, 20000):
+    for height in (10000, 40000):
         src = tmp_path / f"h{height}.png"
         cv2.imwrite(str(src), line_art(height, 3000, seed=12, strokes=height * 3000 // 20000))
         rss[height], _ = peak_rss_of_tile(src, tmp_path / f"out{height}.png",
                                           ["--model", str(pointwise_gray), "--tile", "512", "--overlap", "64", "--no-cache"])
         assert cv2.imread(str(tmp_path / f"out{height}.png")).shape == (height, 3000, 3)
-    assert rss[20000] - rss[2000] < 20, rss
+    assert rss[40000] - rss[10000] < 40, rss

@@ -143,7 +143,7 @@ def export(
                       "steps": ckpt["state"]["step"], "train_seconds": round(ckpt["state"]["seconds"], 1),
                       "history": ckpt["state"]["history"][-1:] if ckpt["state"]["history"] else []},
             extra={"architecture": {"type": "unet", **unet.to_dict()}, "parameters": params,
-                   "gmac_per_256_tile": round(gmac, 3), "upsample_ops_fused": fused, "weights": "fp16" if fp16 else "fp32",
+                   "gmac_per_256_tile": round(gmac, 3), "gflops_per_256_tile": round(2 * gmac, 3), "upsample_ops_fused": fused, "weights": "fp16" if fp16 else "fp32",
                    "parity_max_abs_f32": {"random": p_rand, "real": p_real}, **(extra_card or {})},
         )
         write_card(card, staging / "card.json")
