@@ -218,21 +218,7 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
 
             for job, reason in walk.collisions:
                 fail(job, reason)
-
-            todos: list[Todo] = []
-            for job in walk.jobs:
-                try:
-                    todo = _stat_todo(job, options.max_pixels)
-                except InputError as exc:
-                    fail(job, str(exc))
-                    continue
-                entry = manifest.entries.get(job.rel)
-                if not options.force and entry is not None and _up_to_date(entry, todo, key, out_dir, options.checksum):
-                    summary.skipped += 1
-                    reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
-                    continue
-                todos.append(todo)
-
+            todos = _todos(walk.jobs, manifest, key, options, summary, reporter, fail)
             if options.prune:
                 _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
 
@@ -259,6 +245,25 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
     if signals.exit_code is not None:
         return summary, signals.exit_code
     return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+
+
+def _todos(jobs: Any, manifest: Manifest, key: str, options: RunOptions, summary: Summary, reporter: Reporter,
+           fail: Any) -> list[Todo]:
+    """The jobs that need work: probed (bad headers fail here, before any work) and not up to date."""
+    todos: list[Todo] = []
+    for job in jobs:
+        try:
+            todo = _stat_todo(job, options.max_pixels)
+        except InputError as exc:
+            fail(job, str(exc))
+            continue
+        entry = manifest.entries.get(job.rel)
+        if not options.force and entry is not None and _up_to_date(entry, todo, key, options.out_dir, options.checksum):
+            summary.skipped += 1
+            reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
+            continue
+        todos.append(todo)
+    return todos
 
 
 def _up_to_date(entry: Entry, todo: Todo, key: str, out_dir: Path, checksum: bool) -> bool:
