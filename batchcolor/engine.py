@@ -214,8 +214,7 @@ class Engine:
                 or size % self.card.stride):
             raise InferenceError(f"tile must be uint8 (T, T, {self.card.input_channels}) with T a multiple of "
                                  f"{self.card.stride} up to {self.tile}, got {tile.dtype} {tile.shape}")
-        dynamic = size != self.tile
-        batch = normalise(tile, self.card) if dynamic else np.ascontiguousarray(tile[None])
+        dynamic, batch = self._request_input(tile)
         with self._lock:
             _, queue = self._model(dynamic)
             try:
@@ -223,6 +222,13 @@ class Engine:
             except Exception as exc:
                 raise InferenceError(f"inference request failed to start: {exc}") from exc
         self.raise_if_failed()
+
+    def _request_input(self, tile: np.ndarray) -> tuple[bool, np.ndarray]:
+        """Which model a tile goes to (dynamic for anything smaller than the card's tile) and
+        the input that model takes."""
+        if tile.shape[0] == self.tile:
+            return False, np.ascontiguousarray(tile[None])
+        return True, normalise(tile, self.card)
 
     def wait_all(self) -> None:
         for _, queue in list(self._models.values()):
@@ -243,10 +249,9 @@ class Engine:
 
     def infer_sync(self, tile: np.ndarray) -> np.ndarray:
         """One tile, synchronously, on a request of its own (tests and the naive baseline)."""
-        dynamic = tile.shape[0] != self.tile
+        dynamic, batch = self._request_input(tile)
         if dynamic not in self._sync_requests:
             with self._lock:
                 self._sync_requests[dynamic] = self._model(dynamic)[0].create_infer_request()
-        batch = normalise(tile, self.card) if dynamic else np.ascontiguousarray(tile[None])
         result = self._sync_requests[dynamic].infer({0: batch})
         return np.array(result[0][0], copy=True)

@@ -71,6 +71,9 @@ class PngWriter:
         if data:
             self.fh.write(_chunk(b"IDAT", data))
 
+    def abort(self) -> None:
+        """Nothing to stop (no thread, no state outside the file the caller discards)."""
+
     def close(self) -> None:
         if self.rows_written != self.height:
             raise ValueError(f"PNG declared {self.height} rows but {self.rows_written} were written")

@@ -35,8 +35,7 @@ from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, plan_walk
-from .streamread import STREAM_MIN_PIXELS, open_streamed
-from .writer import stream_writer, write_colorized, write_streamed
+from .writer import colorize_file
 
 
 @dataclass(frozen=True)
@@ -137,16 +136,7 @@ def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
     try:
         data = todo.job.src.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        streamed = None
-        if todo.pixels >= STREAM_MIN_PIXELS and scale == "none" and stream_writer(todo.job.dst.suffix.lower()):
-            streamed = open_streamed(data, engine.card.input_channels, str(todo.job.src))
-        if streamed is not None:  # a huge sheet: decoded band by band, never whole
-            h, w, _ = streamed.shape
-            write_streamed(streamed, todo.job.dst, engine, tiling)
-        else:
-            decoded = images.decode_bytes(data, gray=engine.card.input_channels == 1 and not todo.has_alpha)
-            h, w = decoded.shape[:2]
-            write_colorized(decoded, todo.job.dst, engine, tiling, scale)
+        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, scale, todo.pixels, todo.has_alpha)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:

@@ -8,8 +8,7 @@ import numpy as np
 
 from . import images
 from .colorize import InferenceSettings, colorize_image, open_engine
-from .streamread import STREAM_MIN_PIXELS, open_streamed
-from .writer import stream_writer, write_colorized, write_streamed
+from .writer import colorize_file
 from .errors import InputError
 from .geometry import TilePlan
 from .merger import to_uint8
@@ -32,34 +31,26 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         info = images.probe(src)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
-    streamed = None
-    if not save_tiles and stream_writer(suffix) and settings.scale == "none" and info.pixels >= STREAM_MIN_PIXELS:
-        streamed = open_streamed(src, engine.card.input_channels, str(src))
     t1 = time.perf_counter()
-    if streamed is not None:  # decoded band by band while it is colorized
-        h, w, _ = streamed.shape
-        plan = tiling.plan(h, w, engine.card.stride)
-        write_streamed(streamed, dst, engine, tiling)
-    else:
-        try:
-            decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
-        except InputError as exc:
-            raise InputError(f"{src}: {exc}") from exc
-        h, w = decoded.shape[:2]
-        plan = tiling.plan(h, w, engine.card.stride)
+    try:
         if save_tiles:
+            decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
+            h, w, streamed = decoded.shape[0], decoded.shape[1], False
             observer = TileDump(save_tiles, engine.card.output_range)
             out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
             images.atomic_write(dst, images.encode(out, suffix))
-            observer.write_grid(plan, tiling, out)
+            observer.write_grid(tiling.plan(h, w, engine.card.stride), tiling, out)
         else:
-            write_colorized(decoded, dst, engine, tiling, settings.scale)
+            h, w, streamed = colorize_file(src, dst, engine, tiling, settings.scale, info.pixels, info.has_alpha)
+    except InputError as exc:
+        raise InputError(f"{src}: {exc}") from exc
+    plan = tiling.plan(h, w, engine.card.stride)
     t_infer = time.perf_counter() - t1
     return (
         f"{src} -> {dst}: {w}x{h}, {plan.count} tiles of {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
         f"{plan.count / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
-        f"{', input streamed' if streamed is not None else ''}"
+        f"{', input streamed' if streamed else ''}"
     )
 
 

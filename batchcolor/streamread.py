@@ -42,7 +42,7 @@ def _vips() -> Any | None:
 class StreamedRows:
     """A :class:`~batchcolor.tiler.RowSource` over a libvips image opened for sequential access."""
 
-    def __init__(self, image: Any, channels: int, name: str):
+    def __init__(self, image: Any, channels: int):
         self._image = image
         # One region, fetched top to bottom: a fresh crop per band would be a new pipeline,
         # and libvips' PNG reader has already read past the previous band's last line
@@ -50,7 +50,6 @@ class StreamedRows:
         self._region = _vips().Region.new(image)
         self._dtype = np.uint16 if image.format == "ushort" else np.uint8
         self._channels = channels
-        self._name = name
         self._next = 0  # first row not yet decoded
         self._start = 0  # image row of self._rows[0]
         self._rows = np.empty((0, image.width, channels), np.uint8)
@@ -78,15 +77,16 @@ class StreamedRows:
             buf = self._region.fetch(0, start, width, stop - start)
             raw = np.frombuffer(buf, self._dtype).reshape(stop - start, width, bands)
         except pyvips.Error as exc:  # truncated or corrupt data surfaces here, mid-image
-            first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "decode error"
-            raise InputError(f"{self._name}: cannot decode rows {start}-{stop}: {first}") from None
+            last = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else "decode error"
+            raise InputError(f"cannot decode rows {start}-{stop}: {last}") from None
         bgr = raw[:, :, ::-1] if raw.shape[2] == 3 else raw  # pixels.prepare takes OpenCV's order
         return pixels.prepare(bgr, self._channels).model_input
 
 
-def open_streamed(source: Path | bytes, channels: int, name: str = "") -> StreamedRows | None:
+def open_streamed(source: Path | bytes, channels: int) -> StreamedRows | None:
     """A streamed reader for ``source`` (a path or the file's bytes), or None where the full
-    decoder should be used (see the module docstring)."""
+    decoder should be used (see the module docstring). Its errors, like the full decoder's,
+    do not name the file: the caller does."""
     pyvips = _vips()
     if pyvips is None:
         return None
@@ -103,4 +103,4 @@ def open_streamed(source: Path | bytes, channels: int, name: str = "") -> Stream
         return None
     if image.interpretation not in ("b-w", "grey16", "srgb", "rgb16", "multiband"):
         return None
-    return StreamedRows(image, channels, name or str(source if not isinstance(source, (bytes, bytearray)) else "input"))
+    return StreamedRows(image, channels)

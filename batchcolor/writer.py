@@ -17,6 +17,7 @@ from . import images
 from .colorize import colorize_image, colorize_rows, colorize_stream
 from .engine import Engine
 from .pngstream import PngWriter
+from .streamread import STREAM_MIN_PIXELS, open_streamed
 from .tiffstream import TiffWriter
 from .tiler import RowSource, TileObserver, TileSettings
 
@@ -28,6 +29,27 @@ def stream_writer(suffix: str):
     if suffix in (".tif", ".tiff"):
         return TiffWriter
     return None
+
+
+def colorize_file(encoded: Path | bytes, dst: Path, engine: Engine, tiling: TileSettings, scale: str,
+                  pixels: int, has_alpha: bool) -> tuple[int, int, bool]:
+    """Decode one input (a path or its bytes) and write its colour version; (h, w, streamed).
+
+    Big inputs (``pixels`` from the header probe) whose output can be streamed are decoded
+    band by band (:mod:`batchcolor.streamread`); the rest are decoded whole. Decode errors
+    are :class:`InputError` without the file name: callers add it.
+    """
+    streamed = None
+    if pixels >= STREAM_MIN_PIXELS and scale == "none" and stream_writer(dst.suffix.lower()):
+        streamed = open_streamed(encoded, engine.card.input_channels)
+    if streamed is not None:
+        write_streamed(streamed, dst, engine, tiling)
+        h, w, _ = streamed.shape
+        return h, w, True
+    gray = engine.card.input_channels == 1 and not has_alpha
+    decoded = images.decode(encoded, gray=gray) if isinstance(encoded, Path) else images.decode_bytes(encoded, gray=gray)
+    write_colorized(decoded, dst, engine, tiling, scale)
+    return decoded.shape[0], decoded.shape[1], False
 
 
 def write_colorized(decoded: np.ndarray, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
@@ -60,6 +82,5 @@ def _write_rows(dst: Path, writer: Any, width: int, height: int, channels: int, 
             produce(lambda start, rows: out.write_rows(rows))
             out.close()
         except BaseException:
-            if hasattr(out, "abort"):
-                out.abort()
+            out.abort()
             raise
