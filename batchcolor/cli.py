@@ -56,6 +56,8 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--scale", default="none", show_default=True, **env("scale"), help="'none', 'auto' (resize the drawing to the model's training scale and back) or a resize factor."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, **env("cache_dir"), help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
         click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache."),
+        click.option("--color", default=None, **env("color"), help="'#RRGGBB': the main colour of the drawn object (models trained with hints). A hint layer's points win where they are."),
+        click.option("--lines", type=click.Choice(["keep", "none"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is (default: from the model card)."),
     ]
 
     def decorate(fn: Callable) -> Callable:
@@ -66,12 +68,18 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, **extra):
+def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, **extra):
     from .colorize import InferenceSettings, default_cache_dir
+    from .hints import parse_color
 
+    if color is not None:
+        try:
+            parse_color(color)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--color") from None
     return InferenceSettings(
         model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir()), **extra,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()), color=color, lines=lines, **extra,
     )
 
 
@@ -91,13 +99,14 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output file (default: IMAGE_color.png beside the input).")
 @inference_options()
 @click.option("--save-tiles", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write input tiles, output tiles and a picture of the tile grid here (for debugging seams).")
+@click.option("--hints", "hints_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Hint layer: an RGBA PNG of any size; pixels with alpha >= 128 are colour hints (default: IMAGE's NAME.hints.png if there is one).")
 @_report_errors
-def tile(image: Path, output: Path | None, save_tiles: Path | None, **opts: Any) -> None:
+def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None, **opts: Any) -> None:
     """Colorize one (huge) IMAGE with overlapping tiles."""
     from .single import colorize_one
 
     out = output or image.with_name(f"{image.stem}_color.png")
-    report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles)
+    report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles, hints=hints_path)
     click.echo(report, err=True)
 
 
@@ -155,7 +164,8 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
     if pipeline:
         opts = _layered(ctx, opts, load_pipeline(pipeline))
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
-                         opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"))
+                         opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
+                         opts.pop("color"), opts.pop("lines"))
     reporter = Reporter(opts.pop("log_format"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
     _, code = run_batch(options, reporter)
@@ -183,6 +193,11 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--val-last", type=click.IntRange(0), default=0, help="Hold out the last N pairs (natural order) of each data folder.")
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9), default=0.05, show_default=True, help="Seeded random hold-out when --val-last/--val-dir are not given.")
 @click.option("--val-dir", "val_dirs", multiple=True, type=click.Path(exists=True, file_okay=False), help="Validation folder(s) instead of a hold-out.")
+@click.option("--hints", is_flag=True, help="Train a hint-following model: 8 more input planes with simulated colour hints (points, strokes, a global colour; see README).")
+@click.option("--augment", is_flag=True, help="Re-draw each pair in a random line style (1-3 px, breaks, ink/pencil) at a random scale.")
+@click.option("--scale-min", type=click.FloatRange(0.1, 1.0), default=0.5, show_default=True, help="Smallest object scale of --augment.")
+@click.option("--scale-max", type=click.FloatRange(1.0, 4.0), default=2.0, show_default=True, help="Largest object scale of --augment.")
+@click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run or checkpoint (e.g. L1 pre-training before --arch pix2pix).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
 @_report_errors
 def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
@@ -296,15 +311,16 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("-o", "--output", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (IR + card.json).")
 @click.option("--name", default=None, help="Model name for the card (default: the folder name).")
 @click.option("--tile", type=click.IntRange(16, 4096), default=512, show_default=True, help="Recommended tile for the card.")
-@click.option("--overlap", type=click.IntRange(0, 4095), default=128, show_default=True, help="Recommended overlap for the card.")
+@click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
+@click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 variant (NNCF post-training quantization) to OUTPUT-int8; if RUN is a model folder, only quantize it into OUTPUT.")
 @click.option("--calibration", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Line art (or AB pairs) for INT8 calibration.")
 @click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
-def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int, fp32: bool, make_default: bool,
-           int8: bool, calibration: Path | None, calibration_count: int) -> None:
+def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, fp32: bool,
+           make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
     """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
 
     With --int8, also quantize it (or, given a model folder, only quantize that).
@@ -319,12 +335,12 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
         quantize_folder(run, calibration, model_dir, calibration_count)
         click.echo(f"wrote INT8 model {model_dir}", err=True)
         return
-    from .train.export import export as do_export, reference_data
+    from .train.export import export as do_export, reference_data, seam_sheet
 
     real, mean_color = reference_data(run)
     extra = {"default": True} if make_default else {}
     result = do_export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, real_inputs=real,
-                       mean_color=mean_color, extra_card=extra)
+                       mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)
@@ -344,15 +360,23 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 @click.option("--last", type=click.IntRange(1), default=None, help="Evaluate the last N pairs (natural order), e.g. a hold-out.")
 @click.option("--size", type=click.IntRange(16, 4096), default=None, help="Evaluation size (default: the card's training scale).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="f32", show_default=True)
+@click.option("--scale", default="none", show_default=True, help="As run's --scale ('auto' is run's default; use it with --size 256 to measure what users get).")
+@click.option("--lines", type=click.Choice(["keep", "none"]), default=None, help="As run's --lines (default: the card's).")
+@click.option("--hints", "points", type=click.IntRange(0, 1000), default=0, show_default=True, help="Also evaluate with N seeded 5x5 point hints sampled from each target (hinted models).")
+@click.option("--global-color", is_flag=True, help="Also evaluate with each target's median object colour as --color (hinted models).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the point hints.")
 @_report_errors
-def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | None, last: int | None, size: int | None, precision: str) -> None:
-    """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, vs a flat baseline."""
+def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | None, last: int | None, size: int | None,
+             precision: str, scale: str, lines: str | None, points: int, global_color: bool, seed: int) -> None:
+    """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
+    hint fidelity, automatic and hinted, vs a flat baseline."""
     import json
 
     from .colorize import InferenceSettings
     from .evaluate import evaluate as run_eval
 
-    report = run_eval(InferenceSettings(model=model, precision=precision, cache_dir=None), data_dir, report_dir, limit, last, size)
+    settings = InferenceSettings(model=model, precision=precision, cache_dir=None, scale=scale, lines=lines)
+    report = run_eval(settings, data_dir, report_dir, limit, last, size, points, global_color, seed)
     click.echo(json.dumps(report, indent=2))
 
 

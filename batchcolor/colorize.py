@@ -15,9 +15,10 @@ import numpy as np
 
 from . import pixels
 from .engine import Engine, EngineConfig
-from .modelcard import ModelRef
+from .hints import Hints, PlaneMap, parse_color
+from .modelcard import ModelCard, ModelRef
 from .registry import default_model, lookup
-from .tiler import ArraySource, RowSource, TileObserver, TileSettings, colorize_array, colorize_source
+from .tiler import ArraySource, RowSource, TileObserver, TilePlanes, TileSettings, colorize_array, colorize_source
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,37 @@ class InferenceSettings:
     cache_dir: Path | None = None
     threads: int | None = None
     num_requests: int | None = None
+    color: str | None = None  # '#RRGGBB': the drawn object's main colour (hinted models)
+    lines: str | None = None  # "keep" or "none"; None: the card's default
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What steers one image besides its pixels: colour hints and the kept line layer."""
+
+    hints: Hints | None = None
+    keep_lines: bool = False
+
+    def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
+        """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
+        if not card.hint_planes:
+            return None
+        return PlaneMap(self.hints or Hints(), height, width)
+
+
+def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None = None) -> Guidance:
+    """The run's global colour and line setting plus one file's hint layer, for ``card``.
+
+    A hint layer given to a model without hint inputs is ignored (the drawing still gets
+    coloured); a ``--color`` for such a model is refused up front by :func:`resolve`.
+    """
+    lines = settings.lines or card.lines
+    if not card.hint_planes:
+        return Guidance(None, lines == "keep")
+    rgb = parse_color(settings.color) if settings.color else None
+    if layer is None and rgb is None:
+        return Guidance(None, lines == "keep")
+    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep")
 
 
 def default_cache_dir() -> Path:
@@ -44,6 +76,7 @@ def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
     """Fill the model-dependent defaults so the settings say exactly what will run."""
     ref = lookup(settings.model) if settings.model else default_model()
     card = ref.card
+    validate_guidance(settings, card, ref.model_path)
     filled = replace(
         settings,
         model=str(ref.model_path),
@@ -51,6 +84,17 @@ def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
         overlap=card.overlap if settings.overlap is None else settings.overlap,
     )
     return ref, filled
+
+
+def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: Path) -> None:
+    """Usage errors (ValueError) for ``--color``/``--lines`` before any file is touched."""
+    if settings.lines is not None and settings.lines not in ("keep", "none"):
+        raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
+    if settings.color is not None:
+        parse_color(settings.color)
+        if not card.hint_planes:
+            raise ValueError(f"--color needs a model trained with hints; {model_path} takes none "
+                             "(its card has no input.hints)")
 
 
 def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
@@ -103,6 +147,7 @@ def colorize_rows(
     emit: Callable[[int, np.ndarray], None],
     observe: TileObserver | None = None,
     bgr: bool = True,
+    guide: Guidance = Guidance(),
 ) -> None:
     """Like :func:`colorize_image` at scale 1, but hands finished BGR[A] rows (RGB[A] with
     ``bgr=False``) to ``emit``.
@@ -110,33 +155,36 @@ def colorize_rows(
     Nothing output-sized is allocated: with a streamed writer behind ``emit`` the memory is the
     decoded input plus a few tile-tall bands, whatever the image size.
     """
-    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe, bgr)
+    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe, bgr, guide)
 
 
 def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings,
-                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None, bgr: bool = True) -> None:
+                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None, bgr: bool = True,
+                       guide: Guidance = Guidance()) -> None:
     alpha = prepared.alpha
 
     def finish(start: int, rgb: np.ndarray) -> None:
         emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
 
-    _colorize_rows_of(ArraySource(prepared.model_input), engine, tiling, finish, observe)
+    _colorize_rows_of(ArraySource(prepared.model_input), engine, tiling, finish, observe, guide)
 
 
 def colorize_stream(source: RowSource, engine: Engine, tiling: TileSettings,
-                    emit: Callable[[int, np.ndarray], None]) -> None:
+                    emit: Callable[[int, np.ndarray], None], guide: Guidance = Guidance()) -> None:
     """Colorize model-ready rows from ``source`` (e.g. a streamed decoder), RGB rows to ``emit``."""
-    _colorize_rows_of(source, engine, tiling, emit, None)
+    _colorize_rows_of(source, engine, tiling, emit, None, guide)
 
 
 def _colorize_rows_of(source: RowSource, engine: Engine, tiling: TileSettings,
-                      emit: Callable[[int, np.ndarray], None], observe: TileObserver | None) -> None:
+                      emit: Callable[[int, np.ndarray], None], observe: TileObserver | None,
+                      guide: Guidance = Guidance()) -> None:
     # One open tile row is enough when a row alone keeps every infer request busy, and it
     # halves the float bands held for very wide images.
     height, width, _ = source.shape
     cols = tiling.plan(height, width, engine.card.stride).cols.count
     rows_in_flight = 1 if cols >= 2 * engine.num_requests else 2
-    colorize_source(source, engine, tiling, emit, rows_in_flight, observe)
+    colorize_source(source, engine, tiling, emit, rows_in_flight, observe,
+                    planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
 
 
 def colorize_image(
@@ -145,6 +193,7 @@ def colorize_image(
     tiling: TileSettings,
     scale: str = "none",
     observe: TileObserver | None = None,
+    guide: Guidance = Guidance(),
 ) -> np.ndarray:
     """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out."""
     import cv2
@@ -159,12 +208,24 @@ def colorize_image(
         def emit(start: int, rows: np.ndarray) -> None:
             out[start : start + rows.shape[0]] = rows
 
-        _colorize_prepared(prepared, engine, tiling, emit, observe)
+        _colorize_prepared(prepared, engine, tiling, emit, observe, guide=guide)
         return out
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
     if x.ndim == 2:
         x = x[:, :, None]
-    rgb = colorize_array(x, engine, tiling, observe=observe)
+    rgb = colorize_array(x, engine, tiling, observe=observe, planes=guide.planes(engine.card, x.shape[0], x.shape[1]))
     rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    if guide.keep_lines:  # the drawing's own lines at full resolution, not the resized ones
+        rgb = keep_lines(rgb, prepared.model_input)
     return pixels.finish(rgb, prepared.alpha)
+
+
+def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
+    """uint8 RGB times the drawing's lightness (the line layer on multiply), rounded."""
+    import cv2
+
+    from .tiler import lightness
+
+    light = lightness(drawing)
+    return np.clip(np.rint(rgb.astype(np.float32) * light), 0, 255).astype(np.uint8)

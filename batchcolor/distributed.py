@@ -48,7 +48,7 @@ def colorize_on_worker(todo: Todo, settings: InferenceSettings) -> Done:
     """The Dask task: one file, a status record back, never an exception."""
     try:
         engine, tiling = worker_engine(settings)
-        return process(todo, engine, tiling, settings.scale)
+        return process(todo, engine, tiling, settings)
     except Exception as exc:  # a model that cannot load on this worker, a broken mount, ...
         return Done(todo, error=f"on worker: {type(exc).__name__}: {exc}")
 

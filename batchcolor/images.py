@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -103,6 +103,36 @@ def decode_bytes(data: bytes, gray: bool = False) -> np.ndarray:
     cv2 = _cv2()
     flags = (cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH) if gray else cv2.IMREAD_UNCHANGED
     return _checked(cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags))
+
+
+HINTS_SUFFIX = ".hints.png"
+
+
+def hint_layer_for(drawing: Path) -> Path:
+    """``NAME.hints.png`` beside ``NAME.EXT``: the drawing's hint layer, if it exists."""
+    return drawing.with_name(drawing.stem + HINTS_SUFFIX)
+
+
+def is_hint_layer(path: Path) -> bool:
+    return path.name.lower().endswith(HINTS_SUFFIX)
+
+
+def read_hint_layer(data: Path | bytes) -> "Any":
+    """Decode a hint layer (PNG, RGBA) into :class:`batchcolor.hints.Hints`.
+
+    Pixels with alpha >= 128 are hints of their colour. Anything that is not a 4-channel
+    image is refused: a layer exported without transparency would paint the whole drawing.
+    """
+    from .hints import from_layer
+
+    raw = decode(data) if isinstance(data, Path) else decode_bytes(data)
+    if raw.ndim != 3 or raw.shape[2] != 4:
+        channels = 1 if raw.ndim == 2 else raw.shape[2]
+        raise InputError(f"a hint layer must be RGBA (PNG with transparency), this one has {channels} channel(s)")
+    from .pixels import to_uint8
+
+    rgba = to_uint8(raw)[:, :, [2, 1, 0, 3]]
+    return from_layer(np.ascontiguousarray(rgba))
 
 
 def _checked(image: np.ndarray | None) -> np.ndarray:

@@ -34,9 +34,10 @@ class Entry:
     output: str  # relative to out_dir
     settings: str  # settings_key of the run that made it
     finished: float
+    hints: str = ""  # SHA-256 of the drawing's hint layer; "" when it had none
 
-    def matches(self, size: int, mtime_ns: int, settings: str) -> bool:
-        return self.size == size and self.mtime_ns == mtime_ns and self.settings == settings
+    def matches(self, size: int, mtime_ns: int, settings: str, hints: str = "") -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns and self.settings == settings and self.hints == hints
 
 
 def settings_key(model_sha256: str, pixel_settings: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from .errors import ModelError
 
 CARD_FORMAT = "batchcolor-model-card/1"
+HINT_PLANE_NAMES = ("hint_r", "hint_g", "hint_b", "hint_mask", "global_r", "global_g", "global_b", "global_flag")
 CARD_NAME = "card.json"
 MODEL_SUFFIXES = (".xml", ".onnx")
 
@@ -37,9 +38,33 @@ class ModelCard:
     # e.g. 255 = white paper, for line art whose network was trained on objects on white)
     padding: str = "reflect"
     pad_value: int = 255
+    # ``input.hints``: a hinted model takes 8 more planes after the drawing (batchcolor.hints),
+    # uint8-encoded and normalised per plane with these means and stds; None for plain models
+    hints: dict[str, Any] | None = None
+    # what ``--lines`` does when not given: "keep" multiplies the colour by the drawing's
+    # lightness (the line layer on multiply), "none" leaves the network's output alone
+    lines: str = "none"
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hint_planes(self) -> int:
+        return len(self.hints["mean"]) if self.hints else 0
+
+    @property
+    def network_channels(self) -> int:
+        """Channels of the network's input: the drawing's, then the hint planes."""
+        return self.input_channels + self.hint_planes
+
+    def channel_normalisation(self) -> tuple[list[float], list[float]]:
+        """Per-channel (mean, std) of the network input, drawing channels first."""
+        means = [self.input_mean] * self.input_channels
+        stds = [self.input_std] * self.input_channels
+        if self.hints:
+            means += [float(v) for v in self.hints["mean"]]
+            stds += [float(v) for v in self.hints["std"]]
+        return means, stds
 
     def to_json(self) -> dict[str, Any]:
         doc = {
@@ -53,12 +78,14 @@ class ModelCard:
                 "std": self.input_std,
                 "layout": "NCHW",
                 "content": "dark lines on a light background",
+                **({"hints": self.hints} if self.hints else {}),
             },
             "output": {"channels": self.output_channels, "range": list(self.output_range), "layout": "NCHW"},
             "stride": self.stride,
             "tile": {"recommended": self.tile, "overlap": self.overlap},
             "scale": self.scale,
             "padding": {"mode": self.padding, "value": self.pad_value},
+            "lines": {"default": self.lines},
             "training": self.training,
             "metrics": self.metrics,
         }
@@ -103,6 +130,8 @@ def parse_card(doc: Any, source: Path) -> ModelCard:
         scale=doc.get("scale"),
         padding=(doc.get("padding") or {}).get("mode", "reflect"),
         pad_value=(doc.get("padding") or {}).get("value", 255),
+        hints=_hints_block(doc, source),
+        lines=(doc.get("lines") or {}).get("default", "none") if isinstance(doc.get("lines"), dict) else "none",
         training=doc.get("training") or {},
         metrics=doc.get("metrics") or {},
         extra={k: v for k, v in doc.items() if k not in _KNOWN},
@@ -111,7 +140,25 @@ def parse_card(doc: Any, source: Path) -> ModelCard:
     return card
 
 
-_KNOWN = {"format", "name", "version", "input", "output", "stride", "tile", "scale", "padding", "training", "metrics"}
+_KNOWN = {"format", "name", "version", "input", "output", "stride", "tile", "scale", "padding", "lines", "training",
+          "metrics"}
+
+
+def _hints_block(doc: dict[str, Any], source: Path) -> dict[str, Any] | None:
+    block = (doc.get("input") or {}).get("hints") if isinstance(doc.get("input"), dict) else None
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ModelError(f"{source}: model card field 'input.hints' must be an object")
+    planes = _field(doc, "input.hints.planes", list, source)
+    mean = _field(doc, "input.hints.mean", list, source)
+    std = _field(doc, "input.hints.std", list, source)
+    if not (len(planes) == len(mean) == len(std)) or not planes:
+        raise ModelError(f"{source}: model card fields 'input.hints.planes', '.mean' and '.std' must have the same, "
+                         f"non-zero length")
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in mean + std) or any(v == 0 for v in std):
+        raise ModelError(f"{source}: model card fields 'input.hints.mean' and '.std' must be numbers (std not 0)")
+    return block
 
 
 def _check(card: ModelCard, source: Path) -> None:
@@ -136,6 +183,11 @@ def _check(card: ModelCard, source: Path) -> None:
         raise ModelError(f"{source}: model card field 'padding.mode' must be reflect or constant, got {card.padding!r}")
     if not isinstance(card.pad_value, int) or not 0 <= card.pad_value <= 255:
         raise ModelError(f"{source}: model card field 'padding.value' must be an integer 0-255, got {card.pad_value!r}")
+    if card.lines not in ("keep", "none"):
+        raise ModelError(f"{source}: model card field 'lines.default' must be keep or none, got {card.lines!r}")
+    if card.hints is not None and list(card.hints.get("planes", [])) != list(HINT_PLANE_NAMES):
+        raise ModelError(f"{source}: model card field 'input.hints.planes' must be {list(HINT_PLANE_NAMES)} "
+                         f"(the planes this runtime can build), got {card.hints.get('planes')!r}")
     if card.scale is not None and (not isinstance(card.scale, int) or card.scale < 8):
         raise ModelError(f"{source}: model card field 'scale' must be null or an integer >= 8, got {card.scale!r}")
 

@@ -23,6 +23,7 @@ ENV_PIPELINES = "BATCHCOLOR_PIPELINES"
 KEYS = {
     "model": str, "tile": int, "overlap": int, "device": str, "precision": str, "scale": str,
     "format": str, "max_pixels": int, "inflight_megapixels": (int, float), "workers": int,
+    "color": str, "lines": str,
 }
 
 
@@ -47,6 +48,19 @@ def find_pipeline(spec: str) -> Path:
     raise ConfigError(f"pipeline {spec!r} not found (known: {', '.join(known) or 'none'})")
 
 
+def _check_values(path: Path, values: dict[str, Any]) -> None:
+    """Values a pipeline file can get wrong in ways the type check cannot see."""
+    from .hints import parse_color
+
+    if "color" in values:
+        try:
+            parse_color(values["color"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: setting 'color': {exc}") from None
+    if "lines" in values and values["lines"] not in ("keep", "none"):
+        raise ConfigError(f"{path}: setting 'lines' must be keep or none, got {values['lines']!r}")
+
+
 def load_pipeline(spec: str) -> dict[str, Any]:
     path = find_pipeline(spec)
     try:
@@ -63,6 +77,7 @@ def load_pipeline(spec: str) -> dict[str, Any]:
         if not isinstance(value, KEYS[name]) or isinstance(value, bool):
             raise ConfigError(f"{path}: setting {key!r} has the wrong type ({type(value).__name__})")
         values[name] = value
+    _check_values(path, values)
     if "model" in values and not os.path.isabs(values["model"]) and ("/" in values["model"] or values["model"].startswith(".")):
         values["model"] = str((path.parent / values["model"]).resolve())
     return values

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import images
-from .colorize import InferenceSettings, open_engine, resolve
+from .colorize import InferenceSettings, guidance, open_engine, resolve
 from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock
@@ -64,12 +64,14 @@ class Todo:
     mtime_ns: int
     pixels: int
     has_alpha: bool = False
+    hints_sha256: str = ""  # of the hint layer at planning time ("" without one)
 
 
 @dataclass(frozen=True)
 class Done:
     todo: Todo
     sha256: str | None = None
+    hints_sha256: str = ""  # of the hint layer bytes actually used
     error: str | None = None
     megapixels: float = 0.0
     seconds: float = 0.0
@@ -121,27 +123,49 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
         files.append(ref.model_path.with_suffix(".bin"))
     pixel_settings = {"tile": filled.tile, "overlap": filled.overlap, "precision": filled.precision,
                       "device": filled.device, "scale": filled.scale}
+    # Keys added with hint support appear only when they do something, so the outputs of
+    # plain models made before stay up to date.
+    if filled.color:
+        pixel_settings["color"] = filled.color.lower().lstrip("#")
+    if (filled.lines or ref.card.lines) == "keep":
+        pixel_settings["lines"] = "keep"
     return filled, settings_key(hash_files(files), pixel_settings)
 
 
 def _stat_todo(job: Job, max_pixels: int) -> Todo:
     st = images.check_regular_file(job.src)
     info = images.probe(job.src, max_pixels)
-    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha)
+    hints_sha = ""
+    if job.hints is not None:
+        try:
+            hints_sha = hash_files([job.hints])
+        except OSError as exc:
+            raise InputError(f"hint layer {job.hints.name}: cannot read: {exc.strerror}") from exc
+    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha, hints_sha)
 
 
-def process(todo: Todo, engine: Any, tiling: Any, scale: str) -> Done:
+def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -> Done:
     """Read, hash, decode, colorize, encode and atomically write one file (worker thread)."""
     t0 = time.perf_counter()
+    hints_sha = ""
     try:
+        layer = None
+        if todo.job.hints is not None:
+            layer_bytes = todo.job.hints.read_bytes()
+            hints_sha = hashlib.sha256(layer_bytes).hexdigest()
+            try:
+                layer = images.read_hint_layer(layer_bytes)
+            except InputError as exc:
+                raise InputError(f"hint layer {todo.job.hints.name}: {exc}") from exc
         data = todo.job.src.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, scale, todo.pixels, todo.has_alpha)
+        guide = guidance(settings, engine.card, layer)
+        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, todo.pixels, todo.has_alpha, guide)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    return Done(todo, sha256=sha, megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
+    return Done(todo, sha256=sha, hints_sha256=hints_sha, megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
 
 
 class _Signals:
@@ -257,7 +281,7 @@ def _todos(jobs: Any, manifest: Manifest, key: str, options: RunOptions, summary
 
 
 def _up_to_date(entry: Entry, todo: Todo, key: str, out_dir: Path, checksum: bool) -> bool:
-    if not entry.matches(todo.size, todo.mtime_ns, key) or not (out_dir / entry.output).exists():
+    if not entry.matches(todo.size, todo.mtime_ns, key, todo.hints_sha256) or not (out_dir / entry.output).exists():
         return False
     if checksum:
         return hash_files([todo.job.src]) == entry.sha256
@@ -295,7 +319,8 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
         else:
             output = done.todo.job.dst.relative_to(options.out_dir).as_posix()
             manifest.record(rel, Entry(size=done.todo.size, mtime_ns=done.todo.mtime_ns, sha256=done.sha256 or "",
-                                       output=output, settings=key, finished=time.time()))
+                                       output=output, settings=key, finished=time.time(),
+                                       hints=done.hints_sha256))
             summary.done += 1
             summary.inferred += 1
             summary.megapixels += done.megapixels
@@ -336,7 +361,7 @@ def _results_in_flight(todos: list[Todo], engine: Any, tiling: Any, settings: In
                 todo = next(pending, None)
                 if todo is None or not budget.acquire(todo.pixels, stop):
                     break
-                future: Future = pool.submit(process, todo, engine, tiling, settings.scale)
+                future: Future = pool.submit(process, todo, engine, tiling, settings)
                 future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
                 started += 1
             return started

@@ -87,3 +87,50 @@ def _abs_step(img: np.ndarray, p: int, axis: int) -> float:
     a = np.take(img, p, axis=axis)
     b = np.take(img, p - 1, axis=axis)
     return float(np.mean(np.abs(a - b)))
+
+
+SEAM_BAR = {"psnr": 50.0, "psnr_seams": 45.0}
+
+
+def tiled_vs_one_tile(ref: Any, sheet: np.ndarray, tile: int, overlaps: list[int], radius: int = 8) -> list[dict[str, float]]:
+    """The real model at f32: ``sheet`` tiled at each overlap against the same model run on
+    the whole sheet as one tile (same padding, same alignment). A trained network's receptive
+    field is far wider than a random one's, so only this measurement can set a card's overlap.
+
+    ``sheet`` is H x W x C uint8 model input; a hinted model gets automatic (empty) hints.
+    """
+    from .engine import Engine, EngineConfig
+    from .hints import Hints, PlaneMap
+    from .tiler import TileSettings, colorize_array
+
+    card = ref.card
+    h, w = sheet.shape[:2]
+    pad = card.pad_value if card.padding == "constant" else None
+    planes = PlaneMap(Hints(), h, w) if card.hint_planes else None
+    whole = round_up(max(h, w), card.stride)
+    one = Engine(ref.model_path, card, EngineConfig(tile=whole, precision="f32", cache_dir=None))
+    try:
+        truth = colorize_array(sheet, one, TileSettings(whole, 0, pad_value=pad), as_uint8=False, planes=planes)
+    finally:
+        one.close()
+    lo, hi = card.output_range
+    truth = (truth - lo) / (hi - lo)
+    engine = Engine(ref.model_path, card, EngineConfig(tile=tile, precision="f32", cache_dir=None))
+    rows = []
+    try:
+        for overlap in overlaps:
+            settings = TileSettings(tile, overlap, pad_value=pad)
+            out = (colorize_array(sheet, engine, settings, as_uint8=False, planes=planes) - lo) / (hi - lo)
+            plan = settings.plan(h, w, card.stride)
+            mask = seam_mask(plan, radius)
+            rows.append({"overlap": overlap, "tiles": plan.count, "psnr": round(min(psnr(out, truth, 1.0), 100.0), 2),
+                         "psnr_seams": round(min(psnr(out[mask], truth[mask], 1.0), 100.0), 2) if mask.any() else 100.0})
+    finally:
+        engine.close()
+    return rows
+
+
+def smallest_passing_overlap(rows: list[dict[str, float]], bar: dict[str, float] = SEAM_BAR) -> int | None:
+    """The smallest overlap whose row meets every figure of ``bar`` (None if none does)."""
+    ok = [r["overlap"] for r in rows if all(r[k] >= v for k, v in bar.items())]
+    return min(ok) if ok else None

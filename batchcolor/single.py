@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from . import images
-from .colorize import InferenceSettings, colorize_image, open_engine
-from .writer import colorize_file
+from .colorize import InferenceSettings, guidance, open_engine
+from .writer import colorize_file, write_colorized
 from .errors import InputError
 from .geometry import TilePlan
 from .merger import to_uint8
@@ -22,8 +22,10 @@ def output_suffix(path: Path) -> str:
     return suffix
 
 
-def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: Path | None = None) -> str:
-    suffix = output_suffix(dst)
+def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: Path | None = None,
+                 hints: Path | None = None) -> str:
+    """``hints`` is a hint layer; without it, ``NAME.hints.png`` beside ``src`` is used if present."""
+    output_suffix(dst)
     t0 = time.perf_counter()
     engine, tiling = open_engine(settings)
     t_compile = time.perf_counter() - t0
@@ -31,17 +33,27 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         info = images.probe(src)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
+    beside = images.hint_layer_for(src)
+    layer_path = hints or (beside if beside.is_file() else None)
+    if hints is not None and not engine.card.hint_planes:
+        raise ValueError(f"--hints needs a model trained with hints; {engine.model_path} takes none")
+    layer = None
+    if layer_path is not None:
+        try:
+            layer = images.read_hint_layer(layer_path)
+        except InputError as exc:
+            raise InputError(f"{layer_path}: hint layer: {exc}") from exc
+    guide = guidance(settings, engine.card, layer)
     t1 = time.perf_counter()
     try:
         if save_tiles:
             decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
             h, w, streamed = decoded.shape[0], decoded.shape[1], False
-            observer = TileDump(save_tiles, engine.card.output_range)
-            out = colorize_image(decoded, engine, tiling, settings.scale, observe=observer)
-            images.atomic_write(dst, images.encode(out, suffix))
-            observer.write_grid(tiling.plan(h, w, engine.card.stride), tiling, out)
+            observer = TileDump(save_tiles, engine.card.output_range, engine.card.input_channels)
+            write_colorized(decoded, dst, engine, tiling, settings.scale, observe=observer, guide=guide)
+            observer.write_grid(tiling.plan(h, w, engine.card.stride), tiling, images.decode(dst))
         else:
-            h, w, streamed = colorize_file(src, dst, engine, tiling, settings.scale, info.pixels, info.has_alpha)
+            h, w, streamed = colorize_file(src, dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
     plan = tiling.plan(h, w, engine.card.stride)
@@ -57,15 +69,16 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
 class TileDump:
     """Writes every input and output tile, and a picture of the grid, for people chasing seams."""
 
-    def __init__(self, folder: Path, value_range: tuple[float, float]):
+    def __init__(self, folder: Path, value_range: tuple[float, float], channels: int = 3):
         self.folder = folder
         self.value_range = value_range
+        self.channels = channels  # the drawing's channels; hint planes after them are not dumped
         folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, key: tuple[int, int], tile_in: np.ndarray, tile_out: np.ndarray) -> None:
         k, j = key
         rgb = to_uint8(tile_out, self.value_range)
-        images.atomic_write(self.folder / f"in_r{k:03d}_c{j:03d}.png", images.encode(tile_in[:, :, ::-1].copy(), ".png"))
+        images.atomic_write(self.folder / f"in_r{k:03d}_c{j:03d}.png", images.encode(tile_in[:, :, : self.channels][:, :, ::-1].copy(), ".png"))
         images.atomic_write(self.folder / f"out_r{k:03d}_c{j:03d}.png", images.encode(rgb[:, :, ::-1].copy(), ".png"))
 
     def write_grid(self, plan: TilePlan, tiling: TileSettings, out_bgr: np.ndarray) -> None:

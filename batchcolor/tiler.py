@@ -17,6 +17,9 @@ from .geometry import TilePlan, fill_mask, fit_tile, plan_tiles, reflect_indices
 from .merger import BandMerger, RowSink
 
 TileObserver = Callable[[tuple[int, int], np.ndarray, np.ndarray], None]
+# Extra input planes for one tile, given its source rows and columns and where they are
+# padding (None: no constant padding): T x T x P uint8 (e.g. hints.PlaneMap.tile).
+TilePlanes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None"], np.ndarray]
 
 
 class RowSource(Protocol):
@@ -75,11 +78,18 @@ def colorize_source(
     observe: TileObserver | None = None,
     poll_seconds: float = 0.05,
     as_uint8: bool = True,
+    planes: TilePlanes | None = None,
+    keep_lines: bool = False,
 ) -> TilePlan:
     """Colorize ``source`` tile by tile, handing finished RGB rows to ``emit``.
 
     Rows are uint8, or float32 in the model's output range with ``as_uint8=False`` (used to
     check tiling against whole-image inference without 8-bit rounding in the way).
+
+    ``planes`` appends conditioning planes (colour hints) to each tile, cut with exactly the
+    tile's own rows, columns and padding, so they never exist image-sized. ``keep_lines``
+    multiplies each output tile by the drawing's lightness under it before blending: the
+    product is pointwise, so blending it equals multiplying the blended image, and it streams.
     """
     height, width, _ = source.shape
     card = engine.card
@@ -89,14 +99,17 @@ def colorize_source(
     pad = settings.pad_value
     col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
     col_fill = [fill_mask(o, o + plan.tile, width) for o in plan.cols.origins]
+    lo = card.output_range[0]
     for k, origin in enumerate(plan.rows.origins):
         if k >= rows_in_flight:
             _wait_row(merger, engine, k - rows_in_flight, poll_seconds)
             merger.flush_through(k - rows_in_flight)
-        band = source.take_rows(reflect_indices(origin, origin + plan.tile, height))
+        row_index = reflect_indices(origin, origin + plan.tile, height)
+        row_fill = fill_mask(origin, origin + plan.tile, height) if pad is not None else None
+        band = source.take_rows(row_index)
         if pad is not None and not _inside(origin, plan.tile, height):
             band = np.array(band, copy=True)  # never paint padding into the caller's image
-            band[fill_mask(origin, origin + plan.tile, height)] = pad
+            band[row_fill] = pad
         merger.open_row(k)
         for j, cols in enumerate(col_index):
             o = plan.cols.origins[j]
@@ -106,8 +119,14 @@ def colorize_source(
                 tile = band[:, cols]
                 if pad is not None:
                     tile[:, col_fill[j]] = pad
+            done = merger.add
+            if keep_lines:
+                done = _lines_kept(done, tile, lo)
+            if planes is not None:
+                extra = planes(row_index, cols, row_fill, col_fill[j] if pad is not None else None)
+                tile = np.concatenate([tile, extra], axis=2)
             if observe is not None:
-                done = _observed(merger.add, observe, tile)
+                done = _observed(done, observe, tile)
             engine.submit(tile, done, (k, j))
     for k in range(max(0, plan.rows.count - rows_in_flight), plan.rows.count):
         _wait_row(merger, engine, k, poll_seconds)
@@ -126,6 +145,27 @@ def _wait_row(merger: BandMerger, engine: Engine, k: int, poll_seconds: float) -
         engine.raise_if_failed()
 
 
+def lightness(tile: np.ndarray) -> np.ndarray:
+    """T x T x 1 float32 in [0, 1]: the drawing's lightness (gray, or BT.601 luma of RGB)."""
+    import cv2
+
+    gray = tile[:, :, 0] if tile.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(tile[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return (gray.astype(np.float32) * np.float32(1 / 255))[:, :, None]
+
+
+def _lines_kept(add: Callable, tile: np.ndarray, lo: float) -> Callable:
+    """The line layer on multiply, in the model's output range: lo + (y - lo) * lightness."""
+    light = lightness(tile)
+
+    def wrapped(key: tuple[int, int], out: np.ndarray) -> None:
+        kept = out - np.float32(lo)
+        kept *= light
+        kept += np.float32(lo)
+        add(key, kept)
+
+    return wrapped
+
+
 def _observed(add: Callable, observe: TileObserver, tile: np.ndarray) -> Callable:
     def wrapped(key: tuple[int, int], out: np.ndarray) -> None:
         observe(key, tile, np.array(out, copy=True))
@@ -141,6 +181,8 @@ def colorize_array(
     rows_in_flight: int = 2,
     observe: TileObserver | None = None,
     as_uint8: bool = True,
+    planes: TilePlanes | None = None,
+    keep_lines: bool = False,
 ) -> np.ndarray:
     """Colorize an H x W x C uint8 array in memory; returns H x W x 3 RGB (see ``as_uint8``)."""
     if image.ndim == 2:
@@ -151,5 +193,6 @@ def colorize_array(
     def emit(start: int, rows: np.ndarray) -> None:
         out[start : start + rows.shape[0]] = rows
 
-    colorize_source(ArraySource(image), engine, settings, emit, rows_in_flight, observe, as_uint8=as_uint8)
+    colorize_source(ArraySource(image), engine, settings, emit, rows_in_flight, observe, as_uint8=as_uint8,
+                    planes=planes, keep_lines=keep_lines)
     return out

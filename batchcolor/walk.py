@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .images import INPUT_SUFFIXES, OUTPUT_FORMATS
+from .images import INPUT_SUFFIXES, OUTPUT_FORMATS, hint_layer_for, is_hint_layer
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Job:
     src: Path
     rel: str  # POSIX path relative to in_dir: the manifest key
     dst: Path
+    hints: Path | None = None  # NAME.hints.png beside the drawing, when there is one
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
                 if entry.is_symlink() and not _inside(target, root):
                     continue  # never leave in_dir through a link
                 subdirs.append(path)
-            elif path.suffix.lower() in INPUT_SUFFIXES:
+            elif path.suffix.lower() in INPUT_SUFFIXES and not is_hint_layer(path):
                 found.append(path)
         stack.extend(reversed(subdirs))
     return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix())
@@ -92,7 +93,9 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
     for src in inputs:
         rel = src.relative_to(in_dir)
         dst = (out_dir / rel).with_suffix(output_suffix(src, fmt))
-        by_dst.setdefault(dst, []).append(Job(src=src, rel=rel.as_posix(), dst=dst))
+        layer = hint_layer_for(src)
+        job = Job(src=src, rel=rel.as_posix(), dst=dst, hints=layer if layer.is_file() else None)
+        by_dst.setdefault(dst, []).append(job)
     jobs, collisions = [], []
     for dst, group in by_dst.items():
         if len(group) == 1:

@@ -138,11 +138,46 @@ def to_tensor_range(batch_u8: np.ndarray) -> np.ndarray:
     return (batch_u8.astype(np.float32).transpose(0, 3, 1, 2) - 127.5) / 127.5
 
 
+def epoch_order(n: int, batch_size: int, rng: np.random.Generator):
+    """Shuffled index batches for one epoch; the last short batch is dropped (BatchNorm)."""
+    order = rng.permutation(n)
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        yield np.sort(order[start : start + batch_size])
+
+
+def hinted_batches(arrays: PairArrays, batch_size: int, rng: np.random.Generator, flip: bool, size: int,
+                   aug, with_hints: bool):
+    """One epoch of augmented batches: input N x (C + 8) x S x S with simulated hints (or
+    N x C x S x S without), target N x 3 x S x S, both float in [-1, 1].
+
+    ``arrays`` may be larger than ``size`` (the scale augmentation crops from 256 px pairs)."""
+    from .. import hints as hintmod
+    from .augment import network_input, sample
+
+    for idx in epoch_order(len(arrays), batch_size, rng):
+        xs, ys = [], []
+        for i in idx:
+            a, b = np.asarray(arrays.a[i]), np.asarray(arrays.b[i])
+            channels = a.shape[2]
+            gray = a[:, :, 0] if channels == 1 else cv2_gray(a)
+            if flip and rng.random() < 0.5:
+                gray, b = gray[:, ::-1], b[:, ::-1]
+            e, t = sample(rng, np.ascontiguousarray(gray), np.ascontiguousarray(b), size, aug)
+            e = e[:, :, None] if channels == 1 else np.repeat(e[:, :, None], 3, axis=2)
+            xs.append(network_input(e, hintmod.simulate(rng, t) if with_hints else None))
+            ys.append(t)
+        yield np.stack(xs), to_tensor_range(np.stack(ys))
+
+
+def cv2_gray(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
 def batches(arrays: PairArrays, batch_size: int, rng: np.random.Generator, flip: bool):
     """One epoch of shuffled (a, b) float batches; the last short batch is dropped (BatchNorm)."""
-    order = rng.permutation(len(arrays))
-    for start in range(0, len(order) - batch_size + 1, batch_size):
-        idx = np.sort(order[start : start + batch_size])
+    for idx in epoch_order(len(arrays), batch_size, rng):
         a, b = np.asarray(arrays.a[idx]), np.asarray(arrays.b[idx])
         if flip:
             flips = rng.random(len(idx)) < 0.5

@@ -86,8 +86,16 @@ def export(
     real_inputs: np.ndarray | None = None,
     mean_color: list[float] | None = None,
     extra_card: dict[str, Any] | None = None,
+    lines: str = "none",
+    seam_sheet: np.ndarray | None = None,
+    seam_overlaps: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 256, 320),
 ) -> ExportResult:
-    """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure."""
+    """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure.
+
+    With ``seam_sheet`` (H x W x C uint8 drawings), the exported model itself is measured at
+    f32, tiled at ``tile`` against one tile over the whole sheet, for each overlap; the card
+    records the table, and ``overlap`` (when None) becomes the smallest one that meets the
+    seam bar (>= 50 dB overall, >= 45 dB within 8 px of seams)."""
     from .models import UNetConfig, count_parameters, unet_macs_per_tile
     from .trainer import load_generator
 
@@ -96,6 +104,14 @@ def export(
     cfg = ckpt.get("config", {})
     if tile % unet.stride:
         raise ValueError(f"tile {tile} must be a multiple of the model stride {unet.stride}")
+    from ..hints import HINT_PLANES, card_block
+
+    hinted = bool(cfg.get("hints"))
+    edge_channels = 1 if cfg.get("gray_edges") else 3
+    if unet.in_channels != edge_channels + (HINT_PLANES if hinted else 0):
+        edge_channels = unet.in_channels  # an older checkpoint without these config keys: a plain model
+        hinted = False
+    chosen_overlap = overlap
     overlap = overlap if overlap is not None else min(128, tile // 4 // unet.stride * unet.stride * 2)
     model_dir = Path(model_dir)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir.parent if model_dir.parent.exists() else None))
@@ -112,17 +128,19 @@ def export(
         onnx_path.unlink()
         rand = np.random.default_rng(0).uniform(-1, 1, size=(2, unet.in_channels, 64, 96)).astype(np.float32)
         p_rand = parity(gen, f32_xml, rand)
-        p_real = parity(gen, f32_xml, real_inputs) if real_inputs is not None else None
+        p_real = parity(gen, f32_xml, real_inputs) if real_inputs is not None and real_inputs.shape[1] == unet.in_channels else None
         shutil.rmtree(f32_xml.parent)
         worst = max(p_rand, p_real or 0.0)
         if not worst <= PARITY_LIMIT:
             raise RuntimeError(f"parity check failed: OpenVINO f32 differs from Paddle by {worst:.2e} (> {PARITY_LIMIT})")
         params = count_parameters(gen)
         gmac = unet_macs_per_tile(unet, 256) / 1e9
-        card = card_from_dict(
+        card_fields = dict(
             name=name or model_dir.name,
             version="1",
-            input_channels=unet.in_channels,
+            input_channels=edge_channels,
+            hints=card_block() if hinted else None,
+            lines=lines,
             output_channels=3,
             input_mean=127.5,
             input_std=127.5,
@@ -141,12 +159,28 @@ def export(
                       "command": cfg.get("command", ""), "data": list(cfg.get("data", [])),
                       "mean_color": mean_color,
                       "steps": ckpt["state"]["step"], "train_seconds": round(ckpt["state"]["seconds"], 1),
-                      "history": ckpt["state"]["history"][-1:] if ckpt["state"]["history"] else []},
+                      "history": ckpt["state"]["history"][-1:] if ckpt["state"]["history"] else [],
+                      **({"hint_protocol": _hint_protocol()} if hinted else {})},
             extra={"architecture": {"type": "unet", **unet.to_dict()}, "parameters": params,
                    "gmac_per_256_tile": round(gmac, 3), "gflops_per_256_tile": round(2 * gmac, 3), "upsample_ops_fused": fused, "weights": "fp16" if fp16 else "fp32",
                    "parity_max_abs_f32": {"random": p_rand, "real": p_real}, **(extra_card or {})},
         )
+        card = card_from_dict(**card_fields)
         write_card(card, staging / "card.json")
+        if seam_sheet is not None:
+            from ..modelcard import ModelRef
+            from ..seams import SEAM_BAR, smallest_passing_overlap, tiled_vs_one_tile
+
+            rows = tiled_vs_one_tile(ModelRef(xml, staging / "card.json", card), seam_sheet, tile,
+                                     [o for o in seam_overlaps if o < tile])
+            best = smallest_passing_overlap(rows)
+            if chosen_overlap is None and best is not None:
+                card_fields["overlap"] = best
+            card_fields["extra"] = {**card_fields["extra"], "seams": {
+                "measured": f"tiled at {tile} vs one tile, f32, a {seam_sheet.shape[1]}x{seam_sheet.shape[0]} sheet of drawings",
+                "bar": SEAM_BAR, "smallest_passing_overlap": best, "table": rows}}
+            card = card_from_dict(**card_fields)
+            write_card(card, staging / "card.json")
         if model_dir.exists():
             shutil.rmtree(model_dir)
         staging.rename(model_dir)
@@ -156,8 +190,42 @@ def export(
     return ExportResult(model_dir, p_rand, p_real, params, gmac)
 
 
+def _hint_protocol() -> dict[str, Any]:
+    from .. import hints as h
+
+    return {"points": f"geometric count, p = {h.POINT_P:g} (none in 1/8 of samples, mean 7)",
+            "patch_px": [min(h.PATCH_SIZES), max(h.PATCH_SIZES)], "strokes_fraction": h.STROKE_P,
+            "global_color_probability": h.GLOBAL_P,
+            "global_color": f"per-channel median of object pixels (RGB distance from white > {h.OBJECT_DISTANCE:g})"}
+
+
+def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.ndarray | None:
+    """A sheet of validation drawings (``rows`` x ``cols`` at ``size`` px) for the seam measurement."""
+    from . import data as datamod
+    from .trainer import TrainConfig
+
+    cfg_path = (Path(run) if Path(run).is_dir() else Path(run).parent) / "config.json"
+    if not cfg_path.exists():
+        return None
+    doc = json.loads(cfg_path.read_text())
+    config = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": tuple(doc.get("val_dirs", ()))})
+    pairs = []
+    try:
+        for folder in config.val_dirs or config.data:
+            pairs += datamod.find_pairs(Path(folder))[-(cols * rows):]
+        arrays = datamod.load_arrays(pairs[-(cols * rows):], size, config.gray_edges)
+    except (FileNotFoundError, ValueError):
+        return None
+    a = np.asarray(arrays.a)
+    n, s, _, c = a.shape
+    if n < cols * rows:
+        return None
+    return np.ascontiguousarray(a[: cols * rows].reshape(rows, cols, s, s, c).transpose(0, 2, 1, 3, 4).reshape(rows * s, cols * s, c))
+
+
 def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[float] | None]:
-    """Real validation inputs (NCHW, [-1, 1]) for the parity gate, and the mean training colour."""
+    """Real validation inputs (NCHW, [-1, 1], with simulated hint planes for a hinted run) for
+    the parity gate, and the mean training colour."""
     from .data import to_tensor_range
     from .trainer import TrainConfig, load_data
 
@@ -172,5 +240,16 @@ def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[f
         return None, None
     source = val_set if val_set is not None else train_set
     real = to_tensor_range(np.asarray(source.a[:count]))
+    if config.hints:
+        from .. import hints as hintmod
+
+        rng = np.random.default_rng(0)
+        targets = np.asarray(source.b[:count])
+        if targets.shape[1:3] != real.shape[2:]:
+            import cv2
+
+            targets = np.stack([cv2.resize(t, real.shape[2:][::-1], interpolation=cv2.INTER_AREA) for t in targets])
+        planes = np.stack([hintmod.hint_planes(hintmod.simulate(rng, t), *real.shape[2:]) for t in targets])
+        real = np.concatenate([real, planes], axis=1)
     mean = np.asarray(train_set.b, dtype=np.float64).reshape(-1, 3).mean(axis=0)
     return real, [round(float(v), 2) for v in mean]

@@ -58,12 +58,33 @@ class TrainConfig:
     preview_count: int = 6
     log_every: int = 10
     max_steps: int | None = None  # stop (and save) after this many steps; the LR schedule still follows --epochs/--time-budget
+    hints: bool = False  # 8 more input planes: simulated local hints and a global colour (batchcolor.hints)
+    augment: bool = False  # line style (thickness, breaks, ink/pencil) and scale (rescale, then crop)
+    scale_min: float = 0.5
+    scale_max: float = 2.0
+    init_from: str | None = None  # start the generator from this checkpoint (L1 pre-training -> GAN fine-tune)
     command: str = ""
 
+    @property
+    def edge_channels(self) -> int:
+        return 1 if self.gray_edges else 3
+
     def unet_config(self):
+        from ..hints import HINT_PLANES
         from .models import UNetConfig
 
-        return UNetConfig(in_channels=1 if self.gray_edges else 3, base=self.width, depth=self.depth, up=self.up)
+        channels = self.edge_channels + (HINT_PLANES if self.hints else 0)
+        return UNetConfig(in_channels=channels, base=self.width, depth=self.depth, up=self.up)
+
+    def augmentation(self):
+        from .augment import Augment
+
+        return Augment(line_style=self.augment, scale_min=self.scale_min, scale_max=self.scale_max if self.augment else 0.0)
+
+    @property
+    def source_size(self) -> int:
+        """Pairs are cached at 256 px when the scale augmentation crops from them."""
+        return 256 if self.augment else self.size
 
 
 @dataclass
@@ -119,19 +140,19 @@ def load_data(config: TrainConfig):
     train_pairs, val_pairs = [], []
     for folder in config.data:
         pairs = datamod.find_pairs(Path(folder))
-        if config.val_dirs:
-            train_pairs += pairs
-        elif config.val_last:
+        if config.val_last:
             tr, va = datamod.split_last(pairs, config.val_last)
             train_pairs += tr
             val_pairs += va
+        elif config.val_dirs:
+            train_pairs += pairs
         else:
             tr, va = datamod.split_fraction(pairs, config.val_fraction, config.seed)
             train_pairs += tr
             val_pairs += va
     for folder in config.val_dirs:
         val_pairs += datamod.find_pairs(Path(folder))
-    train = datamod.load_arrays(train_pairs, config.size, config.gray_edges)
+    train = datamod.load_arrays(train_pairs, config.source_size, config.gray_edges)
     val = datamod.load_arrays(val_pairs, config.size, config.gray_edges) if val_pairs else None
     return train, val
 
@@ -158,11 +179,23 @@ class Trainer:
         self.disc = None
         self.opt_d = None
         if config.arch == "pix2pix":
-            in_ch = (1 if config.gray_edges else 3) + 3
+            in_ch = config.unet_config().in_channels + 3
             self.disc = PatchDiscriminator(in_ch)
             self.opt_d = paddle.optimizer.Adam(learning_rate=config.lr, beta1=config.beta1, beta2=0.999,
                                                parameters=self.disc.parameters())
         self.state = TrainState()
+        if config.init_from:
+            self._init_generator(Path(config.init_from))
+
+    def _init_generator(self, path: Path) -> None:
+        import paddle
+
+        if path.is_dir():
+            path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
+        ckpt = paddle.load(str(path))
+        if ckpt["unet"] != self.config.unet_config().to_dict():
+            raise ValueError(f"{path}: --init-from network {ckpt['unet']} differs from this run's {self.config.unet_config().to_dict()}")
+        self.gen.set_state_dict(ckpt["gen"])
 
     # --- checkpoints -------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:
@@ -252,17 +285,38 @@ class Trainer:
             return F.mse_loss(logits, target)
         return F.binary_cross_entropy_with_logits(logits, target)
 
-    def predict(self, a_u8: np.ndarray, batch: int = 16) -> np.ndarray:
-        """Eval-mode generator on N x H x W x C uint8 edges -> N x H x W x 3 uint8 RGB."""
+    def predict(self, a_u8: np.ndarray, hints: list | None = None, batch: int = 16) -> np.ndarray:
+        """Eval-mode generator on N x H x W x C uint8 edges (+ one ``Hints`` per image for a
+        hinted network; None means automatic) -> N x H x W x 3 uint8 RGB."""
         import paddle
+
+        from .augment import network_input
+        from ..hints import Hints
 
         self.gen.eval()
         outs = []
         with paddle.no_grad():
             for i in range(0, len(a_u8), batch):
-                y = self.gen(paddle.to_tensor(datamod.to_tensor_range(np.asarray(a_u8[i : i + batch])))).numpy()
+                edges = np.asarray(a_u8[i : i + batch])
+                if self.config.hints:
+                    chunk = hints[i : i + batch] if hints is not None else [Hints()] * len(edges)
+                    x = np.stack([network_input(e, h) for e, h in zip(edges, chunk)])
+                else:
+                    x = datamod.to_tensor_range(edges)
+                y = self.gen(paddle.to_tensor(x)).numpy()
                 outs.append(np.clip(np.rint((y.transpose(0, 2, 3, 1) + 1) * 127.5), 0, 255).astype(np.uint8))
         return np.concatenate(outs)
+
+
+def _hinted_val_metrics(trainer: Trainer, edges: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """PSNR with the target's global colour, and with 10 seeded 5x5 point hints (eval's protocol)."""
+    from .. import hints as hintmod
+    from ..metrics import psnr
+
+    glob = [hintmod.Hints(global_rgb=hintmod.global_color(t)) for t in targets]
+    points = [hintmod.eval_points(i, t, 10) for i, t in enumerate(targets)]
+    return {"val_global_psnr": round(psnr(trainer.predict(edges, glob), targets), 4),
+            "val_points10_psnr": round(psnr(trainer.predict(edges, points), targets), 4)}
 
 
 def _install_signal_handlers() -> dict:
@@ -319,7 +373,12 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
     try:
         while not finished():
             epoch_start = time.perf_counter()
-            for a, b in datamod.batches(train_set, batch, trainer.rng, config.flip):
+            if config.hints or config.augment:
+                epoch_batches = datamod.hinted_batches(train_set, batch, trainer.rng, config.flip, config.size,
+                                                       config.augmentation(), config.hints)
+            else:
+                epoch_batches = datamod.batches(train_set, batch, trainer.rng, config.flip)
+            for a, b in epoch_batches:
                 if finished():
                     break
                 t0 = time.perf_counter()
@@ -343,8 +402,11 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
                                        "images_per_second": round(trainer.state.step * batch / max(trainer.state.seconds, 1e-9), 2)}
             if val_set is not None:
                 n = min(len(val_set), config.val_max)
+                targets = np.asarray(val_set.b[:n])
                 pred = trainer.predict(val_set.a[:n])
-                metrics.update({f"val_{k}": round(v, 4) for k, v in all_metrics(pred, np.asarray(val_set.b[:n])).items()})
+                metrics.update({f"val_{k}": round(v, 4) for k, v in all_metrics(pred, targets).items()})
+                if config.hints:
+                    metrics.update(_hinted_val_metrics(trainer, np.asarray(val_set.a[:n]), targets))
             trainer.state.history.append(metrics)
             with open(run_dir / "metrics.jsonl", "a") as mf:
                 mf.write(json.dumps(metrics) + "\n")

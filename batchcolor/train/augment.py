@@ -1,0 +1,91 @@
+"""Training-time augmentation of line style and scale, plus the hinted network input.
+
+The shared pairs are HED edge maps: 1 px, clean, one thickness, every object filling its
+frame. Users draw with 1-3 px lines, pencil-grey or inked, with breaks, at any size on the
+page. A network that only ever saw the dataset's style learns that style, so every sample is
+re-drawn here (pure NumPy/OpenCV, a few ms per batch against ~800 ms for the step):
+
+* thickness 1-3 px (a min filter on the dark lines), at the 256 px source;
+* small breaks along the lines (a few lines in three);
+* inked (binarised) or soft, and sometimes lighter, pencil-like lines;
+* scale: a random rescale of 0.5-2x of the object before the crop to the training size,
+  with white paper around objects that came out smaller than the frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import hints as hintmod
+
+
+@dataclass(frozen=True)
+class Augment:
+    line_style: bool = True
+    scale_min: float = 0.5
+    scale_max: float = 2.0
+
+
+def line_style(rng: np.random.Generator, edges: np.ndarray) -> np.ndarray:
+    """Re-draw an H x W uint8 edge map (dark lines on white) in a random user-like style."""
+    out = edges
+    t = int(rng.integers(1, 4))
+    if t > 1:
+        out = cv2.erode(out, np.ones((t, t), np.uint8))
+    if rng.random() < 0.35:
+        ys, xs = np.nonzero(out < 128)
+        out = out.copy()
+        for _ in range(int(rng.integers(2, 10)) if ys.size else 0):
+            i = rng.integers(ys.size)
+            r = int(rng.integers(1, 4))
+            out[max(0, ys[i] - r) : ys[i] + r + 1, max(0, xs[i] - r) : xs[i] + r + 1] = 255
+    if rng.random() < 0.5:
+        out = np.where(out < 128, 0, 255).astype(np.uint8)
+    if rng.random() < 0.25:  # pencil: lines lighter than ink
+        ink = rng.uniform(0.55, 0.9)
+        out = (255 - (255 - out.astype(np.float32)) * ink).astype(np.uint8)
+    return out
+
+
+def rescale_crop(rng: np.random.Generator, edges: np.ndarray, photo: np.ndarray, size: int,
+                 lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Resize the pair so the object spans ``s * size`` px (log-uniform s in [lo, hi]), then a
+    random ``size`` crop, padding with white where the object came out smaller."""
+    s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    n = max(8, int(round(size * s)))
+    src = edges.shape[0]
+    interp = cv2.INTER_AREA if n < src else cv2.INTER_CUBIC
+    e = cv2.resize(edges, (n, n), interpolation=interp)
+    p = cv2.resize(photo, (n, n), interpolation=interp)
+    if n >= size:
+        y, x = (int(v) for v in rng.integers(0, n - size + 1, 2))
+        return e[y : y + size, x : x + size], p[y : y + size, x : x + size]
+    e_out = np.full((size, size), 255, np.uint8)
+    p_out = np.full((size, size, 3), 255, np.uint8)
+    y, x = (int(v) for v in rng.integers(0, size - n + 1, 2))
+    e_out[y : y + n, x : x + n] = e
+    p_out[y : y + n, x : x + n] = p
+    return e_out, p_out
+
+
+def sample(rng: np.random.Generator, edges: np.ndarray, photo: np.ndarray, size: int, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
+    """One augmented (edges H x W uint8, photo H x W x 3 uint8) pair at ``size``."""
+    if aug.line_style:
+        edges = line_style(rng, edges)
+    if aug.scale_max > 0:
+        edges, photo = rescale_crop(rng, edges, photo, size, aug.scale_min, aug.scale_max)
+    elif edges.shape[0] != size:
+        edges = cv2.resize(edges, (size, size), interpolation=cv2.INTER_AREA)
+        photo = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
+    return edges, photo
+
+
+def network_input(edges: np.ndarray, hints: hintmod.Hints | None) -> np.ndarray:
+    """(1 + 8) x H x W float32: the edges at the card's normalisation, then the hint planes."""
+    h, w = edges.shape[:2]
+    e = (edges.reshape(h, w, -1).transpose(2, 0, 1).astype(np.float32) - 127.5) / 127.5
+    if hints is None:
+        return e
+    return np.concatenate([e, hintmod.hint_planes(hints, h, w)])
