@@ -87,7 +87,9 @@ def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
 
 
 def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: Path) -> None:
-    """Usage errors (ValueError) for ``--color``/``--lines`` before any file is touched."""
+    """Usage errors (ValueError) for ``--scale``/``--color``/``--lines`` before any file is touched."""
+    if settings.scale not in ("none", "auto"):
+        parse_scale(settings.scale)
     if settings.lines is not None and settings.lines not in ("keep", "none"):
         raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
     if settings.color is not None:
@@ -116,25 +118,40 @@ def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
     return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap, pad_value=pad)
 
 
-def scale_factor(model_input: np.ndarray, scale: str, card_scale: int | None) -> float:
-    """How much to resize before inference so drawings match the training scale.
+def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
+    """How much to resize before inference so the drawn objects match the training scale.
 
-    ``auto`` measures the drawing's extent (the bounding box of its dark pixels) and fits its
-    longer side to the card's ``scale``: a network trained on 256 px shoes fills a 2000 px
-    sketch with texture-less mush, and the same sketch shrunk to 256 px with good colour.
+    ``auto`` measures the objects (groups of strokes, :func:`batchcolor.objects.object_extent`)
+    and brings their typical longer side to the card's ``scale``: a network trained on 128 px
+    shoes fills a 2000 px sketch with texture-less mush, and a sheet of nine drawings is
+    coloured like each drawing alone. Within the card's ``scale_tolerance`` (the range of
+    sizes the model was trained on) the drawing is left alone: resampling costs detail.
     """
     if scale == "none":
         return 1.0
     if scale == "auto":
-        if not card_scale:
+        from .objects import object_extent
+        from .streamread import STREAM_MIN_PIXELS
+
+        # Posters and sheets this big are drawn at working size, and resizing one would need
+        # it whole in memory: ``auto`` keeps them 1:1 (and streamed). A factor still applies.
+        if not card.scale or model_input.shape[0] * model_input.shape[1] >= STREAM_MIN_PIXELS:
             return 1.0
-        gray = model_input.min(axis=2)
-        ys, xs = np.nonzero(gray < 128)
-        if ys.size == 0:
+        extent = object_extent(model_input.min(axis=2) if model_input.ndim == 3 else model_input)
+        if extent is None:
             return 1.0
-        extent = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
-        return float(card_scale) / float(extent)
-    factor = float(scale)
+        factor = float(card.scale) / extent
+        tolerance = float(card.extra.get("scale_tolerance", 1.0))
+        return 1.0 if 1.0 / tolerance <= factor <= tolerance else factor
+    return parse_scale(scale)
+
+
+def parse_scale(scale: str) -> float:
+    """A ``--scale`` factor; ValueError (a usage error) naming ``--scale`` otherwise."""
+    try:
+        factor = float(scale)
+    except ValueError:
+        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale!r}") from None
     if not 0.01 <= factor <= 100:
         raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale}")
     return factor
@@ -201,7 +218,7 @@ def colorize_image(
     prepared = pixels.prepare(decoded, engine.card.input_channels)
     x = prepared.model_input
     h, w = x.shape[:2]
-    factor = scale_factor(x, scale, engine.card.scale)
+    factor = scale_factor(x, scale, engine.card)
     if abs(factor - 1.0) <= 1e-3:
         out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
 

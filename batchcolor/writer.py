@@ -40,7 +40,9 @@ def colorize_file(encoded: Path | bytes, dst: Path, engine: Engine, tiling: Tile
     are :class:`InputError` without the file name: callers add it.
     """
     streamed = None
-    if pixels >= STREAM_MIN_PIXELS and scale == "none" and stream_writer(dst.suffix.lower()):
+    # ``auto`` keeps huge inputs at 1:1 (posters and sheets: their objects are drawn at
+    # working size, and resizing would need them whole in memory); an explicit factor does not.
+    if pixels >= STREAM_MIN_PIXELS and scale in ("none", "auto") and stream_writer(dst.suffix.lower()):
         streamed = open_streamed(encoded, engine.card.input_channels)
     if streamed is not None:
         write_streamed(streamed, dst, engine, tiling, guide)
