@@ -15,7 +15,7 @@ import numpy as np
 
 from . import pixels
 from .engine import Engine, EngineConfig
-from .hints import Hints, PlaneMap, parse_color
+from .hints import Hints, PlaneMap, fit_layer, parse_color
 from .modelcard import ModelCard, ModelRef
 from .registry import default_model, lookup
 from .tiler import ArraySource, RowSource, TileObserver, TilePlanes, TileSettings, colorize_array, colorize_source
@@ -49,7 +49,7 @@ class Guidance:
         """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
         if not card.hint_planes:
             return None
-        return PlaneMap(self.hints or Hints(), height, width)
+        return PlaneMap(fit_layer(self.hints or Hints(), height, width), height, width)
 
 
 def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None = None) -> Guidance:

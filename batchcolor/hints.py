@@ -156,20 +156,28 @@ def sample_points(rng: np.random.Generator, target: np.ndarray, count: int,
                   sizes: tuple[int, ...] = PATCH_SIZES, on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``count`` square patches on the object, each filled with the target's mean colour there.
 
-    Returns (colour H x W x 3 uint8, mask H x W bool). ``on`` restricts the centres (default:
-    the object mask; the whole image if the object is empty).
+    Returns (colour H x W x 3 uint8, mask H x W bool). A patch lies wholly on the object when
+    the object has room for it (a patch half on the paper would teach a mixed colour); its
+    centre is at least on the object otherwise. ``on`` replaces the object mask (default:
+    :func:`object_mask`; the whole image when that is empty).
     """
+    import cv2
+
     h, w = target.shape[:2]
     color = np.zeros((h, w, 3), np.uint8)
     mask = np.zeros((h, w), bool)
     where = object_mask(target) if on is None else on
-    ys, xs = np.nonzero(where)
-    if ys.size == 0:
-        ys, xs = np.divmod(np.arange(h * w), w)
+    if not where.any():
+        where = np.ones((h, w), bool)
+    centres: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for _ in range(count):
-        i = rng.integers(ys.size)
         s = int(rng.choice(sizes))
-        y0 = int(np.clip(ys[i] - s // 2, 0, h - s))
+        if s not in centres:
+            fits = cv2.erode(where.astype(np.uint8), np.ones((s, s), np.uint8)) > 0 if s > 1 else where
+            centres[s] = np.nonzero(fits if fits.any() else where)
+        ys, xs = centres[s]
+        i = rng.integers(ys.size)
+        y0 = int(np.clip(ys[i] - s // 2, 0, h - s))  # the erosion window of an even size starts s // 2 before
         x0 = int(np.clip(xs[i] - s // 2, 0, w - s))
         patch = target[y0 : y0 + s, x0 : x0 + s].reshape(-1, 3).astype(np.float32)
         color[y0 : y0 + s, x0 : x0 + s] = np.rint(patch.mean(axis=0)).astype(np.uint8)
@@ -245,6 +253,30 @@ def as_layer(hints: Hints) -> np.ndarray:
     assert hints.color is not None and hints.mask is not None
     alpha = np.where(hints.mask, 255, 0).astype(np.uint8)
     return np.concatenate([hints.color, alpha[:, :, None]], axis=2)
+
+
+def fit_layer(hints: Hints, height: int, width: int) -> Hints:
+    """Shrink a hint layer larger than ``height`` x ``width`` so that no hint is lost.
+
+    Nearest-neighbour sampling (how :class:`PlaneMap` enlarges a small layer) would drop a
+    1 px dot when shrinking; here a pixel is a hint when any hint falls in its footprint, and
+    its colour is the mean of those hints. Layers no larger than the image are returned as
+    they are."""
+    import cv2
+
+    if hints.mask is None or hints.color is None:
+        return hints
+    lh, lw = hints.mask.shape
+    if lh <= height and lw <= width:
+        return hints
+    th, tw = min(lh, height), min(lw, width)
+    m = hints.mask.astype(np.float32)
+    cover = cv2.resize(m, (tw, th), interpolation=cv2.INTER_AREA)
+    weighted = cv2.resize(hints.color.astype(np.float32) * m[:, :, None], (tw, th), interpolation=cv2.INTER_AREA)
+    keep = cover > 0
+    color = np.zeros((th, tw, 3), np.uint8)
+    color[keep] = np.clip(np.rint(weighted[keep] / cover[keep][:, None]), 0, 255).astype(np.uint8)
+    return Hints(color, keep, hints.global_rgb)
 
 
 @dataclass(frozen=True)

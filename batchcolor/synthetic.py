@@ -95,8 +95,15 @@ def save_with_card(model, folder: Path, card: ModelCard) -> Path:
     return xml
 
 
-def test_card(name: str, in_channels: int, stride: int, tile: int = 256, overlap: int = 64) -> ModelCard:
+def test_card(name: str, in_channels: int, stride: int, tile: int = 256, overlap: int = 64, hints: bool = False,
+              lines: str = "none") -> ModelCard:
+    """A card for a network built in code; ``hints`` declares the 8 hint planes after the
+    drawing's ``in_channels`` (the network then takes ``in_channels + 8``)."""
+    from .hints import card_block
+
     return card_from_dict(
+        hints=card_block() if hints else None,
+        lines=lines,
         name=name,
         version="0",
         input_channels=in_channels,
