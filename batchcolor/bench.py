@@ -85,6 +85,28 @@ def write_drawings(folder: Path, count: int, lo: int, hi: int, seed: int = 0) ->
     return sizes
 
 
+def write_hint_layers(folder: Path, sizes: list[tuple[int, int]], every: int = 1, names: list[str] | None = None,
+                      layer_side: int | None = None) -> int:
+    """``NAME.hints.png`` beside drawings: a dozen colour dots each, at ``layer_side`` px (or the
+    drawing's size); returns how many were written."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    written = 0
+    for i, (h, w) in enumerate(sizes):
+        if i % every:
+            continue
+        lh, lw = (layer_side, layer_side) if layer_side else (h, w)
+        layer = np.zeros((lh, lw, 4), np.uint8)
+        for _ in range(12):
+            y, x = int(rng.integers(0, lh - 5)), int(rng.integers(0, lw - 5))
+            layer[y : y + 5, x : x + 5] = (*(int(v) for v in rng.integers(0, 256, 3)), 255)
+        name = names[i] if names else f"d{i:04d}"
+        cv2.imwrite(str(folder / f"{name}.hints.png"), layer)
+        written += 1
+    return written
+
+
 def naive_paddle(ref: ModelRef, tile: int, count: int) -> float | None:
     """Tiles/s of the seed's way: Paddle dygraph, one tile at a time, synchronous."""
     code = f"""
@@ -95,7 +117,7 @@ except ImportError:
     print("null"); raise SystemExit
 from batchcolor.train.models import UNet, UNetConfig
 arch = json.loads({json.dumps(json.dumps(ref.card.extra.get('architecture', {})))})
-cfg = UNetConfig(in_channels={ref.card.input_channels}, base=arch.get('base', 16), depth=arch.get('depth', 4), up=arch.get('up', 'resize'))
+cfg = UNetConfig(in_channels={ref.card.network_channels}, base=arch.get('base', 16), depth=arch.get('depth', 4), up=arch.get('up', 'resize'))
 net = UNet(cfg); net.eval()
 x = paddle.to_tensor(np.random.rand(1, cfg.in_channels, {tile}, {tile}).astype('float32'))
 with paddle.no_grad():
@@ -142,18 +164,20 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
                               "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
 
     log("benchmark_app ...")
-    ceiling = benchmark_app(ref.model_path, card.input_channels, tile, precision, sizes.seconds)
+    ceiling = benchmark_app(ref.model_path, card.network_channels, tile, precision, sizes.seconds)
     result["benchmark_app_tiles_per_second"] = ceiling
 
     log(f"run on {sizes.small_count} drawings ...")
     drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
+    if card.hint_planes:  # a hinted model: every other drawing carries a hint layer
+        result["small_hint_layers"] = write_hint_layers(tmp / "small", drawings, every=2)
     # Drawings that fit get smaller tiles than the card's (fit_tile). OpenVINO's throughput
     # in megapixels/s is nearly constant across tile sizes (5.03-5.17 MP/s from 640 down to
     # 288 px here), so compare tile-megapixels per second against benchmark_app at the
     # workload's median tile size.
     plans = [TileSettings(tile, overlap).plan(h, w, card.stride) for h, w in drawings]
     median_tile = int(statistics.median_low(p.tile for p in plans))
-    small_ceiling = benchmark_app(ref.model_path, card.input_channels, median_tile, precision, sizes.seconds)
+    small_ceiling = benchmark_app(ref.model_path, card.network_channels, median_tile, precision, sizes.seconds)
     result["small_median_tile"] = median_tile
     result["benchmark_app_small_tiles_per_second"] = small_ceiling
     small_tiles = sum(p.count for p in plans)
@@ -197,6 +221,12 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     result["huge_size"] = sizes.huge  # 20000 in the full run; --quick measures a smaller sheet
     result["peak_rss_mib_20000"] = rss
     result["huge_seconds"] = secs
+    if card.hint_planes:  # the same sheet with a hint layer, a global colour and kept lines
+        write_hint_layers(tmp, [(sizes.huge, sizes.huge)], names=["huge"], layer_side=2000)
+        rss, secs = peak_rss_of_tile(huge, tmp / "huge_out_hinted.png",
+                                     [*common, "--color", "#3060c0", "--lines", "keep"])
+        result["peak_rss_mib_20000_hinted"] = rss
+        result["huge_hinted_seconds"] = secs
 
     log("--help and compiled-model cache ...")
     result["help_seconds"] = statistics.median(_cli("--help")[1] for _ in range(5))
@@ -234,6 +264,7 @@ def format_table(r: dict[str, Any]) -> str:
         ("tile, sheet, MP/s", f(r.get("sheet_megapixels_per_second"), ".2f"), ""),
         ("seed's way (Paddle dygraph), tiles/s", f(r.get("naive_paddle_tiles_per_second"), ".2f"), f"speed-up {f(r.get('speedup_vs_naive'), '.1f')}x"),
         (f"peak RSS of tile on {r.get('huge_size')}^2, MiB", f(r.get("peak_rss_mib_20000"), ".0f"), ""),
+        ("  same with a hint layer, --color, --lines keep, MiB", f(r.get("peak_rss_mib_20000_hinted"), ".0f"), ""),
         ("overlap overhead (tiles x T^2 / pixels)", f(r.get("overlap_overhead"), ".3f"), ""),
         ("batchcolor --help, s", f(r.get("help_seconds"), ".3f"), ""),
         ("1-file run, cache cold / warm, s", f"{f(r.get('one_file_cold_seconds'), '.2f')} / {f(r.get('one_file_warm_seconds'), '.2f')}", ""),

@@ -15,13 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from .modelcard import ModelRef, resolve_model
+from .modelcard import ModelCard, ModelRef, resolve_model
 
 
-def calibration_tiles(folder: Path, card_channels: int, size: int, count: int = 64, seed: int = 0) -> list[np.ndarray]:
-    """Up to ``count`` NCHW float32 inputs in the model's normalised range."""
+def calibration_tiles(folder: Path, card: ModelCard, size: int, count: int = 64, seed: int = 0) -> list[np.ndarray]:
+    """Up to ``count`` NCHW float32 inputs, normalised as the card says.
+
+    A hinted model is calibrated on what users give it: for AB pairs, hints simulated from
+    the photo by the training protocol (so some tiles are automatic, some hinted); for
+    plain drawings, no local hints and, for half of them, a random global colour.
+    """
     import cv2
 
+    from . import hints as hintmod
     from .walk import iter_inputs
 
     paths = iter_inputs(Path(folder))
@@ -29,16 +35,27 @@ def calibration_tiles(folder: Path, card_channels: int, size: int, count: int = 
         raise FileNotFoundError(f"{folder}: no calibration images")
     rng = np.random.default_rng(seed)
     chosen = [paths[i] for i in sorted(rng.choice(len(paths), size=min(count, len(paths)), replace=False))]
+    mean, std = (np.asarray(v, np.float32) for v in card.channel_normalisation())
     tiles = []
     for path in chosen:
         img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
         if img is None:
             continue
+        photo = None
         if path.stem.endswith("_AB") or img.shape[1] == 2 * img.shape[0]:
-            img = img[:, : img.shape[1] // 2]
+            half = img.shape[1] // 2
+            img, photo = img[:, :half], img[:, half : 2 * half]
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-        x = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[:, :, None] if card_channels == 1 else img[:, :, ::-1]
-        tiles.append(((x.astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1)[None].copy())
+        x = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[:, :, None] if card.input_channels == 1 else img[:, :, ::-1]
+        if card.hint_planes:
+            if photo is not None:
+                rgb = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)[:, :, ::-1]
+                hints = hintmod.simulate(rng, np.ascontiguousarray(rgb))
+            else:
+                pick = tuple(int(v) for v in rng.integers(0, 256, 3)) if rng.random() < 0.5 else None
+                hints = hintmod.Hints(global_rgb=pick)  # type: ignore[arg-type]
+            x = np.concatenate([x, hintmod.hint_planes_u8(hints, size, size).transpose(1, 2, 0)], axis=2)
+        tiles.append(((x.astype(np.float32) - mean) / std).transpose(2, 0, 1)[None].copy())
     if not tiles:
         raise FileNotFoundError(f"{folder}: no decodable calibration images")
     return tiles
@@ -58,7 +75,7 @@ def quantize_model(src: ModelRef, calibration: Path, dst: Path, count: int = 64,
     model = core.read_model(str(src.model_path))
     card = src.card
     size = card.scale or card.tile
-    data = calibration_tiles(calibration, card.input_channels, size, count)
+    data = calibration_tiles(calibration, card, size, count)
     ignored = nncf.IgnoredScope(names=_edge_convolutions(model)) if keep_edges else None
     kwargs = {"subset_size": len(data)}
     if ignored is not None:

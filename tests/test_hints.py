@@ -323,3 +323,24 @@ def test_tile_takes_hints_and_color(hinted_unet, tmp_path):
         assert np.abs(outs[name] - outs["auto"]).max() > 0, name
     r = run_cli("tile", art, "--model", hinted_unet, "--hints", art)  # a drawing is not an RGBA layer
     assert r.returncode == 1 and "RGBA" in r.stderr and "hint layer" in r.stderr
+
+
+def test_huge_sheet_with_hint_layer_streams_in_the_same_memory(tmp_path):
+    """A 20 MP sheet is read, coloured and written band by band; a hint layer, a global
+    colour and kept lines must not bring back an image-sized plane."""
+    from batchcolor.bench import peak_rss_of_tile, write_hint_layers
+
+    folder = tmp_path / "m"
+    synthetic.save_with_card(synthetic.pointwise(9, seed=4), folder,
+                             synthetic.test_card("hinted", 1, 16, tile=512, overlap=64, hints=True))
+    sheet = tmp_path / "sheet.png"
+    cv2.imwrite(str(sheet), synthetic.line_art(4000, 5000, seed=3, strokes=400))
+    common = ["--model", str(folder), "--no-cache"]
+    plain, _ = peak_rss_of_tile(sheet, tmp_path / "plain.png", common)
+    write_hint_layers(tmp_path, [(4000, 5000)], names=["sheet"], layer_side=1000)
+    hinted, _ = peak_rss_of_tile(sheet, tmp_path / "hinted.png", [*common, "--color", "#20a040", "--lines", "keep"])
+    # a full-size float plane would be 80 MB per channel; a uint8 one 20 MB
+    print(f"peak RSS plain {plain:.0f} MiB, hinted {hinted:.0f} MiB")
+    assert hinted < plain + 30, (plain, hinted)
+    a, b = cv2.imread(str(tmp_path / "plain.png")), cv2.imread(str(tmp_path / "hinted.png"))
+    assert a.shape == b.shape == (4000, 5000, 3) and np.abs(a.astype(int) - b.astype(int)).mean() > 1

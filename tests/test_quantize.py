@@ -45,3 +45,37 @@ def test_int8_needs_calibration(tmp_path, unet_model):
     folder, _ = unet_model
     r = run_cli("export", folder, "--int8", "-o", tmp_path / "x")
     assert r.returncode == 2 and "--calibration" in r.stderr
+
+
+def test_int8_of_a_hinted_model_keeps_its_hint_inputs(tmp_path):
+    """Calibration feeds the 8 hint planes (simulated from AB photos), and the INT8 twin still
+    follows a global colour through the same CLI."""
+    from batchcolor.quantize import calibration_tiles
+
+    folder = tmp_path / "hinted"
+    synthetic.save_with_card(synthetic.random_unet(9, 4, 3, seed=5), folder,
+                             synthetic.test_card("hinted", 1, 8, tile=64, overlap=16, hints=True))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):  # AB pairs: drawing left, a coloured object on white right
+        photo = np.full((64, 64, 3), 255, np.uint8)
+        photo[12:52, 12:52] = rng.integers(0, 255, 3)
+        edges = cv2.cvtColor(synthetic.line_art(64, 64, seed=i), cv2.COLOR_GRAY2BGR)
+        cv2.imwrite(str(calib / f"{i}_AB.png"), np.concatenate([edges, photo], axis=1))
+    tiles = calibration_tiles(calib, resolve_model(folder).card, 64, 6)
+    assert tiles[0].shape == (1, 9, 64, 64)
+    masks = np.concatenate([t[0, 4].ravel() for t in tiles])  # drawing, hint RGB, then the mask
+    assert set(np.unique(masks)) <= {0.0, 1.0} and masks.max() == 1.0  # some tiles carry point hints
+    r = run_cli("export", folder, "--int8", "--calibration", calib, "-o", tmp_path / "int8")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path / "int8" / "card.json").read_text())
+    assert card["input"]["hints"]["planes"][7] == "global_flag"
+    src = tmp_path / "a.png"
+    cv2.imwrite(str(src), synthetic.line_art(80, 80, seed=9))
+    outs = []
+    for color in ("#ff0000", "#0000ff"):
+        r = run_cli("tile", src, "-o", tmp_path / f"{color[1:]}.png", "--model", tmp_path / "int8", "--color", color, "--no-cache")
+        assert r.returncode == 0, r.stderr
+        outs.append(cv2.imread(str(tmp_path / f"{color[1:]}.png")).astype(int))
+    assert np.abs(outs[0] - outs[1]).mean() > 1
