@@ -107,10 +107,16 @@ def tiled_vs_one_tile(ref: Any, sheet: np.ndarray, tile: int, overlaps: list[int
     h, w = sheet.shape[:2]
     pad = card.pad_value if card.padding == "constant" else None
     planes = PlaneMap(Hints(), h, w) if card.hint_planes else None
-    whole = round_up(max(h, w), card.stride)
+    # The one tile gets the same paper (or mirror) context around the sheet as the tiled runs'
+    # outer tiles; without it the network's own zero padding (mid-grey) would differ at the
+    # borders and hide the seams behind a border error.
+    context = round_up(max(128, max(overlaps, default=0)), card.stride)
+    whole = round_up(max(h, w) + 2 * context, card.stride)
     one = Engine(ref.model_path, card, EngineConfig(tile=whole, precision="f32", cache_dir=None))
     try:
-        truth = colorize_array(sheet, one, TileSettings(whole, 0, pad_value=pad), as_uint8=False, planes=planes)
+        single = TileSettings(whole, 2 * context, margin=context, pad_value=pad, adaptive=False)
+        assert single.plan(h, w, card.stride).count == 1
+        truth = colorize_array(sheet, one, single, as_uint8=False, planes=planes)
     finally:
         one.close()
     lo, hi = card.output_range

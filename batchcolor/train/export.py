@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..images import _UMASK
 from ..modelcard import card_from_dict, write_card
 
 PARITY_LIMIT = 1e-3
@@ -88,7 +89,7 @@ def export(
     extra_card: dict[str, Any] | None = None,
     lines: str = "none",
     seam_sheet: np.ndarray | None = None,
-    seam_overlaps: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 256, 320),
+    seam_overlaps: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 224, 256, 320),
 ) -> ExportResult:
     """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure.
 
@@ -114,7 +115,12 @@ def export(
     chosen_overlap = overlap
     overlap = overlap if overlap is not None else min(128, tile // 4 // unet.stride * unet.stride * 2)
     model_dir = Path(model_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir.parent if model_dir.parent.exists() else None))
+    # Staged beside the destination (one file system: the final rename cannot fail across
+    # mounts), with the folder mode outputs get (mkdtemp makes 0700; Dask workers and other
+    # users must read a model).
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.export-", dir=model_dir.parent))
+    staging.chmod(0o777 & ~_UMASK)
     try:
         onnx_path = staging / "model.onnx"
         to_onnx(gen, unet.in_channels, onnx_path)
