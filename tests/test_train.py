@@ -194,3 +194,59 @@ def test_paired_a_b_folders_and_gray_cache(tmp_path):
     tr, va = split_last(pairs, 2)
     assert [p.a.stem for p in va] == ["p4", "p5"]
     assert split_fraction(pairs, 0.5, seed=3) == split_fraction(pairs, 0.5, seed=3)
+
+
+def test_hinted_training_learns_to_follow_hints(tmp_path):
+    """Two minutes of real training with simulated hints (64 px, width 8) on the shared shoes:
+    on held-out pairs, ten 3x3 point hints beat automatic by >= 1 dB, and the output under the
+    hints is closer to their colours than the automatic output is (measured: +1.8 dB, hint
+    fidelity 21.6 -> 9.1 CIEDE2000)."""
+    if not SHOES.is_dir():
+        pytest.skip(f"shared data not found at {SHOES}")
+    from batchcolor import hints as H
+    from batchcolor import metrics
+    from batchcolor.train.trainer import TrainConfig, Trainer, load_data, train
+
+    cfg = TrainConfig(data=(str(SHOES),), run_dir=str(tmp_path / "run"), size=64, gray_edges=True, width=8,
+                      hints=True, epochs=None, time_budget_min=2.0, lr=2e-3, val_last=50, val_max=50, seed=0)
+    train(cfg, log=lambda m: None)
+    trainer = Trainer(cfg)
+    trainer.restore(tmp_path / "run" / "last.pdckpt")
+    _, val = load_data(cfg)
+    edges, targets = np.asarray(val.a), np.asarray(val.b)
+    points = [H.eval_points(i, t, 10, size=3) for i, t in enumerate(targets)]
+    auto, hinted = trainer.predict(edges), trainer.predict(edges, points)
+    mask, color = np.stack([p.mask for p in points]), np.stack([p.color for p in points])
+    assert metrics.psnr(hinted, targets) >= metrics.psnr(auto, targets) + 1.0
+    assert metrics.hint_fidelity(hinted, color, mask) < metrics.hint_fidelity(auto, color, mask) - 3
+
+
+test_hinted_training_learns_to_follow_hints = pytest.mark.slow(test_hinted_training_learns_to_follow_hints)
+
+
+def test_hinted_export_round_trips_hint_block_with_parity(tiny_data, tmp_path):
+    """A hinted run exports to ONNX and IR with the card's input.hints block; OpenVINO at f32
+    matches Paddle with hint planes given; the engine then follows --color."""
+    r = run_cli("train", tiny_data, "-o", tmp_path / "run", "--size", "64", "--width", "8", "--depth", "3",
+                "--gray-edges", "--hints", "--augment", "--max-steps", "3", "--epochs", "1", "--batch-size", "4",
+                "--val-last", "4")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("export", tmp_path / "run", "-o", tmp_path / "models" / "hinted", "--tile", "128", "--fp32")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path / "models" / "hinted" / "card.json").read_text())
+    assert card["input"]["channels"] == 1 and len(card["input"]["hints"]["planes"]) == 8
+    assert card["architecture"]["in_channels"] == 9
+    assert card["parity_max_abs_f32"]["real"] is not None and card["parity_max_abs_f32"]["real"] <= 1e-3
+    assert card["training"]["hint_protocol"]["global_color_probability"] == 0.5
+    assert card["seams"]["table"] and card["tile"]["overlap"] in [r["overlap"] for r in card["seams"]["table"]] + [128]
+    import os
+
+    assert os.stat(tmp_path / "models" / "hinted").st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

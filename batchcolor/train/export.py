@@ -223,10 +223,11 @@ def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.n
     except (FileNotFoundError, ValueError):
         return None
     a = np.asarray(arrays.a)
-    n, s, _, c = a.shape
-    if n < cols * rows:
+    if not len(a):
         return None
-    return np.ascontiguousarray(a[: cols * rows].reshape(rows, cols, s, s, c).transpose(0, 2, 1, 3, 4).reshape(rows * s, cols * s, c))
+    a = a[np.arange(cols * rows) % len(a)]  # a small data set repeats its drawings
+    _, s, _, c = a.shape
+    return np.ascontiguousarray(a.reshape(rows, cols, s, s, c).transpose(0, 2, 1, 3, 4).reshape(rows * s, cols * s, c))
 
 
 def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[float] | None]:

@@ -1,0 +1,89 @@
+"""``--scale auto`` measures drawn objects, not the image; bad factors are usage errors."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from batchcolor import synthetic
+from batchcolor.colorize import scale_factor
+from batchcolor.modelcard import card_from_dict
+from batchcolor.objects import object_extent
+
+from conftest import run_cli
+
+
+def drawing(size: int, seed: int) -> np.ndarray:
+    """One closed object (an outline with inner details) filling ~90% of a size x size cell."""
+    rng = np.random.default_rng(seed)
+    img = np.full((size, size), 255, np.uint8)
+    m = size // 20
+    cv2.rectangle(img, (m, m + size // 8), (size - m, size - m), 0, 2)
+    cv2.ellipse(img, (size // 2, m + size // 8), (size // 3, size // 8), 0, 180, 360, 0, 2)
+    for _ in range(6):  # details inside: not objects of their own
+        x, y = (int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+        cv2.circle(img, (x, y), int(rng.integers(3, size // 10)), 0, 1)
+    return img
+
+
+def sheet(cells: list[np.ndarray], cols: int, gap: int = 16) -> np.ndarray:
+    size = cells[0].shape[0]
+    rows = (len(cells) + cols - 1) // cols
+    out = np.full((rows * (size + gap) + gap, cols * (size + gap) + gap), 255, np.uint8)
+    for i, c in enumerate(cells):
+        y, x = gap + (i // cols) * (size + gap), gap + (i % cols) * (size + gap)
+        out[y : y + size, x : x + size] = c
+    return out
+
+
+def test_a_sheet_measures_like_its_drawings():
+    cells = [drawing(256, seed) for seed in range(9)]
+    singles = [object_extent(c) for c in cells]
+    assert all(220 <= s <= 256 for s in singles), singles
+    assert object_extent(sheet(cells, 3)) == pytest.approx(np.median(singles), rel=0.05)
+    big = cv2.resize(sheet(cells, 3), None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)  # measured on a reduced copy
+    assert object_extent(big) == pytest.approx(4 * np.median(singles), rel=0.08)
+
+
+def test_blank_paper_has_no_objects():
+    assert object_extent(np.full((100, 100), 255, np.uint8)) is None
+
+
+def _card(scale: int | None, tolerance: float | None = None):
+    extra = {"scale_tolerance": tolerance} if tolerance else {}
+    return card_from_dict(name="x", version="0", input_channels=1, output_channels=3, input_mean=127.5, input_std=127.5,
+                          output_range=(-1.0, 1.0), stride=16, tile=256, overlap=64, scale=scale, extra=extra)
+
+
+def test_scale_factor_rules():
+    d = drawing(256, 0)[:, :, None]
+    extent = object_extent(d[:, :, 0])
+    assert scale_factor(d, "auto", _card(128)) == pytest.approx(128 / extent)
+    assert scale_factor(sheet([d[:, :, 0]] * 4, 2)[:, :, None], "auto", _card(128)) == pytest.approx(128 / extent, rel=0.05)
+    assert scale_factor(d, "auto", _card(128, tolerance=2.5)) == 1.0  # within what the model was trained on
+    assert scale_factor(d, "auto", _card(None)) == 1.0
+    assert scale_factor(d, "none", _card(128)) == 1.0
+    assert scale_factor(d, "0.5", _card(128)) == 0.5
+    huge = np.zeros((4001, 4000, 1), np.uint8)  # >= 16 MP: posters stay 1:1 (and streamed)
+    assert scale_factor(huge, "auto", _card(128)) == 1.0
+    for bad in ("2x", "0", "-1", "1000"):
+        with pytest.raises(ValueError, match="--scale"):
+            scale_factor(d, bad, _card(128))
+
+
+@pytest.mark.parametrize("how", ["run", "tile", "pipeline"])
+def test_bad_scale_is_a_usage_error_up_front(pointwise_gray, tmp_path, how):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(src / f"{i}.png"), synthetic.line_art(40, 40, seed=i))
+    if how == "run":
+        r = run_cli("run", src, tmp_path / "out", "--model", pointwise_gray, "--scale", "2x")
+    elif how == "tile":
+        r = run_cli("tile", src / "0.png", "-o", tmp_path / "o.png", "--model", pointwise_gray, "--scale", "-1")
+    else:
+        (tmp_path / "p.toml").write_text('scale = "0"\n')
+        r = run_cli("run", src, tmp_path / "out", "--model", pointwise_gray, "--pipeline", tmp_path / "p.toml")
+    assert r.returncode == 2, r.stderr
+    assert "--scale" in r.stderr and r.stderr.count("\n") <= 2  # one line, not a line per file
+    assert not list((tmp_path / "out").glob("*.png")) if (tmp_path / "out").exists() else True
