@@ -48,7 +48,9 @@ class EngineConfig:
 
 
 def _ov():  # imported lazily: `batchcolor --help` must not pay for the runtime
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     return ov
 

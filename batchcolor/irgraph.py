@@ -24,7 +24,9 @@ NEAREST_X2_REPEATS = [1, 1, 1, 2, 1, 2]
 
 
 def _ov():
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     return ov
 

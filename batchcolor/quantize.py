@@ -68,8 +68,10 @@ def _edge_convolutions(model: Any) -> list[str]:
 
 def quantize_model(src: ModelRef, calibration: Path, dst: Path, count: int = 64, keep_edges: bool = True) -> Path:
     """Write an INT8 copy of ``src`` to ``dst`` (IR + card) and return the folder."""
+    from .runtime import openvino
+
+    ov = openvino()  # before nncf, which imports openvino too
     import nncf
-    import openvino as ov
 
     core = ov.Core()
     model = core.read_model(str(src.model_path))

@@ -20,7 +20,9 @@ def whole_image(model: Any, image: np.ndarray, stride: int, pad: int, mean: floa
     ``pad`` after, up to a multiple of ``stride``, then cropped back: the same alignment and
     padding convention the tiler uses. Returns H x W x C float32 in the model's output range.
     """
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     if pad % stride:
         raise ValueError("pad must be a multiple of the stride so the pooling grids line up")

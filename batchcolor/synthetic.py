@@ -15,6 +15,9 @@ from .modelcard import ModelCard, card_from_dict, write_card
 
 
 def _ops():
+    from .runtime import openvino
+
+    openvino()
     import openvino.opset13 as ops
 
     return ops
@@ -47,7 +50,9 @@ def _double_conv(x, rng, cin: int, cout: int):
 
 def random_unet(in_channels: int = 1, base: int = 8, depth: int = 4, seed: int = 0):
     """A random classic UNet (max-pool down, resize + 3x3 conv up, skips, tanh) of stride 2^depth."""
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     ops = _ops()
     rng = np.random.default_rng(seed)
@@ -74,7 +79,9 @@ def random_unet(in_channels: int = 1, base: int = 8, depth: int = 4, seed: int =
 
 def pointwise(in_channels: int = 3, seed: int = 0):
     """A 1x1 convolution + tanh: every output pixel depends on its own input pixel only."""
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     ops = _ops()
     rng = np.random.default_rng(seed)
@@ -86,7 +93,9 @@ def pointwise(in_channels: int = 3, seed: int = 0):
 
 
 def save_with_card(model, folder: Path, card: ModelCard) -> Path:
-    import openvino as ov
+    from .runtime import openvino
+
+    ov = openvino()
 
     folder.mkdir(parents=True, exist_ok=True)
     xml = folder / "model.xml"

@@ -55,11 +55,14 @@ def to_onnx(gen: Any, in_channels: int, onnx_path: Path, opset: int = 13) -> Non
 
 def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
     """Convert to IR with the up-sampling spelled as Interpolate; returns how many were fused."""
-    import openvino as ov
+    from ..runtime import openvino
+
+    ov = openvino()
 
     from ..irgraph import fuse_nearest_upsample
 
-    model = ov.convert_model(str(onnx_path))
+    # Core.read_model reads ONNX itself: the converter (ovc) would also send telemetry
+    model = ov.Core().read_model(str(onnx_path))
     fused = fuse_nearest_upsample(model)
     ov.save_model(model, str(xml_path), compress_to_fp16=fp16)
     return fused
@@ -67,7 +70,9 @@ def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
 
 def parity(gen: Any, xml_path: Path, inputs: np.ndarray) -> float:
     """Max |Paddle - OpenVINO| on NCHW float inputs, OpenVINO pinned to f32."""
-    import openvino as ov
+    from ..runtime import openvino
+
+    ov = openvino()
     import paddle
 
     with paddle.no_grad():
