@@ -13,7 +13,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import BatchcolorError, EXIT_USAGE
+from .errors import EXIT_SIGINT, EXIT_USAGE, BatchcolorError
 
 
 def _report_errors(fn: Callable) -> Callable:
@@ -83,7 +83,19 @@ def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cach
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C anywhere (start-up included: imports, compiling, walking) exits 130, as the
+    shell convention and ``run``'s own handler say, not click's 'Aborted!' and 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("batchcolor: interrupted", err=True)
+            sys.exit(EXIT_SIGINT)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="batchcolor")
 def main() -> None:
     """Batch line-art-to-color on OpenVINO.
@@ -197,6 +209,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--augment", is_flag=True, help="Re-draw each pair in a random line style (1-3 px, breaks, ink/pencil) at a random scale.")
 @click.option("--scale-min", type=click.FloatRange(0.1, 1.0), default=0.5, show_default=True, help="Smallest object scale of --augment.")
 @click.option("--scale-max", type=click.FloatRange(1.0, 4.0), default=2.0, show_default=True, help="Largest object scale of --augment.")
+@click.option("--hint-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on hinted pixels (with --hints).")
 @click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run or checkpoint (e.g. L1 pre-training before --arch pix2pix).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
 @_report_errors

@@ -107,3 +107,33 @@ def test_killing_a_worker_mid_run_loses_nothing(tmp_path, small_unet):
         s = [e for e in events(again.stderr) if e["event"] == "summary"][-1]
         assert not list((tmp_path / "out").rglob("*.partial"))
         assert (s["skipped"], s["inferred"]) == (80, 0)
+
+
+@pytest.mark.slow
+def test_cluster_carries_hint_layers_and_color(tmp_path, cluster):
+    """Hint layers travel as paths (the shared mount), --color and --lines as settings: a Dask
+    run gives the local run's pixels and manifest hint keys."""
+    c, _ = cluster
+    model = tmp_path / "hinted"
+    synthetic.save_with_card(synthetic.random_unet(9, 4, 3, seed=5), model,
+                             synthetic.test_card("hinted", 1, 8, tile=64, overlap=16, hints=True))
+    src = tmp_path / "in"
+    inputs(src, 6)
+    layer = np.zeros((20, 20, 4), np.uint8)
+    layer[4:9, 4:9] = (0, 0, 255, 255)
+    for rel in ("s0/f000.png", "s1/f001.png"):
+        cv2.imwrite(str(src / rel.replace(".png", ".hints.png")), layer)
+    extra = ("--color", "#20c040", "--lines", "keep")
+    local = run(src, tmp_path / "local", model, *extra)
+    remote = run(src, tmp_path / "remote", model, *extra, "--scheduler", c.scheduler_address)
+    assert local.returncode == remote.returncode == 3, remote.stderr
+    lo, re_ = outputs(tmp_path / "local"), outputs(tmp_path / "remote")
+    assert set(lo) == set(re_) and len(lo) == 6 and not any(".hints" in k for k in lo)
+    for name in lo:
+        a = cv2.imdecode(np.frombuffer(lo[name], np.uint8), cv2.IMREAD_UNCHANGED)
+        b = cv2.imdecode(np.frombuffer(re_[name], np.uint8), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    m_local, m_remote = Manifest(tmp_path / "local").load(), Manifest(tmp_path / "remote").load()
+    keys = {k: v.hints for k, v in m_remote.entries.items()}
+    assert keys == {k: v.hints for k, v in m_local.entries.items()}
+    assert bool(keys["s0/f000.png"]) and bool(keys["s1/f001.png"]) and not keys["s2/f002.png"]

@@ -250,3 +250,13 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_short_run_still_draws_its_loss_curve(tiny_data, tmp_path):
+    """One logged step (the default logs every 10) is enough for loss.png, as the README says."""
+    r = run_cli("train", tiny_data, "-o", tmp_path / "run", "--size", "64", "--width", "8", "--depth", "3",
+                "--max-steps", "10", "--epochs", "20", "--batch-size", "8", "--val-last", "4")
+    assert r.returncode == 0, r.stderr
+    assert len((tmp_path / "run" / "losses.jsonl").read_text().splitlines()) == 1
+    img = cv2.imread(str(tmp_path / "run" / "loss.png"))
+    assert img is not None and img.shape[0] > 100

@@ -14,8 +14,10 @@ def plot_losses(losses_jsonl: Path, path: Path, width: int = 720, height: int = 
     import cv2
 
     rows = [json.loads(line) for line in losses_jsonl.read_text().splitlines() if line.strip()]
-    if len(rows) < 2:
+    if not rows:
         return
+    if len(rows) == 1:  # one logged step still gets a picture: a dot per loss
+        rows = rows * 2
     keys = [k for k in rows[0] if k.startswith("loss")]
     img = np.full((height, width, 3), 255, np.uint8)
     steps = np.array([r["step"] for r in rows], np.float64)

@@ -63,6 +63,7 @@ class TrainConfig:
     scale_min: float = 0.5
     scale_max: float = 2.0
     init_from: str | None = None  # start the generator from this checkpoint (L1 pre-training -> GAN fine-tune)
+    hint_weight: float = 0.0  # extra L1 weight on hinted pixels: the output under a hint should be its colour
     command: str = ""
 
     @property
@@ -266,6 +267,12 @@ class Trainer:
             out["loss_d"] = float(loss_d)
         l1 = F.l1_loss(fake, b)
         loss_g = self.config.l1_weight * l1
+        if self.config.hints and self.config.hint_weight > 0:
+            ec = self.config.edge_channels
+            mask = a[:, ec + 3 : ec + 4]  # the hint mask plane, exactly 0 or 1
+            under = (paddle.abs(fake - b) * mask).sum() / paddle.clip(mask.sum() * 3, min=1.0)
+            loss_g = loss_g + self.config.l1_weight * self.config.hint_weight * under
+            out["loss_hint"] = float(under)
         if self.disc is not None:
             gan = self._gan_loss(self.disc(a, fake), True)
             loss_g = loss_g + gan
@@ -430,6 +437,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
         losses_f.close()
         for s, h in old_handlers.items():
             signal.signal(s, h)
+        if (run_dir / "losses.jsonl").stat().st_size:  # also short and interrupted runs
+            plot_losses(run_dir / "losses.jsonl", run_dir / "loss.png")
     if not (run_dir / "best.pdckpt").exists():
         trainer.save("best.pdckpt")
     return trainer.state
