@@ -269,21 +269,10 @@ def list_models(as_json: bool) -> None:
     """List installed models (BATCHCOLOR_MODELS, the source tree's models/, the install prefix)."""
     import json
 
-    from .registry import installed_models, search_path
+    from .registry import installed_models, search_path, summary
 
-    rows = []
-    for ref, folder, error in installed_models():
-        if ref is None:
-            rows.append({"name": folder.name, "path": str(folder), "error": error})
-            continue
-        card = ref.card
-        m = card.metrics or {}
-        rows.append({
-            "name": card.name, "path": str(folder), "version": card.version, "default": card.extra.get("default") is True,
-            "input_channels": card.input_channels, "stride": card.stride, "tile": card.tile, "overlap": card.overlap,
-            "scale": card.scale, "tiles_per_second_256": card.extra.get("speed", {}).get("tiles_per_second_256"),
-            "val_psnr": m.get("shoes_holdout", {}).get("psnr"), "val_ciede2000": m.get("shoes_holdout", {}).get("ciede2000"),
-        })
+    rows = [summary(ref.card, folder) if ref is not None else {"name": folder.name, "path": str(folder), "error": error}
+            for ref, folder, error in installed_models()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -291,13 +280,23 @@ def list_models(as_json: bool) -> None:
         click.echo("no models installed; looked in: " + ", ".join(str(p) for p in search_path()))
         return
     for r in rows:
-        if "error" in r:
-            click.echo(f"{r['name']:<24} UNUSABLE: {r['error']}")
-            continue
-        speed = f"{r['tiles_per_second_256']:.0f} tiles/s@256" if r["tiles_per_second_256"] else "speed n/a"
-        quality = f"PSNR {r['val_psnr']:.2f} dB, dE00 {r['val_ciede2000']:.1f}" if r["val_psnr"] else "metrics n/a"
-        click.echo(f"{r['name']:<24}{'*' if r['default'] else ' '} v{r['version']}  {r['input_channels']}ch in, stride {r['stride']}, "
-                   f"tile {r['tile']}/{r['overlap']}, {speed}, {quality}  {r['path']}")
+        click.echo(_model_line(r))
+
+
+def _model_line(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"{r['name']:<24} UNUSABLE: {r['error']}"
+
+    def num(key: str, spec: str) -> str:
+        return "n/a" if r.get(key) is None else format(r[key], spec)
+
+    speed = f"{num('tiles_per_second_256', '.0f')} tiles/s@256"
+    quality = f"auto {num('val_psnr', '.2f')} dB"
+    if r["hints"]:
+        quality += f", --color {num('val_global_psnr', '.2f')} dB, 10 hints {num('val_points10_psnr', '.2f')} dB"
+    inputs = f"{r['input_channels']}ch{' + hints' if r['hints'] else ''} in"
+    return (f"{r['name']:<24}{'*' if r['default'] else ' '} v{r['version']}  {inputs}, stride {r['stride']}, "
+            f"tile {r['tile']}/{r['overlap']}, lines {r['lines']}, {speed}, {quality}  {r['path']}")
 
 
 @main.command()

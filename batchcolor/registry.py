@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError
-from .modelcard import ModelRef, resolve_model
+from .modelcard import ModelCard, ModelRef, resolve_model
 
 ENV_MODELS = "BATCHCOLOR_MODELS"
 
@@ -71,3 +72,22 @@ def default_model() -> ModelRef:
             return ref
     where = ", ".join(str(p) for p in search_path())
     raise ModelError(f"no default model is installed (looked in {where}); pass --model DIR_OR_XML")
+
+
+def summary(card: ModelCard, folder: Path) -> dict[str, Any]:
+    """What ``batchcolor models`` shows of a card: identity, inputs, tiling, speed and the
+    shoes hold-out figures (automatic, ``--color``, 10 point hints), from either card layout."""
+    m = card.metrics or {}
+    shoes = m.get("shoes_holdout", {})
+    auto = shoes.get("automatic", shoes)  # cards before hints kept one flat dict
+    return {
+        "name": card.name, "path": str(folder), "version": card.version, "default": card.extra.get("default") is True,
+        "input_channels": card.input_channels, "hints": bool(card.hint_planes), "lines": card.lines,
+        "stride": card.stride, "tile": card.tile, "overlap": card.overlap, "scale": card.scale,
+        "tiles_per_second_256": card.extra.get("speed", {}).get("tiles_per_second_256"),
+        "val_psnr": auto.get("psnr"), "val_ciede2000": auto.get("ciede2000"),
+        "val_colorfulness_ratio": auto.get("colorfulness_ratio"), "val_line_recall": auto.get("line_recall"),
+        "val_global_psnr": shoes.get("global", {}).get("psnr"),
+        "val_points10_psnr": shoes.get("points10", {}).get("psnr"),
+        "val_hint_fidelity": shoes.get("points10", {}).get("hint_fidelity"),
+    }

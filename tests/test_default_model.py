@@ -101,4 +101,4 @@ def test_models_command_lists_the_default():
     r = run_cli("models")
     assert r.returncode == 0
     line = next(line for line in r.stdout.splitlines() if default_model().card.name in line)
-    assert "*" in line and "tiles/s" in line and "PSNR" in line
+    assert "*" in line and "tiles/s" in line and " dB" in line
