@@ -45,6 +45,19 @@ class Guidance:
     hints: Hints | None = None
     keep_lines: bool = False
 
+    def crop(self, card: ModelCard, height: int, width: int, top: int, left: int, crop_h: int, crop_w: int) -> "Guidance":
+        """The guidance of a ``crop_h`` x ``crop_w`` window at (``top``, ``left``) of an image of
+        ``height`` x ``width``: the hint layer cut to it (nothing outside the image), the same
+        global colour and line setting."""
+        if not card.hint_planes or self.hints is None or self.hints.mask is None:
+            return self
+        rows, cols = np.arange(top, top + crop_h), np.arange(left, left + crop_w)
+        outside_r, outside_c = (rows < 0) | (rows >= height), (cols < 0) | (cols >= width)
+        planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
+            np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
+        local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
+        return Guidance(local, self.keep_lines)
+
     def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
         """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
         if not card.hint_planes:
@@ -195,11 +208,8 @@ def colorize_stream(source: RowSource, engine: Engine, tiling: TileSettings,
 def _colorize_rows_of(source: RowSource, engine: Engine, tiling: TileSettings,
                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None,
                       guide: Guidance = Guidance()) -> None:
-    # One open tile row is enough when a row alone keeps every infer request busy, and it
-    # halves the float bands held for very wide images.
     height, width, _ = source.shape
-    cols = tiling.plan(height, width, engine.card.stride).cols.count
-    rows_in_flight = 1 if cols >= 2 * engine.num_requests else 2
+    rows_in_flight = _rows_in_flight(engine, tiling, height, width)
     colorize_source(source, engine, tiling, emit, rows_in_flight, observe,
                     planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
 
@@ -212,12 +222,23 @@ def colorize_image(
     observe: TileObserver | None = None,
     guide: Guidance = Guidance(),
 ) -> np.ndarray:
-    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out."""
-    import cv2
+    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out.
 
+    With ``scale="auto"``, a drawing of several objects (a sheet of sketches, a comic page's
+    panels) is coloured object by object: each one is cut out with white paper around it and
+    coloured at its own scale, exactly as if it had been drawn alone, so neighbours neither
+    shrink it nor bleed into it. One object, or a poster of 16 MP and more, takes the whole
+    image at once.
+    """
     prepared = pixels.prepare(decoded, engine.card.input_channels)
     x = prepared.model_input
     h, w = x.shape[:2]
+    boxes = _objects_to_colour_alone(x, scale, engine.card)
+    if len(boxes) > 1:
+        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False))
+        if guide.keep_lines:
+            rgb = keep_lines(rgb, x)
+        return pixels.finish(rgb, prepared.alpha)
     factor = scale_factor(x, scale, engine.card)
     if abs(factor - 1.0) <= 1e-3:
         out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
@@ -227,15 +248,97 @@ def colorize_image(
 
         _colorize_prepared(prepared, engine, tiling, emit, observe, guide=guide)
         return out
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
-    if x.ndim == 2:
-        x = x[:, :, None]
-    rgb = colorize_array(x, engine, tiling, observe=observe, planes=guide.planes(engine.card, x.shape[0], x.shape[1]))
-    rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False), observe)
     if guide.keep_lines:  # the drawing's own lines at full resolution, not the resized ones
-        rgb = keep_lines(rgb, prepared.model_input)
+        rgb = keep_lines(rgb, x)
     return pixels.finish(rgb, prepared.alpha)
+
+
+def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: TileSettings, guide: Guidance,
+                      observe: TileObserver | None = None) -> np.ndarray:
+    """RGB uint8 of ``x`` coloured at ``factor`` times its size, resized back."""
+    import cv2
+
+    h, w = x.shape[:2]
+    if abs(factor - 1.0) <= 1e-3:
+        small = x
+    else:
+        small = cv2.resize(x, (max(1, round(w * factor)), max(1, round(h * factor))),
+                           interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        small = small[:, :, None] if small.ndim == 2 else small
+    sh, sw = small.shape[:2]
+    rgb = colorize_array(small, engine, tiling, rows_in_flight=_rows_in_flight(engine, tiling, sh, sw),
+                         observe=observe, planes=guide.planes(engine.card, sh, sw), keep_lines=guide.keep_lines)
+    if (sh, sw) != (h, w):
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    return rgb
+
+
+def _objects_to_colour_alone(x: np.ndarray, scale: str, card: ModelCard) -> list[tuple[int, int, int, int]]:
+    from .objects import object_boxes
+    from .streamread import STREAM_MIN_PIXELS
+
+    if scale != "auto" or not card.scale or x.shape[0] * x.shape[1] >= STREAM_MIN_PIXELS:
+        return []
+    return object_boxes(x.min(axis=2))
+
+
+def _colorize_objects(x: np.ndarray, boxes: list[tuple[int, int, int, int]], engine: Engine, tiling: TileSettings,
+                      guide: Guidance) -> np.ndarray:
+    """Each object cut out with paper around it, coloured at its own scale, put back.
+
+    Crops overlap only where objects nearly touch; there the weights (1 inside a box, falling
+    to 0 across its paper margin) blend them. Paper no crop reaches stays white."""
+    h, w = x.shape[:2]
+    acc = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w), np.float32)
+    card = engine.card
+    for x0, y0, x1, y1 in boxes:
+        margin = max(8, round(0.08 * max(x1 - x0, y1 - y0)))
+        cy0, cy1, cx0, cx1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+        crop = np.full((y1 - y0 + 2 * margin, x1 - x0 + 2 * margin, x.shape[2]), 255, np.uint8)
+        oy, ox = cy0 - (y0 - margin), cx0 - (x0 - margin)
+        crop[oy : oy + cy1 - cy0, ox : ox + cx1 - cx0] = x[cy0:cy1, cx0:cx1]
+        # other objects reaching into this one's margin are not part of it: paper there
+        inside = np.zeros(crop.shape[:2], bool)
+        inside[margin : margin + y1 - y0, margin : margin + x1 - x0] = True
+        crop[~inside] = 255
+        local = guide.crop(card, h, w, y0 - margin, x0 - margin, crop.shape[0], crop.shape[1])
+        rgb = _colorize_resized(crop, scale_factor(crop, "auto", card), engine, tiling, local)
+        ramp = _box_weight(crop.shape[0], crop.shape[1], margin)
+        sl = (slice(cy0, cy1), slice(cx0, cx1))
+        part = (slice(oy, oy + cy1 - cy0), slice(ox, ox + cx1 - cx0))
+        acc[sl] += rgb[part].astype(np.float32) * ramp[part][:, :, None]
+        weight[sl] += ramp[part]
+    # where crops overlap, their weighted mean; where one fades out, towards the colour the
+    # model gives blank paper (what the paper around a drawing coloured alone would get)
+    paper = _paper_colour(x.shape[2], engine, tiling, Guidance(Hints(global_rgb=guide.hints.global_rgb) if guide.hints else None))
+    out = (acc + paper * np.clip(1.0 - weight, 0.0, None)[:, :, None]) / np.maximum(weight, 1.0)[:, :, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _paper_colour(channels: int, engine: Engine, tiling: TileSettings, guide: Guidance) -> np.ndarray:
+    """The model's colour for blank paper (RGB float32), from one small white drawing."""
+    side = 4 * engine.card.stride
+    blank = np.full((side, side, channels), 255, np.uint8)
+    rgb = colorize_array(blank, engine, tiling, planes=guide.planes(engine.card, side, side))
+    return np.median(rgb.reshape(-1, 3), axis=0).astype(np.float32)
+
+
+def _box_weight(height: int, width: int, margin: int) -> np.ndarray:
+    """1 inside the box, a linear ramp down to 0 across the paper margin around it."""
+    def axis(n: int) -> np.ndarray:
+        d = np.minimum(np.arange(n), np.arange(n)[::-1]).astype(np.float32)
+        return np.clip((d + 1) / (margin + 1), 0, 1)
+
+    return np.minimum(axis(height)[:, None], axis(width)[None, :])
+
+
+def _rows_in_flight(engine: Engine, tiling: TileSettings, height: int, width: int) -> int:
+    """One open tile row is enough when a row alone keeps every infer request busy, and it
+    halves the float bands held for very wide images."""
+    cols = tiling.plan(height, width, engine.card.stride).cols.count
+    return 1 if cols >= 2 * engine.num_requests else 2
 
 
 def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:

@@ -29,6 +29,44 @@ MAX_GROUPS = 400
 
 def object_extent(gray: np.ndarray) -> float | None:
     """Typical longer side, in px of ``gray``, of the drawn objects; None on blank paper."""
+    found = _groups(gray)
+    if found is None:
+        return None
+    boxes, shrink = found
+    sides = np.maximum(boxes[:, 2], boxes[:, 3]).astype(np.float64) - 2 * JOIN_PX
+    weights = boxes[:, 4].astype(np.float64)
+    keep = sides >= 4
+    if not keep.any():
+        return None
+    return float(_weighted_median(np.maximum(sides[keep], 1.0), weights[keep]) * shrink)
+
+
+def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the drawn objects, in px of ``gray``, largest first.
+
+    Groups smaller than ``min_fraction`` of the typical object (specks, signatures) are left
+    out: they are not drawings to colour on their own."""
+    found = _groups(gray)
+    if found is None:
+        return []
+    boxes, shrink = found
+    extent = object_extent(gray)
+    if extent is None:
+        return []
+    h, w = (gray.shape[0], gray.shape[1])
+    out = []
+    for x, y, bw, bh, _ in boxes[np.argsort(-(boxes[:, 2] * boxes[:, 3]))]:
+        if max(bw, bh) * shrink < min_fraction * extent:
+            continue
+        x0, y0 = max(0, int((x + JOIN_PX) * shrink)), max(0, int((y + JOIN_PX) * shrink))
+        x1, y1 = min(w, int(np.ceil((x + bw - JOIN_PX) * shrink))), min(h, int(np.ceil((y + bh - JOIN_PX) * shrink)))
+        if x1 > x0 and y1 > y0:
+            out.append((x0, y0, x1, y1))
+    return out
+
+
+def _groups(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Outermost stroke groups as (x, y, w, h, ink) rows at the measured size, and the shrink."""
     g = gray[:, :, 0] if gray.ndim == 3 else gray
     h, w = g.shape
     shrink = max(1.0, max(h, w) / MEASURE_SIDE)
@@ -46,13 +84,7 @@ def object_extent(gray: np.ndarray) -> float | None:
     boxes = stats[1:]  # x, y, w, h, area (of the dilated group)
     if len(boxes) > MAX_GROUPS:
         boxes = boxes[np.argsort(-boxes[:, 4])[:MAX_GROUPS]]
-    boxes = _outermost(boxes)
-    sides = np.maximum(boxes[:, 2], boxes[:, 3]).astype(np.float64) - 2 * JOIN_PX
-    weights = boxes[:, 4].astype(np.float64)
-    keep = sides >= 4
-    if not keep.any():
-        return None
-    return float(_weighted_median(np.maximum(sides[keep], 1.0), weights[keep]) * shrink)
+    return _outermost(boxes), shrink
 
 
 def _outermost(boxes: np.ndarray) -> np.ndarray:

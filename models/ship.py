@@ -1,16 +1,20 @@
-"""How the shipped default model is made from a training run: export, evaluate, measure, card.
+"""How the shipped default model is chosen and made: export candidates, measure, pick, card.
 
-    python models/ship.py RUN_DIR models/NAME [--data ../shared/data/edges2shoes-handbags]
-                          [--int8 ../shared/data/edges2shoes-handbags/handbags-train]
+    python models/ship.py models/NAME --candidate unet-l1=RUN/last.pdckpt --candidate pix2pix=RUN2/last.pdckpt
+                          [--data ../shared/data/edges2shoes-handbags] [--int8 CALIBRATION_DIR]
 
-1. ``batchcolor export RUN_DIR -o models/NAME --default`` (fp16 IR, parity-gated);
-2. ``batchcolor eval`` on the shoes hold-out (last 100 of shoes-train) and on handbags-val;
-3. ``benchmark_app`` tiles/s at 256x256, THROUGHPUT hint, default precision (bf16 here);
-4. metrics, speed and the data licence caveat go into ``card.json``; the shoes contact
-   sheet is copied to ``models/NAME/contact_sheet.png``.
-5. With ``--int8 CALIB``: ``batchcolor export models/NAME --int8 --calibration CALIB -o
-   models/NAME-int8`` (NNCF), then steps 2-4 for it (calibrate on images the evaluation
-   does not use: handbags-train, whose hold-out is not one of the reported sets).
+1. every candidate is exported (``batchcolor export``: fp16 IR, parity-gated, the overlap
+   measured on the real model) into ``reports/candidates/NAME``;
+2. each is evaluated as users run it: 256 px gray drawings, ``run``'s defaults (``--scale
+   auto``, the card's ``--lines``), on the shoes hold-out (last 100 of shoes-train) and
+   handbags-val, automatic, with the target's median object colour as ``--color``, and with
+   10 seeded 5x5 point hints in a hint layer; plus automatic with ``--lines none`` for line
+   recall; against the flat mean-colour baseline;
+3. the candidate with the best mean PSNR over those three conditions and both sets ships
+   to ``models/NAME``; the runner-up's figures go into its card and README;
+4. ``benchmark_app`` measures tiles/s at 256x256 (THROUGHPUT hint, bf16 and f32 here);
+5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
+   gives >= 1.5x the tiles/s at <= 1 dB automatic PSNR on both sets; otherwise it is removed.
 """
 from __future__ import annotations
 
@@ -24,6 +28,11 @@ from pathlib import Path
 LICENCE = ("Trained on the pix2pix edges2shoes (UT Zappos50K photos) and edges2handbags (iGAN project photos) "
            "datasets, which are for academic, non-commercial research use only. The weights inherit that "
            "restriction: research and evaluation use, not commercial use.")
+DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (900 of handbags-train), each pair "
+                    "re-drawn in random line styles and scales; hold-out: last 100 of each folder")
+SETS = {"shoes_holdout": ("shoes-train", ["--last", "100"]), "handbags_val": ("handbags-val", [])}
+CONDITIONS = ("automatic", "global", "points10")
+BC = [sys.executable, "-m", "batchcolor"]
 
 
 def sh(*args: str) -> str:
@@ -31,103 +40,160 @@ def sh(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-def model_readme(card: dict) -> str:
-    r = card["training"]["recipe"]
-    m = card["metrics"]
-
-    def row(name: str, key: str) -> str:
-        a, b = m[key], m[f"{key}_flat_baseline"]
-        return (f"| {name} | {a['psnr']:.2f} ({b['psnr']:.2f}) | {a['ssim']:.3f} ({b['ssim']:.3f}) | "
-                f"{a['ciede2000']:.2f} ({b['ciede2000']:.2f}) | {a['l1']:.3f} ({b['l1']:.3f}) | "
-                f"{a['colorfulness_ratio']:.2f} ({b['colorfulness_ratio']:.2f}) |")
-
-    quant = card.get("quantization")
-    if quant:
-        title = f"{card['name']} v{card['version']} (INT8 variant of {quant['source_model']}; preset `pipelines/fast-int8.toml`)"
-        weights = (f"INT8 weights and activations ({quant['tool']} post-training quantization, {quant['calibration_images']} "
-                   f"calibration drawings at {quant['calibration_size']} px; first and last convolutions kept in float)")
-        precision = "INT8 (its float layers bf16)"
-    else:
-        title = f"{card['name']} v{card['version']} (the default model)"
-        weights = "fp16 weights in an OpenVINO IR"
-        precision = "bf16"
-    return f"""# {title}
-
-A {card['architecture']['depth']}-level UNet, base width {card['architecture']['base']}, 1-channel (gray) edge input,
-resize + 3x3 conv up-sampling, BatchNorm, tanh output; {card['parameters']:,} parameters,
-{card['gmac_per_256_tile']} GMAC ({card.get('gflops_per_256_tile', 2 * card['gmac_per_256_tile']):.2f} GFLOPs) per 256x256 tile; {weights}.
-
-* Recipe: {r['arch']} (L1), {r['size']} px, batch {r['batch_size']}, Adam lr {r['lr']} beta1 {r['beta1']},
-  pix2pix LR schedule (flat, then linear to 0), {r['time_budget_min']} min of training on 2 CPU cores, seed {r['seed']}.
-* Exact command: `{card['training']['command']}`
-* Data: {card['training']['data_description']}.
-* Licence caveat: {card['training']['licence']}
-* Scale: objects about {card['scale']} px across (use `--scale auto`, the default pipeline does).
-* Padding: constant white (paper) around drawings, see the card.
-* Speed here (benchmark_app, 256x256, THROUGHPUT): {card['speed']['tiles_per_second_256']} tiles/s at the default
-  precision ({precision}), {card['speed']['tiles_per_second_256_f32']} tiles/s with an f32 hint ({card['speed']['measured_with']}).
-
-Metrics, OpenVINO, f32 hint, at {card['scale']} px (flat mean-colour baseline in brackets):
-
-| set | PSNR dB | SSIM | CIEDE2000 | L1 | colorfulness ratio |
-|---|---|---|---|---|---|
-{row('shoes hold-out (last 100)', 'shoes_holdout')}
-{row('handbags-val (200)', 'handbags_val')}
-
-![contact sheet: input, output, target](contact_sheet.png)
-"""
+def evaluate(model_dir: Path, data: Path, reports: Path) -> dict:
+    """The card's metrics block: per set, the three conditions, lines-none line recall, flat."""
+    out: dict = {}
+    for key, (folder, extra) in SETS.items():
+        common = [str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto"]
+        full = json.loads(sh(*BC, "eval", *common, "--hints", "10", "--global-color", "-o", str(reports / key)))
+        plain = json.loads(sh(*BC, "eval", *common, "--lines", "none"))
+        out[key] = {**full["conditions"], "automatic_lines_none": plain["conditions"]["automatic"],
+                    "flat_baseline": full["flat_baseline"]}
+        out["evaluated_at"] = (f"{full['size']} px gray drawings through run's defaults (--scale auto, --lines "
+                               f"{full['lines']}), f32 hint; 10 points = seeded 5x5 patches of the target's colour")
+    return out
 
 
-def measure(model_dir: Path, data: Path, reports: Path, precision_note: str) -> dict:
-    """Evaluate on both validation sets and time it; write metrics, speed, README, sheet."""
-    bc = [sys.executable, "-m", "batchcolor"]
-    shoes = json.loads(sh(*bc, "eval", str(model_dir), str(data / "shoes-train"), "--last", "100",
-                          "-o", str(reports / "shoes-holdout")))
-    bags = json.loads(sh(*bc, "eval", str(model_dir), str(data / "handbags-val"), "-o", str(reports / "handbags-val")))
+def score(metrics: dict) -> float:
+    return sum(metrics[s][c]["psnr"] for s in SETS for c in CONDITIONS) / (len(SETS) * len(CONDITIONS))
+
+
+def speed(model_dir: Path, note: str) -> dict:
     from batchcolor.bench import benchmark_app
     from batchcolor.modelcard import resolve_model
 
     ref = resolve_model(model_dir)
-    speed = benchmark_app(ref.model_path, ref.card.input_channels, 256, "auto", 15)
-    speed_f32 = benchmark_app(ref.model_path, ref.card.input_channels, 256, "f32", 10)
+    return {"tiles_per_second_256": benchmark_app(ref.model_path, ref.card.network_channels, 256, "auto", 15),
+            "tiles_per_second_256_f32": benchmark_app(ref.model_path, ref.card.network_channels, 256, "f32", 10),
+            "measured_with": f"benchmark_app -hint throughput, 2-core AMD EPYC (AVX-512 BF16), {note}"}
+
+
+def table(metrics: dict, name: str = "") -> str:
+    rows = ["| set | condition | PSNR dB | SSIM | CIEDE2000 | colourfulness ratio | line recall | hint fidelity (dE00) |",
+            "|---|---|---|---|---|---|---|---|"]
+    labels = {"automatic": "automatic", "global": "`--color` (median object colour)", "points10": "10 point hints",
+              "automatic_lines_none": "automatic, `--lines none`", "flat_baseline": "flat mean colour"}
+    for s in SETS:
+        for c, label in labels.items():
+            m = metrics[s][c]
+            fid = m.get("hint_fidelity")
+            rows.append(f"| {s.replace('_', ' ')}{' ' + name if name else ''} | {label} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
+                        f"{m['ciede2000']:.2f} | {m['colorfulness_ratio']:.2f} | {m['line_recall']:.3f} | "
+                        f"{'' if fid is None else f'{fid:.2f}'} |")
+    return "\n".join(rows)
+
+
+def model_readme(card: dict) -> str:
+    r = card["training"]["recipe"]
+    quant = card.get("quantization")
+    title = (f"{card['name']} v{card['version']} (INT8 variant of {quant['source_model']}; preset `pipelines/fast-int8.toml`)"
+             if quant else f"{card['name']} v{card['version']} (the default model)")
+    runner = card["metrics"].get("runner_up")
+    runner_text = ""
+    if runner:
+        runner_text = (f"\nRunner-up ({runner['name']}: {runner['recipe']}), same protocol:\n\n"
+                       f"{table(runner['metrics'])}\n")
+    seams = card.get("seams", {})
+    return f"""# {title}
+
+A {card['architecture']['depth']}-level UNet, base width {card['architecture']['base']}: the gray drawing plus 8 hint
+planes in (hint colour, hint mask, global colour, global flag; see the card's `input.hints`), resize + 3x3 conv
+up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac_per_256_tile']} GMAC per 256x256 tile;
+{card['weights']} weights in an OpenVINO IR.
+
+* Recipe: {card['training'].get('summary', r['arch'])}.
+* Exact commands: {'; '.join(f'`{c}`' for c in card['training']['commands'])}
+* Data: {card['training']['data_description']}.
+* Licence caveat: {card['training']['licence']}
+* Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects.
+* Lines: `--lines {card['lines']['default']}` by default.
+* Tiles: {card['tile']['recommended']} px, overlap {card['tile']['overlap']}: the smallest overlap whose tiled output
+  is >= {seams.get('bar', {}).get('psnr', 50)} dB from one-tile output overall and >= {seams.get('bar', {}).get('psnr_seams', 45)}
+  dB within 8 px of seams, measured on this model ({seams.get('measured', 'see the card')}).
+* Speed here (benchmark_app, 256x256, THROUGHPUT): {card['speed']['tiles_per_second_256']} tiles/s at the default
+  precision, {card['speed']['tiles_per_second_256_f32']} with an f32 hint ({card['speed']['measured_with']}).
+
+Metrics ({card['metrics']['evaluated_at']}):
+
+{table(card['metrics'])}
+{runner_text}
+drawing | automatic | `--color` | hint layer | result | photo (shoes hold-out):
+
+![contact sheet](contact_sheet.png)
+"""
+
+
+def finish_card(model_dir: Path, metrics: dict, extra: dict, reports: Path) -> dict:
     card_path = model_dir / "card.json"
     card = json.loads(card_path.read_text())
     card["training"]["licence"] = LICENCE
-    card["training"]["data_description"] = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (900 of "
-                                            "handbags-train); hold-out: last 100 of each folder")
-    card["metrics"] = {
-        "shoes_holdout": shoes["model_metrics"], "shoes_holdout_flat_baseline": shoes["flat_baseline"],
-        "handbags_val": bags["model_metrics"], "handbags_val_flat_baseline": bags["flat_baseline"],
-        "evaluated_at": f"{shoes['size']} px, f32 hint",
-    }
-    card["speed"] = {"tiles_per_second_256": speed, "tiles_per_second_256_f32": speed_f32,
-                     "measured_with": f"benchmark_app -hint throughput, 2-core AMD EPYC (AVX-512 BF16), {precision_note}"}
+    card["training"]["data_description"] = DATA_DESCRIPTION
+    card["metrics"] = metrics
+    card.update(extra)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
-    shutil.copy(reports / "shoes-holdout" / "contact_sheet.png", model_dir / "contact_sheet.png")
+    shutil.copy(reports / "shoes_holdout" / "contact_sheet.png", model_dir / "contact_sheet.png")
     (model_dir / "contact_sheet.png").chmod(0o644)
     (model_dir / "README.md").write_text(model_readme(card))
-    return {"shoes": shoes["model_metrics"], "bags": bags["model_metrics"], "speed": speed}
+    return card
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("run", type=Path)
     ap.add_argument("model_dir", type=Path)
+    ap.add_argument("--candidate", action="append", required=True, metavar="NAME=CHECKPOINT")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
     ap.add_argument("--tile", type=int, default=640)
-    ap.add_argument("--overlap", type=int, default=128)
+    ap.add_argument("--lines", choices=["keep", "none"], default="keep")
+    ap.add_argument("--summary", action="append", default=[], metavar="NAME=TEXT", help="recipe in words, per candidate")
+    ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
     ap.add_argument("--reports", type=Path, default=Path("reports"))
-    ap.add_argument("--int8", type=Path, metavar="CALIBRATION_DIR", help="also ship NAME-int8, calibrated on this folder")
+    ap.add_argument("--int8", type=Path, metavar="CALIBRATION_DIR")
     args = ap.parse_args()
-    bc = [sys.executable, "-m", "batchcolor"]
-    sh(*bc, "export", str(args.run), "-o", str(args.model_dir), "--default", "--tile", str(args.tile),
-       "--overlap", str(args.overlap))
-    summary = {"float": measure(args.model_dir, args.data, args.reports, "default precision bf16")}
+    summaries = dict(s.split("=", 1) for s in args.summary)
+    commands = {k: v.split(";") for k, v in (c.split("=", 1) for c in args.commands)}
+    results = {}
+    for spec in args.candidate:
+        name, ckpt = spec.split("=", 1)
+        folder = args.reports / "candidates" / name
+        sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
+           "--name", args.model_dir.name)
+        results[name] = evaluate(folder, args.data, args.reports / "candidates" / f"{name}-eval")
+        print(f"{name}: mean PSNR over conditions and sets {score(results[name]):.2f} dB", file=sys.stderr)
+    ranked = sorted(results, key=lambda n: score(results[n]), reverse=True)
+    best = ranked[0]
+    if args.model_dir.exists():
+        shutil.rmtree(args.model_dir)
+    shutil.copytree(args.reports / "candidates" / best, args.model_dir)
+    metrics = dict(results[best])
+    if len(ranked) > 1:
+        second = ranked[1]
+        metrics["runner_up"] = {"name": second, "recipe": summaries.get(second, second), "metrics": results[second]}
+    extra = {"speed": speed(args.model_dir, "default precision bf16")}
+    card = json.loads((args.model_dir / "card.json").read_text())
+    training = card["training"]
+    training["summary"] = summaries.get(best, best)
+    training["commands"] = commands.get(best, [training.get("command", "")])
+    (args.model_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    finish_card(args.model_dir, metrics, extra, args.reports / "candidates" / f"{best}-eval")
+    summary = {"shipped": best, "scores": {n: round(score(results[n]), 2) for n in ranked}, "speed": extra["speed"]}
+    int8_dir = args.model_dir.with_name(args.model_dir.name + "-int8")
     if args.int8:
-        int8_dir = args.model_dir.with_name(args.model_dir.name + "-int8")
-        sh(*bc, "export", str(args.model_dir), "--int8", "--calibration", str(args.int8), "--calibration-count", "128",
+        sh(*BC, "export", str(args.model_dir), "--int8", "--calibration", str(args.int8), "--calibration-count", "128",
            "-o", str(int8_dir))
-        summary["int8"] = measure(int8_dir, args.data, args.reports / "int8", "INT8, float layers bf16")
+        m8 = evaluate(int8_dir, args.data, args.reports / "int8-eval")
+        s8 = speed(int8_dir, "INT8, float layers bf16")
+        ratio = (s8["tiles_per_second_256"] or 0) / max(extra["speed"]["tiles_per_second_256"] or 1, 1e-9)
+        loss = max(metrics[s]["automatic"]["psnr"] - m8[s]["automatic"]["psnr"] for s in SETS)
+        summary["int8"] = {"speed_ratio": round(ratio, 2), "worst_psnr_loss_db": round(loss, 2)}
+        if ratio >= 1.5 and loss <= 1.0:
+            card8 = json.loads((int8_dir / "card.json").read_text())
+            card8["training"]["summary"], card8["training"]["commands"] = training["summary"], training["commands"]
+            (int8_dir / "card.json").write_text(json.dumps(card8, indent=2) + "\n")
+            finish_card(int8_dir, m8, {"speed": s8}, args.reports / "int8-eval")
+            summary["int8"]["kept"] = True
+        else:
+            shutil.rmtree(int8_dir)
+            summary["int8"]["kept"] = False
     print(json.dumps(summary, indent=2))
 
 

@@ -36,9 +36,22 @@ def hinted_unet(tmp_path_factory):
     return folder
 
 
+_OPEN: list[Engine] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_engines():
+    """Close every engine the tests opened: OpenVINO queues left to interpreter exit can abort it."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def engine_for(folder, tile=64) -> Engine:
     ref = resolve_model(folder)
-    return Engine(ref.model_path, ref.card, EngineConfig(tile=tile, precision="f32"))
+    engine = Engine(ref.model_path, ref.card, EngineConfig(tile=tile, precision="f32"))
+    _OPEN.append(engine)
+    return engine
 
 
 def write_layer(path, rgba_rgb_order: np.ndarray) -> None:

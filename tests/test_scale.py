@@ -87,3 +87,26 @@ def test_bad_scale_is_a_usage_error_up_front(pointwise_gray, tmp_path, how):
     assert r.returncode == 2, r.stderr
     assert "--scale" in r.stderr and r.stderr.count("\n") <= 2  # one line, not a line per file
     assert not list((tmp_path / "out").glob("*.png")) if (tmp_path / "out").exists() else True
+
+
+def test_sheet_is_coloured_like_its_drawings_alone(tmp_path):
+    """scale auto colours each object of a sheet as if it were drawn alone (a random UNet with
+    a wide receptive field: without this, neighbours reach into each other's colours)."""
+    from batchcolor.colorize import InferenceSettings, colorize_image, open_engine
+    from batchcolor.metrics import psnr
+
+    card = synthetic.test_card("u", 1, 16, tile=256, overlap=64)
+    card = card_from_dict(**{**card.__dict__, "scale": 128, "padding": "constant"})
+    synthetic.save_with_card(synthetic.random_unet(1, 8, 4, seed=3), tmp_path / "m", card)
+    engine, tiling = open_engine(InferenceSettings(model=str(tmp_path / "m"), precision="f32", cache_dir=None))
+    cells = [drawing(256, seed) for seed in range(9)]
+    big = sheet(cells, 3, gap=16)
+    out = colorize_image(cv2.cvtColor(big, cv2.COLOR_GRAY2BGR), engine, tiling, "auto")
+    scores = []
+    for i, c in enumerate(cells):
+        alone = colorize_image(cv2.cvtColor(c, cv2.COLOR_GRAY2BGR), engine, tiling, "auto")
+        y, x = 16 + (i // 3) * 272, 16 + (i % 3) * 272
+        scores.append(psnr(out[y : y + 256, x : x + 256], alone))
+    engine.close()
+    print("sheet vs alone, PSNR per cell:", np.round(scores, 1))
+    assert min(scores) >= 25, scores
