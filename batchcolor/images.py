@@ -60,14 +60,18 @@ def check_regular_file(path: Path) -> os.stat_result:
     return st
 
 
-def probe(path: Path, max_pixels: int | None = None) -> ImageInfo:
-    """Header-only look at an image; raises InputError with a reason a person can act on."""
+def probe(path: Path | bytes, max_pixels: int | None = None) -> ImageInfo:
+    """Header-only look at an image (a path, or bytes already read); raises InputError with a
+    reason a person can act on."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
-    check_regular_file(path)
+    if isinstance(path, Path):
+        check_regular_file(path)
     Image.MAX_IMAGE_PIXELS = None  # our own limit below, checked before decoding
     try:
-        with Image.open(path) as im:
+        with Image.open(path if isinstance(path, Path) else io.BytesIO(path)) as im:
             alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
             info = ImageInfo(width=im.width, height=im.height, format=str(im.format), mode=str(im.mode), has_alpha=alpha)
     except UnidentifiedImageError as exc:
@@ -84,6 +88,30 @@ def probe(path: Path, max_pixels: int | None = None) -> ImageInfo:
             f"{max_pixels / 1e6:.1f} MP"
         )
     return info
+
+
+def read_input(path: Path, max_pixels: int | None = None) -> tuple[bytes, os.stat_result, ImageInfo]:
+    """Open an input once and read it, checked on what was actually opened.
+
+    Planning probes a file by its path; by the time a worker reads it, it may have been
+    swapped for a FIFO (opening one blocks), a link to ``/dev/zero`` (endless), or a bigger
+    image. So: open without blocking, ``fstat`` the descriptor (a regular file, or refuse),
+    read at most ``st_size`` bytes, and probe the header again from those bytes, with
+    ``max_pixels``. The returned stat is the one the bytes belong to."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (a FIFO, device or socket)")
+        if st.st_size == 0:
+            raise InputError("empty file (0 bytes)")
+        data = fh.read(st.st_size)
+    if len(data) != st.st_size:
+        raise InputError(f"changed while being read ({len(data)} of {st.st_size} bytes)")
+    return data, st, probe(data, max_pixels)
 
 
 def decode(path: Path, gray: bool = False) -> np.ndarray:

@@ -40,6 +40,23 @@ class Entry:
         return self.size == size and self.mtime_ns == mtime_ns and self.settings == settings and self.hints == hints
 
 
+def _entry(value: Any) -> Entry:
+    """An Entry from JSON, with its field types checked (TypeError/ValueError otherwise)."""
+    if not isinstance(value, dict):
+        raise TypeError("an entry must be an object")
+    entry = Entry(**value)
+    if not (isinstance(entry.size, int) and isinstance(entry.mtime_ns, int) and isinstance(entry.output, str)
+            and isinstance(entry.sha256, str) and isinstance(entry.settings, str) and isinstance(entry.hints, str)):
+        raise TypeError("an entry field has the wrong type")
+    return entry
+
+
+def safe_output(output: str) -> bool:
+    """A manifest's output path: relative, without '..', so it stays inside OUT_DIR."""
+    p = Path(output)
+    return bool(output) and not p.is_absolute() and ".." not in p.parts and not output.startswith("~")
+
+
 def settings_key(model_sha256: str, pixel_settings: dict[str, Any]) -> str:
     """Everything that changes output pixels, hashed: a new model or overlap redoes all."""
     doc = json.dumps({"model": model_sha256, **pixel_settings}, sort_keys=True)
@@ -63,29 +80,58 @@ class Manifest:
         self.entries: dict[str, Entry] = {}
         self._journal_fh = None
 
-    def load(self) -> "Manifest":
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def load(self, create: bool = True) -> "Manifest":
+        """Snapshot, then the journal replayed over it.
+
+        A damaged snapshot (garbage, empty, half-written, binary, or JSON of the wrong shape)
+        must not stop every future nightly run: it is moved aside as
+        ``manifest.json.corrupt-<time>``, a note says so (see ``notes``), and the entries come
+        from the journal alone; files whose record was lost are simply redone. Entries whose
+        output path could point outside OUT_DIR (absolute, ``..``) are dropped, so ``--prune``
+        can never delete anything there.
+        """
+        if create:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        self.notes: list[str] = []
         if self.snapshot.exists():
-            doc = json.loads(self.snapshot.read_text())
-            if doc.get("format") != FORMAT:
-                raise ValueError(f"{self.snapshot}: unknown manifest format {doc.get('format')!r}")
-            self.entries = {k: Entry(**v) for k, v in doc["entries"].items()}
+            try:
+                self.entries = self._entries(json.loads(self.snapshot.read_bytes().decode("utf-8")))
+            except (ValueError, TypeError, KeyError) as exc:  # JSON, UTF-8 and shape errors
+                aside = self.snapshot.with_name(f"{self.snapshot.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+                if create:  # a dry run only reads
+                    os.replace(self.snapshot, aside)
+                self.entries = {}
+                self.notes.append(f"{self.snapshot}: unreadable manifest ({exc}); "
+                                  f"{'moved aside to ' + aside.name if create else 'a real run moves it aside'}, "
+                                  f"rebuilt from the journal; files whose record was lost are redone")
         for rel, entry in self._replay():
             if entry is None:
                 self.entries.pop(rel, None)
             else:
                 self.entries[rel] = entry
+        unsafe = [rel for rel, e in self.entries.items() if not safe_output(e.output)]
+        for rel in unsafe:
+            del self.entries[rel]
+        if unsafe:
+            self.notes.append(f"{self.dir}: ignored {len(unsafe)} manifest entries whose output path leaves the "
+                              f"output folder (e.g. {unsafe[0]!r})")
         return self
+
+    @staticmethod
+    def _entries(doc: Any) -> dict[str, Entry]:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("entries"), dict):
+            raise ValueError(f"not a {FORMAT} document")
+        return {str(k): _entry(v) for k, v in doc["entries"].items()}
 
     def _replay(self) -> Iterator[tuple[str, Entry | None]]:
         if not self.journal.exists():
             return
-        for line in self.journal.read_text().splitlines():
+        for raw in self.journal.read_bytes().splitlines():
             try:
-                rec = json.loads(line)
-                yield rec["rel"], (Entry(**rec["entry"]) if rec.get("entry") else None)
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line from a crash mid-append
+                rec = json.loads(raw.decode("utf-8"))
+                yield str(rec["rel"]), (_entry(rec["entry"]) if rec.get("entry") else None)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a torn last line from a crash mid-append, or bytes that are not a record
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot (atomically), then start an empty journal."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import queue
 import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -34,7 +36,7 @@ from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, Batch
 from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
-from .walk import Job, plan_walk
+from .walk import Job, inside, plan_walk
 from .writer import colorize_file
 
 
@@ -65,6 +67,7 @@ class Todo:
     pixels: int
     has_alpha: bool = False
     hints_sha256: str = ""  # of the hint layer at planning time ("" without one)
+    max_pixels: int | None = None  # checked again on the bytes the worker reads
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Done:
     todo: Todo
     sha256: str | None = None
     hints_sha256: str = ""  # of the hint layer bytes actually used
+    size: int | None = None  # stat of the input as read (fstat of the open file), for the manifest
+    mtime_ns: int | None = None
     error: str | None = None
     megapixels: float = 0.0
     seconds: float = 0.0
@@ -104,12 +109,25 @@ class PixelBudget:
             self._cv.notify_all()
 
 
-def sweep_partials(out_dir: Path) -> int:
-    """Remove temp files a killed run left (``.NAME.XXXX.partial``); we hold the lock."""
+# exactly the names images.atomic_output gives its temp files (mkstemp: 8 characters)
+_OWN_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial$")
+
+
+def sweep_partials(out_dir: Path, in_dir: Path | None = None) -> int:
+    """Remove temp files a killed run left (``.NAME.XXXXXXXX.partial``); we hold the lock.
+
+    Only our own temp-file names, and never inside IN_DIR (a user's ``.notes.partial``, or an
+    input tree that lives inside OUT_DIR, is not ours to delete)."""
     removed = 0
-    for root, _dirs, files in os.walk(out_dir):
+    keep_out = None
+    if in_dir is not None and in_dir.resolve() != out_dir.resolve() and inside(in_dir.resolve(), out_dir.resolve()):
+        keep_out = in_dir.resolve()  # IN_DIR lives inside OUT_DIR: its files are the user's
+    for root, dirs, files in os.walk(out_dir):
+        if keep_out is not None and inside(Path(root).resolve(), keep_out):
+            dirs[:] = []
+            continue
         for name in files:
-            if name.startswith(".") and name.endswith(".partial"):
+            if _OWN_TEMP.match(name):
                 Path(root, name).unlink(missing_ok=True)
                 removed += 1
     return removed
@@ -141,7 +159,7 @@ def _stat_todo(job: Job, max_pixels: int) -> Todo:
             hints_sha = hash_files([job.hints])
         except OSError as exc:
             raise InputError(f"hint layer {job.hints.name}: cannot read: {exc.strerror}") from exc
-    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha, hints_sha)
+    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha, hints_sha, max_pixels)
 
 
 def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -> Done:
@@ -151,21 +169,22 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
     try:
         layer = None
         if todo.job.hints is not None:
-            layer_bytes = todo.job.hints.read_bytes()
+            layer_bytes, _, _ = images.read_input(todo.job.hints, todo.max_pixels)
             hints_sha = hashlib.sha256(layer_bytes).hexdigest()
             try:
                 layer = images.read_hint_layer(layer_bytes)
             except InputError as exc:
                 raise InputError(f"hint layer {todo.job.hints.name}: {exc}") from exc
-        data = todo.job.src.read_bytes()
+        data, st, info = images.read_input(todo.job.src, todo.max_pixels)
         sha = hashlib.sha256(data).hexdigest()
         guide = guidance(settings, engine.card, layer)
-        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, todo.pixels, todo.has_alpha, guide)
+        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    return Done(todo, sha256=sha, hints_sha256=hints_sha, megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
+    return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
 
 
 class _Signals:
@@ -207,18 +226,21 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
         raise BatchcolorError("out_dir must differ from in_dir")
     started = time.time()
     t0 = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(out_dir)
-    with RunLock(manifest.dir).acquire(options.wait_seconds):
-        swept = sweep_partials(out_dir)
+    if not options.dry_run:  # a dry run creates, locks and deletes nothing
+        out_dir.mkdir(parents=True, exist_ok=True)
+    with (nullcontext() if options.dry_run else RunLock(manifest.dir).acquire(options.wait_seconds)):
+        swept = 0 if options.dry_run else sweep_partials(out_dir, in_dir)
         settings, key = model_identity(options.inference)
         # Compile while the tree is walked and probed (it overlaps 0.1-0.2 s of start-up);
         # an up-to-date run waits for it and closes it (never exit with OpenVINO mid-compile).
         engine_ahead = None if options.dry_run or options.scheduler else _in_background(open_engine, settings)
         try:
-            manifest.load()
+            manifest.load(create=not options.dry_run)
+            for note in manifest.notes:
+                reporter.event("warning", f"warning: {note}", warning=note)
             walk = plan_walk(in_dir, out_dir, options.fmt)
-            summary = Summary(total=len(walk.jobs) + len(walk.collisions))
+            summary = Summary(total=len(walk.jobs) + len(walk.collisions) + len(walk.unreadable))
             reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
                            f"(model {Path(settings.model or '').parent.name}, settings {key})",
                            inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
@@ -232,6 +254,9 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
 
             for job, reason in walk.collisions:
                 fail(job, reason)
+            for folder, reason in walk.unreadable:
+                rel = folder.relative_to(in_dir).as_posix() + "/"
+                fail(Job(src=folder, rel=rel, dst=out_dir / rel), reason)
             todos = _todos(walk.jobs, manifest, key, options, summary, reporter, fail)
             if options.prune:
                 _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
@@ -294,6 +319,10 @@ def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter:
         if rel in live or (in_dir / rel).exists():
             continue
         target = out_dir / entry.output
+        if not inside(target.parent.resolve(), out_dir.resolve()):
+            reporter.event("warning", f"warning: not pruning {entry.output}: it resolves outside {out_dir}",
+                           warning="prune target outside out_dir", output=entry.output)
+            continue
         reporter.event("pruned", f"{'would prune' if dry_run else 'pruned'} {entry.output} (input {rel} is gone)",
                        input=rel, output=entry.output)
         if not dry_run:
@@ -318,7 +347,9 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
                 stop.set()
         else:
             output = done.todo.job.dst.relative_to(options.out_dir).as_posix()
-            manifest.record(rel, Entry(size=done.todo.size, mtime_ns=done.todo.mtime_ns, sha256=done.sha256 or "",
+            manifest.record(rel, Entry(size=done.size if done.size is not None else done.todo.size,
+                                       mtime_ns=done.mtime_ns if done.mtime_ns is not None else done.todo.mtime_ns,
+                                       sha256=done.sha256 or "",
                                        output=output, settings=key, finished=time.time(),
                                        hints=done.hints_sha256))
             summary.done += 1

@@ -27,7 +27,8 @@ class Job:
 @dataclass(frozen=True)
 class Walk:
     jobs: tuple[Job, ...]
-    collisions: tuple[tuple[Job, str], ...]  # (job, reason) for inputs that share an output
+    collisions: tuple[tuple[Job, str], ...]  # (job, reason): inputs refused before any work (shared or unsafe output)
+    unreadable: tuple[tuple[Path, str], ...] = ()  # folders that could not be listed, and why
 
 
 def natural_key(path: Path) -> list:
@@ -43,7 +44,8 @@ def output_suffix(src: Path, fmt: str) -> str:
     return OUTPUT_FORMATS[fmt]
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
+    """``path`` is ``root`` or below it (both as given: resolve them first to follow links)."""
     try:
         path.relative_to(root)
         return True
@@ -51,7 +53,9 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
+def iter_inputs(in_dir: Path, skip: Path | None = None, unreadable: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Input files under ``in_dir``; folders that cannot be listed go to ``unreadable``
+    (a nightly job must say so, not skip them silently)."""
     root = in_dir.resolve()
     skip_real = skip.resolve() if skip is not None else None
     found: list[Path] = []
@@ -65,7 +69,9 @@ def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
         visited.add(real)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((folder, f"cannot list folder: {exc.strerror}"))
             continue
         subdirs = []
         for entry in entries:
@@ -78,7 +84,7 @@ def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
                 continue
             if is_dir:
                 target = path.resolve()
-                if entry.is_symlink() and not _inside(target, root):
+                if entry.is_symlink() and not inside(target, root):
                     continue  # never leave in_dir through a link
                 subdirs.append(path)
             elif path.suffix.lower() in INPUT_SUFFIXES and not is_hint_layer(path):
@@ -88,7 +94,11 @@ def iter_inputs(in_dir: Path, skip: Path | None = None) -> list[Path]:
 
 
 def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
-    inputs = iter_inputs(in_dir, skip=out_dir if _inside(out_dir.resolve(), in_dir.resolve()) else None)
+    unreadable: list[tuple[Path, str]] = []
+    inputs = iter_inputs(in_dir, skip=out_dir if inside(out_dir.resolve(), in_dir.resolve()) else None,
+                         unreadable=unreadable)
+    out_real = out_dir.resolve()
+    input_real = {p.resolve() for p in inputs}
     by_dst: dict[Path, list[Job]] = {}
     for src in inputs:
         rel = src.relative_to(in_dir)
@@ -98,7 +108,10 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
         by_dst.setdefault(dst, []).append(job)
     jobs, collisions = [], []
     for dst, group in by_dst.items():
-        if len(group) == 1:
+        unsafe = unsafe_destination(dst, out_real, input_real)
+        if unsafe:
+            collisions += [(j, unsafe) for j in group]
+        elif len(group) == 1:
             jobs.append(group[0])
         else:
             names = ", ".join(j.rel for j in group)
@@ -106,4 +119,17 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
                 collisions.append((j, f"output {dst.name} would be written by several inputs ({names}); rename one"))
     jobs.sort(key=lambda j: j.rel)
     collisions.sort(key=lambda c: c[0].rel)
-    return Walk(tuple(jobs), tuple(collisions))
+    return Walk(tuple(jobs), tuple(collisions), tuple(unreadable))
+
+
+def unsafe_destination(dst: Path, out_real: Path, inputs_real: set[Path]) -> str | None:
+    """Why an output may not be written there, or None.
+
+    A folder inside OUT_DIR that is a symlink to elsewhere would carry the output outside it;
+    an OUT_DIR around IN_DIR could make an output land on an input."""
+    parent = dst.parent.resolve()
+    if not inside(parent, out_real):
+        return f"output folder {dst.parent} resolves to {parent}, outside the output folder (a symlink?); refused"
+    if dst.resolve() in inputs_real:
+        return f"output {dst} would overwrite an input; put OUT_DIR outside IN_DIR's tree"
+    return None

@@ -1,0 +1,189 @@
+"""Red-team findings (issue 12): each test failed before its fix."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from batchcolor import synthetic
+from batchcolor.colorize import InferenceSettings, open_engine
+from batchcolor.runner import _stat_todo, process
+from batchcolor.walk import Job
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def engine(small_unet):
+    settings = InferenceSettings(model=str(small_unet), precision="f32", cache_dir=None)
+    eng, tiling = open_engine(settings)
+    yield eng, tiling, settings
+    eng.close()
+
+
+def _planned(tmp_path, max_pixels=1_000_000):
+    src = tmp_path / "a.png"
+    cv2.imwrite(str(src), synthetic.line_art(64, 64))
+    job = Job(src=src, rel="a.png", dst=tmp_path / "out" / "a.png")
+    return job, _stat_todo(job, max_pixels)
+
+
+def test_input_swapped_for_a_bigger_image_after_planning_is_refused(tmp_path, engine):
+    eng, tiling, settings = engine
+    job, todo = _planned(tmp_path)
+    cv2.imwrite(str(job.src), np.full((1200, 1000), 255, np.uint8))  # 1.2 MP > --max-pixels 1 MP
+    done = process(todo, eng, tiling, settings)
+    assert done.error and "max-pixels" in done.error and not job.dst.exists()
+
+
+def test_input_swapped_for_a_fifo_fails_at_once(tmp_path, engine):
+    eng, tiling, settings = engine
+    job, todo = _planned(tmp_path)
+    job.src.unlink()
+    os.mkfifo(job.src)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(done=process(todo, eng, tiling, settings)), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "reading a FIFO hung"
+    assert "not a regular file" in result["done"].error
+
+
+def test_input_swapped_for_a_link_to_dev_zero_is_not_read(tmp_path, engine):
+    eng, tiling, settings = engine
+    job, todo = _planned(tmp_path)
+    job.src.unlink()
+    job.src.symlink_to("/dev/zero")
+    t0 = time.monotonic()
+    done = process(todo, eng, tiling, settings)
+    assert "not a regular file" in done.error and time.monotonic() - t0 < 5
+
+
+def test_manifest_records_the_stat_of_what_was_read(tmp_path, engine):
+    eng, tiling, settings = engine
+    job, todo = _planned(tmp_path)
+    cv2.imwrite(str(job.src), synthetic.line_art(70, 70, seed=5))  # changed between planning and reading
+    st = os.stat(job.src)
+    done = process(todo, eng, tiling, settings)
+    assert done.error is None and done.size == st.st_size and done.mtime_ns == st.st_mtime_ns
+
+
+def _tree(root, n=3):
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        cv2.imwrite(str(root / f"d{i}.png"), synthetic.line_art(48, 48, seed=i))
+    return root
+
+
+@pytest.mark.parametrize("damage", [b"", b"{\"format\": \"batchcolor-manifest/1\", \"entr", b"\x89PNG\x00\xff\xfe garbage",
+                                    b"[1, 2, 3]", b"{\"format\": \"batchcolor-manifest/1\", \"entries\": {\"a\": 5}}"])
+def test_damaged_manifest_is_moved_aside_and_the_run_goes_on(tmp_path, small_unet, damage):
+    src, out = _tree(tmp_path / "in"), tmp_path / "out"
+    assert run_cli("run", src, out, "--model", small_unet).returncode == 0
+    state = out / ".batchcolor"
+    (state / "manifest.json").write_bytes(damage)
+    r = run_cli("run", src, out, "--model", small_unet)
+    assert r.returncode == 0, r.stderr
+    aside = list(state.glob("manifest.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == damage
+    assert sum(aside[0].name in line for line in r.stderr.splitlines()) == 1  # one line names it
+    assert json.loads((state / "manifest.json").read_text())["format"] == "batchcolor-manifest/1"
+    again = run_cli("run", src, out, "--model", small_unet)  # and from then on, nothing to redo
+    assert again.returncode == 0 and "3 skipped" in again.stderr
+
+
+def test_journal_lines_that_do_not_decode_are_skipped(tmp_path, small_unet):
+    from batchcolor.manifest import Manifest
+
+    src, out = _tree(tmp_path / "in"), tmp_path / "out"
+    assert run_cli("run", src, out, "--model", small_unet).returncode == 0
+    m = Manifest(out).load()
+    (m.journal).write_bytes(b"\xff\xfe\x00not utf-8\n{\"rel\": 3}\n")
+    assert Manifest(out).load().entries.keys() == m.entries.keys()
+
+
+def test_outputs_never_leave_out_dir_through_a_symlinked_subfolder(tmp_path, small_unet):
+    src, out, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    _tree(src / "sub")
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere, target_is_directory=True)
+    r = run_cli("run", src, out, "--model", small_unet)
+    assert r.returncode == 3 and "outside the output folder" in r.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_in_dir_inside_out_dir_never_overwrites_an_input_and_sweep_spares_user_files(tmp_path, small_unet):
+    out = tmp_path / "out"
+    src = _tree(out / "sub")  # IN_DIR = OUT_DIR/sub
+    _tree(src / "sub")  # sub/sub/d0.png would be written to OUT_DIR/sub/d0.png: an input
+    (src / ".notes.partial").write_text("my notes")
+    own = out / ".d9.png.abc12_xy.partial"
+    own.write_bytes(b"left by a killed run")
+    before = {p.relative_to(src): p.read_bytes() for p in src.rglob("*.png")}
+    r = run_cli("run", src, out, "--model", small_unet)
+    assert r.returncode == 3 and "would overwrite an input" in r.stderr
+    assert {p.relative_to(src): p.read_bytes() for p in src.rglob("*.png")} == before
+    assert (src / ".notes.partial").read_text() == "my notes" and not own.exists()
+    assert (out / "d0.png").exists()  # the inputs whose outputs are safe were done
+
+
+def test_dry_run_creates_and_deletes_nothing(tmp_path, small_unet):
+    src, out = _tree(tmp_path / "in"), tmp_path / "out"
+    r = run_cli("run", src, out, "--model", small_unet, "--dry-run")
+    assert r.returncode == 0 and "would colorize" in r.stderr
+    assert not out.exists()
+    out.mkdir()
+    leftover = out / ".d0.png.abc12_xy.partial"
+    leftover.write_bytes(b"x")
+    run_cli("run", src, out, "--model", small_unet, "--dry-run")
+    assert leftover.exists() and not (out / ".batchcolor").exists()
+
+
+def test_prune_never_deletes_outside_out_dir(tmp_path, small_unet):
+    from batchcolor.manifest import Manifest
+
+    src, out = _tree(tmp_path / "in"), tmp_path / "out"
+    assert run_cli("run", src, out, "--model", small_unet).returncode == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    doc = json.loads((out / ".batchcolor" / "manifest.json").read_text())
+    entry = dict(doc["entries"]["d0.png"], output="../victim.txt")
+    doc["entries"]["gone.png"] = entry
+    doc["entries"]["gone2.png"] = dict(entry, output=str(victim))
+    (out / ".batchcolor" / "manifest.json").write_text(json.dumps(doc))
+    assert "gone.png" not in Manifest(out).load().entries
+    r = run_cli("run", src, out, "--model", small_unet, "--prune")
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "precious" and "leaves the output folder" in r.stderr
+
+
+def test_a_folder_that_cannot_be_listed_is_a_failure(tmp_path, small_unet, monkeypatch):
+    """As root, permissions do not stop a listing; the failure is injected where it happens."""
+    import io
+
+    from batchcolor import walk as walkmod
+    from batchcolor.report import Reporter
+    from batchcolor.runner import RunOptions, run_batch
+
+    src, out = _tree(tmp_path / "in"), tmp_path / "out"
+    _tree(src / "locked")
+    real = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(walkmod.os, "scandir", scandir)
+    log = io.StringIO()
+    summary, code = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
+                              Reporter("text", log))
+    assert code == 3 and summary.done == 3 and "in/locked: cannot list folder" in log.getvalue()
+    report = json.loads((out / ".batchcolor" / "errors.json").read_text())
+    assert [f["input"] for f in report["failed"]] == ["locked/"]
