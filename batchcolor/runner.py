@@ -169,9 +169,9 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
     try:
         layer = None
         if todo.job.hints is not None:
-            layer_bytes, _, _ = images.read_input(todo.job.hints, todo.max_pixels)
-            hints_sha = hashlib.sha256(layer_bytes).hexdigest()
             try:
+                layer_bytes, _, _ = images.read_input(todo.job.hints, todo.max_pixels)
+                hints_sha = hashlib.sha256(layer_bytes).hexdigest()
                 layer = images.read_hint_layer(layer_bytes)
             except InputError as exc:
                 raise InputError(f"hint layer {todo.job.hints.name}: {exc}") from exc
