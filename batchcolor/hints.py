@@ -222,8 +222,11 @@ def sample_strokes(rng: np.random.Generator, target: np.ndarray, count: int) -> 
     return color, mask
 
 
-def simulate(rng: np.random.Generator, target: np.ndarray) -> Hints:
-    """Training hints for one target photo (H x W x 3 uint8 RGB), by the protocol above."""
+def simulate(rng: np.random.Generator, target: np.ndarray, at_least_one: bool = False) -> Hints:
+    """Training hints for one target photo (H x W x 3 uint8 RGB), by the protocol above.
+
+    ``at_least_one``: a sample that drew no hint at all gets the global colour (used for
+    recoloured targets, whose colours only a hint can tell)."""
     n = int(rng.geometric(POINT_P)) - 1
     color = np.zeros(target.shape, np.uint8)
     mask = np.zeros(target.shape[:2], bool)
@@ -232,7 +235,7 @@ def simulate(rng: np.random.Generator, target: np.ndarray) -> Hints:
             color, mask = sample_strokes(rng, target, max(1, n // 3))
         else:
             color, mask = sample_points(rng, target, n)
-    g = global_color(target) if rng.random() < GLOBAL_P else None
+    g = global_color(target) if rng.random() < GLOBAL_P or (at_least_one and not mask.any()) else None
     return Hints(color=color, mask=mask, global_rgb=g)
 
 

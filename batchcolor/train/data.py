@@ -146,13 +146,16 @@ def epoch_order(n: int, batch_size: int, rng: np.random.Generator):
 
 
 def hinted_batches(arrays: PairArrays, batch_size: int, rng: np.random.Generator, flip: bool, size: int,
-                   aug, with_hints: bool):
+                   aug, with_hints: bool, recolour_p: float = 0.0):
     """One epoch of augmented batches: input N x (C + 8) x S x S with simulated hints (or
-    N x C x S x S without), target N x 3 x S x S, both float in [-1, 1].
+    N x C x S x S without), target N x 3 x S x S, both float in [-1, 1]. With ``recolour_p``,
+    that share of hinted samples gets a recoloured target (:func:`augment.recolour`) and at
+    least one hint; samples without hints keep their own colours, so automatic mode still
+    learns what real objects look like.
 
     ``arrays`` may be larger than ``size`` (the scale augmentation crops from 256 px pairs)."""
     from .. import hints as hintmod
-    from .augment import network_input, sample
+    from .augment import network_input, recolour, sample
 
     for idx in epoch_order(len(arrays), batch_size, rng):
         xs, ys = [], []
@@ -164,7 +167,14 @@ def hinted_batches(arrays: PairArrays, batch_size: int, rng: np.random.Generator
                 gray, b = gray[:, ::-1], b[:, ::-1]
             e, t = sample(rng, np.ascontiguousarray(gray), np.ascontiguousarray(b), size, aug)
             e = e[:, :, None] if channels == 1 else np.repeat(e[:, :, None], 3, axis=2)
-            xs.append(network_input(e, hintmod.simulate(rng, t) if with_hints else None))
+            hints = None
+            if with_hints:
+                if recolour_p and rng.random() < recolour_p:  # another colour, which only hints can tell
+                    t = recolour(rng, t)
+                    hints = hintmod.simulate(rng, t, at_least_one=True)
+                else:
+                    hints = hintmod.simulate(rng, t)
+            xs.append(network_input(e, hints))
             ys.append(t)
         yield np.stack(xs), to_tensor_range(np.stack(ys))
 

@@ -64,6 +64,7 @@ class TrainConfig:
     scale_max: float = 2.0
     init_from: str | None = None  # start the generator from this checkpoint (L1 pre-training -> GAN fine-tune)
     hint_weight: float = 0.0  # extra L1 weight on hinted pixels: the output under a hint should be its colour
+    recolour: float = 0.0  # share of hinted samples whose target is recoloured (hue/chroma), see augment.recolour
     command: str = ""
 
     @property
@@ -382,7 +383,7 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
             epoch_start = time.perf_counter()
             if config.hints or config.augment:
                 epoch_batches = datamod.hinted_batches(train_set, batch, trainer.rng, config.flip, config.size,
-                                                       config.augmentation(), config.hints)
+                                                       config.augmentation(), config.hints, config.recolour)
             else:
                 epoch_batches = datamod.batches(train_set, batch, trainer.rng, config.flip)
             for a, b in epoch_batches:
