@@ -5,6 +5,7 @@ neither OpenVINO nor OpenCV, and nothing but ``train``/``export`` ever loads Pad
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import EXIT_SIGINT, EXIT_USAGE, BatchcolorError
+from .errors import EXIT_FATAL, EXIT_SIGINT, EXIT_USAGE, BatchcolorError
 
 
 def _report_errors(fn: Callable) -> Callable:
@@ -29,8 +30,31 @@ def _report_errors(fn: Callable) -> Callable:
         except ValueError as exc:
             click.echo(f"batchcolor: error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+        except OSError as exc:  # a read-only or full disk, OUT_DIR below a file: the path and the cause
+            where = exc.filename if exc.filename is not None else ""
+            click.echo(f"batchcolor: error: {where}{': ' if where else ''}{exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FATAL)
 
     return wrapper
+
+
+MAX_PIXELS = 400_000_000  # run and tile refuse bigger images from the header, before decoding
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Any:
+    """SIGTERM raises SystemExit(143) in the main thread, so ``finally``/``except`` blocks
+    (the atomic writer's temp-file cleanup) run instead of the process vanishing."""
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(143)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _env(name: str) -> str:
@@ -112,13 +136,17 @@ def main() -> None:
 @inference_options()
 @click.option("--save-tiles", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write input tiles, output tiles and a picture of the tile grid here (for debugging seams).")
 @click.option("--hints", "hints_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Hint layer: an RGBA PNG of any size; pixels with alpha >= 128 are colour hints (default: IMAGE's NAME.hints.png if there is one).")
+@click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger images (checked from the header), as run does.")
 @_report_errors
-def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None, **opts: Any) -> None:
+def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None, max_pixels: int,
+         **opts: Any) -> None:
     """Colorize one (huge) IMAGE with overlapping tiles."""
     from .single import colorize_one
 
     out = output or image.with_name(f"{image.stem}_color.png")
-    report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles, hints=hints_path)
+    with _terminate_as_exit():  # SIGTERM unwinds like Ctrl-C: the temp output is removed
+        report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles, hints=hints_path,
+                              max_pixels=max_pixels)
     click.echo(report, err=True)
 
 
@@ -140,7 +168,7 @@ def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any])
 @click.option("--pipeline", "-p", envvar=_env("pipeline"), default=None, help="Preset name in pipelines/ or a .toml path.")
 @inference_options(with_env=True)
 @click.option("--format", "format", envvar=_env("format"), type=click.Choice(["png", "jpg", "webp", "same"]), default="png", show_default=True)
-@click.option("--max-pixels", envvar=_env("max_pixels"), type=click.IntRange(1), default=400_000_000, show_default=True, help="Refuse larger images (checked from the header).")
+@click.option("--max-pixels", envvar=_env("max_pixels"), type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger images (checked from the header).")
 @click.option("--inflight-megapixels", envvar=_env("inflight_megapixels"), type=click.FloatRange(0.1), default=64.0, show_default=True, help="Pixel budget of files decoded and in flight at once.")
 @click.option("--workers", envvar=_env("workers"), type=click.IntRange(1, 64), default=None, help="Files in flight (default: 2x the infer requests, at least 4).")
 @click.option("--force", is_flag=True, help="Redo every file, even up-to-date ones.")

@@ -55,6 +55,17 @@ def _ov():  # imported lazily: `batchcolor --help` must not pay for the runtime
     return ov
 
 
+def meaningful(exc: BaseException) -> str:
+    """OpenVINO's messages open with 'Exception from src/...cpp:117:'; the cause comes after
+    (e.g. 'libOpenCL.so.1: cannot open shared object file')."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("Exception from src/")]
+    text = (useful or lines or [type(exc).__name__])[0]
+    if "Cannot load library" in text and ": " in text:
+        text = text.rsplit('": ', 1)[-1]  # the loader's reason, not the plugin's long path
+    return text
+
+
 def compile_config(config: EngineConfig) -> dict[str, str]:
     if config.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
@@ -175,7 +186,8 @@ class Engine:
                 compiled = self._core.compile_model(model, self.config.device, compile_config(self.config))
             except Exception as exc:
                 raise ModelError(f"cannot compile {self.model_path} for device {self.config.device}: "
-                                 f"{str(exc).splitlines()[0]}") from exc
+                                 f"{meaningful(exc)} (devices available here: "
+                                 f"{', '.join(self._core.available_devices) or 'none'})") from exc
             n = self.config.num_requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
             queue = _ov().AsyncInferQueue(compiled, max(1, n))
             queue.set_callback(self._on_done)

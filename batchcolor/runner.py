@@ -273,11 +273,20 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
             with _Signals(stop) as signals:
                 if todos and not (options.fail_fast and summary.failed):
                     _execute(todos, settings, key, options, manifest, summary, reporter, stop, fail, engine_ahead)
-            manifest.compact()
             summary.wall_seconds = time.monotonic() - t0
             if signals.exit_code is not None:
                 summary.interrupted = "SIGINT" if signals.exit_code == EXIT_SIGINT else "SIGTERM"
+            # The error report first (small), then the compaction (rewrites the whole manifest):
+            # a full disk must not leave the previous run's errors.json behind. A compaction
+            # that fails loses nothing (the journal stays and is replayed next time).
             write_error_report(manifest.dir / "errors.json", summary, started)
+            try:
+                manifest.compact()
+            except OSError as exc:
+                reason = f"{manifest.snapshot}: cannot rewrite the manifest ({exc.strerror}); the journal keeps every record"
+                summary.failed += 1
+                summary.failures.append({"input": "", "path": str(manifest.snapshot), "error": reason})
+                reporter.event("failed", f"FAILED {reason}", input="", path=str(manifest.snapshot), error=reason)
             reporter.summary(summary)
         finally:
             _close_engine(engine_ahead)

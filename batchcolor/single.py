@@ -23,16 +23,16 @@ def output_suffix(path: Path) -> str:
 
 
 def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: Path | None = None,
-                 hints: Path | None = None) -> str:
+                 hints: Path | None = None, max_pixels: int | None = None) -> str:
     """``hints`` is a hint layer; without it, ``NAME.hints.png`` beside ``src`` is used if present."""
     output_suffix(dst)
+    try:  # the header first: a 30000 x 30000 PNG is refused before anything is compiled or decoded
+        info = images.probe(src, max_pixels)
+    except InputError as exc:
+        raise InputError(f"{src}: {exc}") from exc
     t0 = time.perf_counter()
     engine, tiling = open_engine(settings)
     t_compile = time.perf_counter() - t0
-    try:
-        info = images.probe(src)
-    except InputError as exc:
-        raise InputError(f"{src}: {exc}") from exc
     beside = images.hint_layer_for(src)
     layer_path = hints or (beside if beside.is_file() else None)
     if hints is not None and not engine.card.hint_planes:

@@ -187,3 +187,118 @@ def test_a_folder_that_cannot_be_listed_is_a_failure(tmp_path, small_unet, monke
     assert code == 3 and summary.done == 3 and "in/locked: cannot list folder" in log.getvalue()
     report = json.loads((out / ".batchcolor" / "errors.json").read_text())
     assert [f["input"] for f in report["failed"]] == ["locked/"]
+
+
+def _png_header_only(path, width, height):
+    """A PNG whose header claims width x height (no pixel data): what a 948 KB bomb looks like to a probe."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+
+
+def test_tile_has_runs_pixel_guard(tmp_path, small_unet):
+    bomb = tmp_path / "bomb.png"
+    _png_header_only(bomb, 30000, 30000)
+    r = run_cli("tile", bomb, "-o", tmp_path / "o.png", "--model", small_unet, timeout=30)
+    assert r.returncode == 1 and "max-pixels" in r.stderr and "30000x30000" in r.stderr
+    small = tmp_path / "s.png"
+    cv2.imwrite(str(small), synthetic.line_art(1200, 1000))
+    r = run_cli("tile", small, "-o", tmp_path / "o.png", "--model", small_unet, "--max-pixels", "1000000")
+    assert r.returncode == 1 and "max-pixels" in r.stderr and not (tmp_path / "o.png").exists()
+
+
+def test_tile_sigterm_leaves_no_partial(tmp_path, small_unet):
+    import signal
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), synthetic.line_art(3000, 3000, seed=1))
+    proc = subprocess.Popen([sys.executable, "-m", "batchcolor", "tile", str(big), "-o", str(tmp_path / "out.png"),
+                             "--model", str(small_unet), "--tile", "64", "--no-cache"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.png.*.partial")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "finished before the signal: make the image bigger"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 143
+    assert not list(tmp_path.glob("*.partial")) and not (tmp_path / "out.png").exists()
+
+
+def test_out_dir_below_a_file_is_one_clear_line(tmp_path, small_unet):
+    src = _tree(tmp_path / "in", 1)
+    (tmp_path / "afile.txt").write_text("x")
+    r = run_cli("run", src, tmp_path / "afile.txt" / "sub", "--model", small_unet)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "afile.txt" in r.stderr and "Not a directory" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_full_disk_at_compaction_writes_errors_first_and_exits_3(tmp_path, small_unet, monkeypatch):
+    import errno
+    import io
+
+    from batchcolor import manifest as manifestmod
+    from batchcolor.report import Reporter
+    from batchcolor.runner import RunOptions, run_batch
+
+    src, out = _tree(tmp_path / "in", 2), tmp_path / "out"
+    (src / "bad.png").write_text("not an image")
+    state = out / ".batchcolor"
+    state.mkdir(parents=True)
+    (state / "errors.json").write_text('{"stale": true}')
+
+    def full(target, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(manifestmod, "atomic_write", full)
+    log = io.StringIO()
+    summary, code = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
+                              Reporter("text", log))
+    assert code == 3 and "cannot rewrite the manifest" in log.getvalue()
+    report = json.loads((state / "errors.json").read_text())
+    assert "stale" not in report and [f["input"] for f in report["failed"]] == ["bad.png"]
+    monkeypatch.undo()
+    from batchcolor.manifest import Manifest
+
+    assert set(Manifest(out).load().entries) == {"d0.png", "d1.png"}  # the journal kept them
+
+
+def test_unavailable_device_names_the_cause_and_the_devices(tmp_path, small_unet):
+    art = tmp_path / "a.png"
+    cv2.imwrite(str(art), synthetic.line_art(40, 40))
+    r = run_cli("tile", art, "--model", small_unet, "--device", "NOSUCHDEVICE")
+    assert r.returncode == 1 and "core.cpp" not in r.stderr.splitlines()[-1].split("for device")[1][:40]
+    assert "devices available here: CPU" in r.stderr
+
+
+def test_missing_gpu_says_why(tmp_path, small_unet):
+    from batchcolor.runtime import openvino
+
+    if "GPU" in openvino().Core().available_devices:
+        pytest.skip("this box has a GPU")
+    art = tmp_path / "a.png"
+    cv2.imwrite(str(art), synthetic.line_art(40, 40))
+    r = run_cli("tile", art, "--model", small_unet, "--device", "GPU")
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and not last.rstrip().endswith(":") and "devices available here" in last
+
+
+def test_bench_finds_benchmark_app_beside_python_not_only_on_path(tmp_path):
+    import subprocess
+    import sys
+
+    code = "from batchcolor.bench import find_benchmark_app as f; print(f())"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PATH": "/nonexistent"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.join(os.path.dirname(sys.executable), "benchmark_app")
+    fake = tmp_path / "bin" / "python3"  # a Python with no benchmark_app beside it and none on PATH
+    fake.parent.mkdir()
+    fake.symlink_to(sys.executable)
+    r = subprocess.run([str(fake), "-c", code + "\n"], capture_output=True, text=True,
+                       env={**os.environ, "PATH": "/nonexistent", "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode != 0 and "benchmark_app not found" in r.stderr
