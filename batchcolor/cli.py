@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +18,25 @@ import click
 
 from . import __version__
 from .errors import EXIT_FATAL, EXIT_SIGINT, EXIT_USAGE, BatchcolorError
+
+
+def _json_logs() -> bool:
+    """``--log-format json`` (or its variable) was asked for: then usage and fatal errors are
+    JSON lines too, and a log shipper sees every outcome in one format."""
+    argv = sys.argv[1:]
+    asked = any(a == "--log-format=json" or (a == "--log-format" and argv[i + 1 : i + 2] == ["json"])
+                for i, a in enumerate(argv))
+    return asked or os.environ.get("BATCHCOLOR_LOG_FORMAT") == "json"
+
+
+def _error_line(kind: str, message: str, code: int) -> None:
+    """One line on stderr (JSON with --log-format json), then exit ``code``."""
+    if _json_logs():
+        click.echo(json.dumps({"event": "error", "kind": kind, "error": message, "exit_code": code,
+                               "time": round(time.time(), 3)}), err=True)
+    else:
+        click.echo(f"batchcolor: error: {message}" if kind != "interrupted" else "batchcolor: interrupted", err=True)
+    sys.exit(code)
 
 
 def _report_errors(fn: Callable) -> Callable:
@@ -25,15 +47,12 @@ def _report_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except BatchcolorError as exc:
-            click.echo(f"batchcolor: error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _error_line("usage" if exc.exit_code == EXIT_USAGE else "fatal", str(exc), exc.exit_code)
         except ValueError as exc:
-            click.echo(f"batchcolor: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
+            _error_line("usage", str(exc), EXIT_USAGE)
         except OSError as exc:  # a read-only or full disk, OUT_DIR below a file: the path and the cause
             where = exc.filename if exc.filename is not None else ""
-            click.echo(f"batchcolor: error: {where}{': ' if where else ''}{exc.strerror or exc}", err=True)
-            sys.exit(EXIT_FATAL)
+            _error_line("fatal", f"{where}{': ' if where else ''}{exc.strerror or exc}", EXIT_FATAL)
 
     return wrapper
 
@@ -115,8 +134,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            click.echo("batchcolor: interrupted", err=True)
-            sys.exit(EXIT_SIGINT)
+            _error_line("interrupted", "interrupted", EXIT_SIGINT)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            if not _json_logs():
+                raise
+            _error_line("usage", exc.format_message(), exc.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,6 +202,7 @@ def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any])
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing file.")
 @click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0.0, help="Wait up to SECONDS for another run's lock instead of exiting 11.")
 @click.option("--log-format", envvar=_env("log_format"), type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also list up-to-date files (the summary always counts them).")
 @click.option("--scheduler", envvar=_env("scheduler"), default=None, help="Dask scheduler address (tcp://host:8786): run the files on a cluster. Needs the dask extra and a shared mount.")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True, help="Extra attempts per file on a Dask cluster.")
 @click.pass_context
@@ -206,7 +231,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
                          opts.pop("color"), opts.pop("lines"))
-    reporter = Reporter(opts.pop("log_format"))
+    reporter = Reporter(opts.pop("log_format"), verbose=opts.pop("verbose"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
     _, code = run_batch(options, reporter)
     sys.exit(code)

@@ -35,6 +35,7 @@ class ImageInfo:
     format: str
     mode: str
     has_alpha: bool = False
+    pages: int = 1  # a multi-page TIFF: only the first page is colorized, and the log says so
 
     @property
     def pixels(self) -> int:
@@ -44,7 +45,8 @@ class ImageInfo:
 def _cv2():
     import cv2
 
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # errors only: truncation is reported by us, per file, not as a WARN spew
+    # silent: a bad file gets one line of ours; OpenCV/libtiff [ERROR] lines would only repeat it
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     return cv2
 
 
@@ -73,7 +75,8 @@ def probe(path: Path | bytes, max_pixels: int | None = None) -> ImageInfo:
     try:
         with Image.open(path if isinstance(path, Path) else io.BytesIO(path)) as im:
             alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
-            info = ImageInfo(width=im.width, height=im.height, format=str(im.format), mode=str(im.mode), has_alpha=alpha)
+            info = ImageInfo(width=im.width, height=im.height, format=str(im.format), mode=str(im.mode), has_alpha=alpha,
+                             pages=int(getattr(im, "n_frames", 1) or 1) if im.format == "TIFF" else 1)
     except UnidentifiedImageError as exc:
         raise InputError("not an image (unrecognised header)") from exc
     except OSError as exc:

@@ -7,6 +7,7 @@ progress bar appears only when stderr is a terminal, so cron mail stays clean.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,11 +34,25 @@ class Summary:
         return self.megapixels / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Control characters (a newline in a file name) escaped, so one event stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 class Reporter:
-    def __init__(self, fmt: str = "text", stream: IO[str] | None = None, progress: bool | None = None):
+    # Events listed only with --verbose: a nightly run over a big tree is mostly up-to-date
+    # files, which the summary counts.
+    QUIET = frozenset({"skipped"})
+
+    def __init__(self, fmt: str = "text", stream: IO[str] | None = None, progress: bool | None = None,
+                 verbose: bool = False):
         if fmt not in ("text", "json"):
             raise ValueError(f"--log-format must be text or json, got {fmt!r}")
         self.fmt = fmt
+        self.verbose = verbose
         self.stream = stream or sys.stderr
         tty = getattr(self.stream, "isatty", lambda: False)()
         self.progress = tty and fmt == "text" if progress is None else progress
@@ -45,11 +60,13 @@ class Reporter:
         self._t0 = time.monotonic()
 
     def event(self, kind: str, text: str, **fields: Any) -> None:
+        if kind in self.QUIET and not self.verbose:
+            return
         self._clear_bar()
         if self.fmt == "json":
             self.stream.write(json.dumps({"event": kind, "time": round(time.time(), 3), **fields}) + "\n")
         else:
-            self.stream.write(text + "\n")
+            self.stream.write(printable(text) + "\n")
         self.stream.flush()
 
     def bar(self, summary: Summary) -> None:

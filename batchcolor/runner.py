@@ -77,6 +77,7 @@ class Done:
     hints_sha256: str = ""  # of the hint layer bytes actually used
     size: int | None = None  # stat of the input as read (fstat of the open file), for the manifest
     mtime_ns: int | None = None
+    pages: int = 1
     error: str | None = None
     megapixels: float = 0.0
     seconds: float = 0.0
@@ -183,7 +184,7 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns,
+    return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns, pages=info.pages,
                 megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
 
 
@@ -364,9 +365,11 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
             summary.done += 1
             summary.inferred += 1
             summary.megapixels += done.megapixels
-            reporter.event("done", f"done {rel} -> {output} ({done.megapixels:.2f} MP, {done.seconds:.2f}s)",
+            skipped_pages = (f"; first of {done.pages} pages, the other {done.pages - 1} skipped"
+                             if done.pages > 1 else "")
+            reporter.event("done", f"done {rel} -> {output} ({done.megapixels:.2f} MP, {done.seconds:.2f}s{skipped_pages})",
                            input=rel, output=output, megapixels=round(done.megapixels, 4),
-                           seconds=round(done.seconds, 3))
+                           seconds=round(done.seconds, 3), pages=done.pages)
         reporter.bar(summary)
 
 

@@ -56,12 +56,12 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
             h, w, streamed = colorize_file(src, dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
-    plan = tiling.plan(h, w, engine.card.stride)
+    tiles = engine.tiles_submitted  # counted where they ran: --scale and sheets change the plan
     t_infer = time.perf_counter() - t1
     return (
-        f"{src} -> {dst}: {w}x{h}, {plan.count} tiles of {tiling.tile}px (overlap {tiling.overlap}), "
+        f"{src} -> {dst}: {w}x{h}, {tiles} tiles of up to {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
-        f"{plan.count / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
+        f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
         f"{', input streamed' if streamed else ''}"
     )
 

@@ -302,3 +302,66 @@ def test_bench_finds_benchmark_app_beside_python_not_only_on_path(tmp_path):
     r = subprocess.run([str(fake), "-c", code + "\n"], capture_output=True, text=True,
                        env={**os.environ, "PATH": "/nonexistent", "PYTHONPATH": os.pathsep.join(sys.path)})
     assert r.returncode != 0 and "benchmark_app not found" in r.stderr
+
+
+def test_multipage_tiff_says_the_other_pages_were_skipped(tmp_path, small_unet):
+    import tifffile
+
+    src = tmp_path / "in"
+    src.mkdir()
+    with tifffile.TiffWriter(src / "book.tif") as tif:  # three separate pages, as a scanner writes them
+        for i in range(3):
+            tif.write(synthetic.line_art(48, 48, seed=i), contiguous=False)
+    r = run_cli("run", src, tmp_path / "out", "--model", small_unet)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stderr.splitlines() if x.startswith("done book.tif"))
+    assert "first of 3 pages, the other 2 skipped" in line
+
+
+def test_logs_escape_control_characters_and_list_skipped_only_when_verbose(tmp_path, small_unet):
+    src = _tree(tmp_path / "in", 2)
+    os.rename(src / "d1.png", src / "evil\nFAILED fake.png")
+    r = run_cli("run", src, tmp_path / "out", "--model", small_unet)
+    assert r.returncode == 0 and "evil\\x0aFAILED" in r.stderr
+    assert not any(line.startswith("FAILED") for line in r.stderr.splitlines())
+    quiet = run_cli("run", src, tmp_path / "out", "--model", small_unet)
+    assert "up to date" not in quiet.stderr and "2 skipped" in quiet.stderr
+    loud = run_cli("run", src, tmp_path / "out", "--model", small_unet, "-v")
+    assert loud.stderr.count("up to date") == 2
+
+
+@pytest.mark.parametrize("args", [["run", "/nonexistent/in", "OUT"], ["run", "IN", "OUT", "--scale", "2x"],
+                                  ["run", "IN", "OUT", "--model", "/nonexistent/model"]])
+def test_json_logs_make_usage_and_fatal_errors_json(tmp_path, args):
+    src = _tree(tmp_path / "in", 1)
+    argv = [str(src) if a == "IN" else str(tmp_path / "out") if a == "OUT" else a for a in args]
+    r = run_cli(*argv, "--log-format", "json")
+    assert r.returncode in (1, 2)
+    lines = [json.loads(line) for line in r.stderr.strip().splitlines()]
+    assert lines[-1]["event"] == "error" and lines[-1]["exit_code"] == r.returncode and lines[-1]["error"]
+
+
+def test_tile_reports_the_tiles_that_ran(tmp_path, small_unet):
+    art = tmp_path / "a.png"
+    cv2.imwrite(str(art), synthetic.line_art(300, 300))
+    full = run_cli("tile", art, "-o", tmp_path / "o.png", "--model", small_unet, "--tile", "64")
+    half = run_cli("tile", art, "-o", tmp_path / "p.png", "--model", small_unet, "--tile", "64", "--scale", "0.5")
+    count = lambda r: int(r.stderr.split(" tiles of")[0].rsplit(" ", 1)[1])  # noqa: E731
+    assert count(half) < count(full) / 2
+
+
+def test_decoder_noise_is_silenced(tmp_path, small_unet):
+    import tifffile
+
+    src = tmp_path / "in"
+    src.mkdir()
+    tifffile.imwrite(src / "t.tif", synthetic.line_art(200, 200))
+    data = (src / "t.tif").read_bytes()
+    (src / "t.tif").write_bytes(data[: len(data) // 2])  # truncated strips
+    cv2.imwrite(str(src / "ok.png"), synthetic.line_art(40, 40))
+    png = cv2.imencode(".png", synthetic.line_art(100, 100))[1].tobytes()
+    (src / "cut.png").write_bytes(png[: len(png) // 2])
+    r = run_cli("run", src, tmp_path / "out", "--model", small_unet)
+    assert r.returncode == 3
+    assert "[ERROR" not in r.stderr and "[ WARN" not in r.stderr and "TIFFRead" not in r.stderr, r.stderr
+    assert sum(line.startswith("FAILED") for line in r.stderr.splitlines()) == 2
