@@ -149,13 +149,23 @@ print({count} / (time.perf_counter() - t))
 
 def peak_rss_of_tile(image: Path, out: Path, args: list[str]) -> tuple[float, float]:
     """(peak RSS MiB, seconds) of one ``batchcolor tile`` child, measured by the kernel."""
+    return _peak_rss(["tile", str(image), "-o", str(out), *args])
+
+
+def peak_rss_of_run(in_dir: Path, out_dir: Path, args: list[str]) -> tuple[float, float]:
+    """(peak RSS MiB, seconds) of one ``batchcolor run`` child at the defaults users get
+    (its default pipeline: ``--scale auto``), measured by the kernel."""
+    return _peak_rss(["run", str(in_dir), str(out_dir), *args])
+
+
+def _peak_rss(batchcolor_args: list[str]) -> tuple[float, float]:
     code = ("import resource, subprocess, sys, time; t=time.perf_counter(); "
             "r=subprocess.run(sys.argv[1:]); dt=time.perf_counter()-t; "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, r.returncode)")
-    cmd = [sys.executable, "-c", code, sys.executable, "-m", "batchcolor", "tile", str(image), "-o", str(out), *args]
+    cmd = [sys.executable, "-c", code, sys.executable, "-m", "batchcolor", *batchcolor_args]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=7200).stdout.split()
     if len(res) != 3 or res[2] != "0":
-        raise RuntimeError(f"tile on {image} failed")
+        raise RuntimeError(f"batchcolor {' '.join(batchcolor_args[:2])} failed")
     return int(res[0]) / 1024.0, float(res[1])
 
 
@@ -203,6 +213,12 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     result["small_tiles_per_second"] = small_tiles / secs
     result["small_tile_megapixels_per_second"] = small_tile_mp / secs
     result["small_megapixels_per_second"] = small_mp / secs
+    # the same drawings at run's defaults (its pipeline's --scale auto resizes each drawing):
+    # what a user's nightly job gets, beside the ratio above, which needs a known tile plan
+    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out_defaults"), *common)
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+    result["small_megapixels_per_second_defaults"] = small_mp / secs
 
     log(f"tile on a {sizes.sheet}x{sizes.sheet} sheet ...")
     sheet = tmp / "sheet.png"
@@ -227,17 +243,17 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     result["naive_paddle_tiles_per_second"] = naive
     result["speedup_vs_naive"] = result["sheet_tiles_per_second"] / naive if naive else None
 
-    log(f"peak RSS of tile on {sizes.huge}x{sizes.huge} ...")
-    huge = tmp / "huge.png"
+    log(f"peak RSS of run at its defaults on {sizes.huge}x{sizes.huge} ...")
+    (tmp / "huge").mkdir(exist_ok=True)
+    huge = tmp / "huge" / "huge.png"
     cv2.imwrite(str(huge), line_art(sizes.huge, sizes.huge, seed=2, strokes=sizes.huge * sizes.huge // 10000))
-    rss, secs = peak_rss_of_tile(huge, tmp / "huge_out.png", common)
+    rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out", common)
     result["huge_size"] = sizes.huge  # 20000 in the full run; --quick measures a smaller sheet
     result["peak_rss_mib_20000"] = rss
     result["huge_seconds"] = secs
     if card.hint_planes:  # the same sheet with a hint layer, a global colour and kept lines
-        write_hint_layers(tmp, [(sizes.huge, sizes.huge)], names=["huge"], layer_side=2000)
-        rss, secs = peak_rss_of_tile(huge, tmp / "huge_out_hinted.png",
-                                     [*common, "--color", "#3060c0", "--lines", "keep"])
+        write_hint_layers(huge.parent, [(sizes.huge, sizes.huge)], names=["huge"], layer_side=2000)
+        rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out_hinted", [*common, "--color", "#3060c0", "--lines", "keep"])
         result["peak_rss_mib_20000_hinted"] = rss
         result["huge_hinted_seconds"] = secs
 
@@ -276,7 +292,8 @@ def format_table(r: dict[str, Any]) -> str:
         ("tile, sheet, tiles/s", f(r.get("sheet_tiles_per_second")), f"ratio {f(r.get('ratio_vs_benchmark_app_sheet'), '.2f')}"),
         ("tile, sheet, MP/s", f(r.get("sheet_megapixels_per_second"), ".2f"), ""),
         ("seed's way (Paddle dygraph), tiles/s", f(r.get("naive_paddle_tiles_per_second"), ".2f"), f"speed-up {f(r.get('speedup_vs_naive'), '.1f')}x"),
-        (f"peak RSS of tile on {r.get('huge_size')}^2, MiB", f(r.get("peak_rss_mib_20000"), ".0f"), ""),
+        ("run at its defaults (scale auto), small drawings, MP/s", f(r.get("small_megapixels_per_second_defaults"), ".2f"), ""),
+        (f"peak RSS of run at its defaults on {r.get('huge_size')}^2, MiB", f(r.get("peak_rss_mib_20000"), ".0f"), ""),
         ("  same with a hint layer, --color, --lines keep, MiB", f(r.get("peak_rss_mib_20000_hinted"), ".0f"), ""),
         ("overlap overhead (tiles x T^2 / pixels)", f(r.get("overlap_overhead"), ".3f"), ""),
         ("batchcolor --help, s", f(r.get("help_seconds"), ".3f"), ""),

@@ -1,8 +1,12 @@
-"""Pick the default overlap by measurement: tiled vs whole-image inference of a random UNet.
+"""Seams by measurement: tiled vs one-tile output, for the shipped model and a random UNet.
 
-Prints, for each overlap, PSNR overall, PSNR within 8 px of the seam lines, the seam gradient
-ratio and the tile overhead. Targets (issue #2): >= 50 dB overall, >= 45 dB near seams,
-gradient ratio within 0.97-1.03. Rerun: ``python benchmarks/seams.py [--tile 256]``.
+First the real model (default: the installed default model) at f32 on a sheet of drawings
+(the bundled examples, tiled 4 x 2): for each overlap, PSNR overall and within 8 px of seams
+and the tile count; the bar is >= 50 dB and >= 45 dB (``batchcolor export`` writes the
+smallest passing overlap into the card). A trained network sees far wider than a random one,
+so only this table can set a card's overlap. Then the random depth-4 UNet's table, as before,
+with the seam gradient ratio and the tile overhead.
+Rerun: ``python benchmarks/seams.py [--model NAME] [--tile 256]``.
 """
 from __future__ import annotations
 
@@ -19,8 +23,32 @@ from batchcolor.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
 from batchcolor.tiler import TileSettings, colorize_array
 
 
+def shipped_model_table(model: str | None, overlaps: list[int]) -> None:
+    import cv2
+
+    from batchcolor.registry import default_model, lookup
+    from batchcolor.seams import tiled_vs_one_tile
+
+    ref = lookup(model) if model else default_model()
+    examples = Path(__file__).resolve().parent.parent / "examples" / "lineart"
+    cells = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(examples.rglob("*.png"))]
+    side = max(max(c.shape) for c in cells)
+    cells = [cv2.copyMakeBorder(c, 0, side - c.shape[0], 0, side - c.shape[1], cv2.BORDER_CONSTANT, value=255) for c in cells]
+    row = np.concatenate(cells[:4] if len(cells) >= 4 else cells, axis=1)
+    sheet = np.concatenate([row, row[:, ::-1]], axis=0)[:, :, None]
+    card = ref.card
+    print(f"{ref.model_path.parent.name}: tile {card.tile}, card overlap {card.overlap}, sheet {sheet.shape[1]}x{sheet.shape[0]}, f32")
+    print(f"{'overlap':>7} {'tiles':>5} {'PSNR':>7} {'PSNR@seam':>9}")
+    for r in tiled_vs_one_tile(ref, sheet, card.tile, [o for o in overlaps if o < card.tile]):
+        mark = "  <- card" if r["overlap"] == card.overlap else ""
+        print(f"{r['overlap']:>7} {r['tiles']:>5} {r['psnr']:7.2f} {r['psnr_seams']:9.2f}{mark}")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None, help="model for the first table (default: the installed default)")
+    ap.add_argument("--model-overlaps", type=int, nargs="+", default=[64, 128, 160, 192, 224, 256, 320])
     ap.add_argument("--tile", type=int, default=256)
     ap.add_argument("--size", type=int, nargs=2, default=(720, 1000))
     ap.add_argument("--overlaps", type=int, nargs="+", default=[0, 16, 32, 48, 64, 96, 128])
@@ -28,7 +56,8 @@ def main() -> None:
     ap.add_argument("--margin-fraction", type=float, default=None,
                     help="margin as a fraction of the overlap (default: the library's split)")
     args = ap.parse_args()
-    print(f"tile {args.tile}, image {args.size[0]}x{args.size[1]}, random UNet depth 4, f32")
+    shipped_model_table(args.model, args.model_overlaps)
+    print(f"random UNet: tile {args.tile}, image {args.size[0]}x{args.size[1]}, random UNet depth 4, f32")
     print(f"{'overlap':>7} {'margin':>6} {'ramp':>5} {'PSNR':>7} {'PSNR@seam':>9} {'grad ratio':>10} {'overhead':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for overlap in args.overlaps:
