@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from .colorize import InferenceSettings, open_engine
 from .report import Reporter
-from .runner import Done, RunOptions, Todo, process
+from .execute import Done, Todo, process
 
 _ENGINES: dict[InferenceSettings, tuple[Any, Any]] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -53,18 +53,18 @@ def colorize_on_worker(todo: Todo, settings: InferenceSettings) -> Done:
         return Done(todo, error=f"on worker: {type(exc).__name__}: {exc}")
 
 
-def dask_results(todos: list[Todo], settings: InferenceSettings, options: RunOptions, stop: threading.Event,
-                 reporter: Reporter) -> Iterator[Done]:
+def dask_results(todos: list[Todo], settings: InferenceSettings, scheduler: str, retries: int,
+                 stop: threading.Event, reporter: Reporter) -> Iterator[Done]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as exc:
         from .errors import BatchcolorError
 
         raise BatchcolorError("--scheduler needs the dask extra (install batchcolor[dask])") from exc
-    with Client(options.scheduler, timeout="30s") as client:
-        reporter.event("cluster", f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {options.scheduler}",
-                       scheduler=options.scheduler, workers=len(client.scheduler_info().get("workers", {})))
-        futures = client.map(colorize_on_worker, todos, settings=settings, pure=False, retries=options.retries)
+    with Client(scheduler, timeout="30s") as client:
+        reporter.event("cluster", f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {scheduler}",
+                       scheduler=scheduler, workers=len(client.scheduler_info().get("workers", {})))
+        futures = client.map(colorize_on_worker, todos, settings=settings, pure=False, retries=retries)
         todo_of = {f.key: t for f, t in zip(futures, todos)}
         stream = as_completed(futures)
         for future in stream:

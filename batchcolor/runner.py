@@ -16,28 +16,25 @@ a second one exits at once (outputs are atomic, so nothing partial is left eithe
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import queue
 import signal
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from . import images
-from .colorize import InferenceSettings, guidance, open_engine, resolve
+from .colorize import InferenceSettings, open_engine, resolve
 from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
 from .report import Reporter, Summary, write_error_report
 from .walk import Job, inside, plan_walk
-from .writer import colorize_file
+from .execute import Todo, local_results, stat_todo
 
 
 @dataclass(frozen=True)
@@ -57,57 +54,6 @@ class RunOptions:
     wait_seconds: float = 0.0
     scheduler: str | None = None  # Dask scheduler address; None runs here
     retries: int = 1
-
-
-@dataclass(frozen=True)
-class Todo:
-    job: Job
-    size: int
-    mtime_ns: int
-    pixels: int
-    has_alpha: bool = False
-    hints_sha256: str = ""  # of the hint layer at planning time ("" without one)
-    max_pixels: int | None = None  # checked again on the bytes the worker reads
-
-
-@dataclass(frozen=True)
-class Done:
-    todo: Todo
-    sha256: str | None = None
-    hints_sha256: str = ""  # of the hint layer bytes actually used
-    size: int | None = None  # stat of the input as read (fstat of the open file), for the manifest
-    mtime_ns: int | None = None
-    pages: int = 1
-    error: str | None = None
-    megapixels: float = 0.0
-    seconds: float = 0.0
-
-
-class PixelBudget:
-    """A counting semaphore in pixels: what is decoded and in flight stays bounded."""
-
-    def __init__(self, pixels: int):
-        self.capacity = max(1, pixels)
-        self.free = self.capacity
-        self._cv = threading.Condition()
-
-    def cost(self, pixels: int) -> int:
-        return min(max(1, pixels), self.capacity)
-
-    def acquire(self, pixels: int, stop: threading.Event) -> bool:
-        need = self.cost(pixels)
-        with self._cv:
-            while self.free < need:
-                if stop.is_set():
-                    return False
-                self._cv.wait(0.1)
-            self.free -= need
-            return True
-
-    def release(self, pixels: int) -> None:
-        with self._cv:
-            self.free += self.cost(pixels)
-            self._cv.notify_all()
 
 
 # exactly the names images.atomic_output gives its temp files (mkstemp: 8 characters)
@@ -149,43 +95,6 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
     if (filled.lines or ref.card.lines) == "keep":
         pixel_settings["lines"] = "keep"
     return filled, settings_key(hash_files(files), pixel_settings)
-
-
-def _stat_todo(job: Job, max_pixels: int) -> Todo:
-    st = images.check_regular_file(job.src)
-    info = images.probe(job.src, max_pixels)
-    hints_sha = ""
-    if job.hints is not None:
-        try:
-            hints_sha = hash_files([job.hints])
-        except OSError as exc:
-            raise InputError(f"hint layer {job.hints.name}: cannot read: {exc.strerror}") from exc
-    return Todo(job, st.st_size, st.st_mtime_ns, info.pixels, info.has_alpha, hints_sha, max_pixels)
-
-
-def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -> Done:
-    """Read, hash, decode, colorize, encode and atomically write one file (worker thread)."""
-    t0 = time.perf_counter()
-    hints_sha = ""
-    try:
-        layer = None
-        if todo.job.hints is not None:
-            try:
-                layer_bytes, _, _ = images.read_input(todo.job.hints, todo.max_pixels)
-                hints_sha = hashlib.sha256(layer_bytes).hexdigest()
-                layer = images.read_hint_layer(layer_bytes)
-            except InputError as exc:
-                raise InputError(f"hint layer {todo.job.hints.name}: {exc}") from exc
-        data, st, info = images.read_input(todo.job.src, todo.max_pixels)
-        sha = hashlib.sha256(data).hexdigest()
-        guide = guidance(settings, engine.card, layer)
-        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
-    except InputError as exc:
-        return Done(todo, error=str(exc))
-    except (OSError, ValueError) as exc:
-        return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns, pages=info.pages,
-                megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
 
 
 class _Signals:
@@ -302,7 +211,7 @@ def _todos(jobs: Any, manifest: Manifest, key: str, options: RunOptions, summary
     todos: list[Todo] = []
     for job in jobs:
         try:
-            todo = _stat_todo(job, options.max_pixels)
+            todo = stat_todo(job, options.max_pixels)
         except InputError as exc:
             fail(job, str(exc))
             continue
@@ -346,9 +255,9 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
     if options.scheduler:
         from .distributed import dask_results
 
-        results = dask_results(todos, settings, options, stop, reporter)
+        results = dask_results(todos, settings, options.scheduler, options.retries, stop, reporter)
     else:
-        results = local_results(todos, settings, options, stop, engine_ahead)
+        results = local_results(todos, settings, stop, options.workers, options.inflight_megapixels, engine_ahead)
     for done in results:
         rel = done.todo.job.rel
         if done.error is not None:
@@ -371,57 +280,6 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
                            input=rel, output=output, megapixels=round(done.megapixels, 4),
                            seconds=round(done.seconds, 3), pages=done.pages)
         reporter.bar(summary)
-
-
-def local_results(todos: list[Todo], settings: InferenceSettings, options: RunOptions,
-                  stop: threading.Event, engine_ahead: Future | None = None) -> Iterator[Done]:
-    """Files in flight on worker threads sharing one engine; results in completion order.
-
-    At most ``workers`` files are submitted at once (a stop must not find 10000 files queued)
-    and their decoded pixels stay within the pixel budget.
-    """
-    own = engine_ahead is None
-    engine, tiling = open_engine(settings) if own else engine_ahead.result()
-    try:
-        yield from _results_in_flight(todos, engine, tiling, settings, options, stop)
-    finally:
-        if own:
-            engine.close()
-
-
-def _results_in_flight(todos: list[Todo], engine: Any, tiling: Any, settings: InferenceSettings,
-                       options: RunOptions, stop: threading.Event) -> Iterator[Done]:
-    workers = options.workers or max(4, 2 * engine.num_requests)
-    budget = PixelBudget(int(options.inflight_megapixels * 1e6))
-    results: "queue.Queue[Done]" = queue.Queue()
-    pending = iter(todos)
-    in_flight = 0
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batchcolor") as pool:
-
-        def top_up() -> int:
-            started = 0
-            while in_flight + started < workers and not stop.is_set():
-                todo = next(pending, None)
-                if todo is None or not budget.acquire(todo.pixels, stop):
-                    break
-                future: Future = pool.submit(process, todo, engine, tiling, settings)
-                future.add_done_callback(lambda f, t=todo: (budget.release(t.pixels), results.put(_result_of(f, t))))
-                started += 1
-            return started
-
-        in_flight += top_up()
-        while in_flight:
-            while True:
-                try:
-                    done = results.get(timeout=0.1)
-                    break
-                except queue.Empty:
-                    continue
-            # Top up before handing the result back: the caller records it (an fsynced
-            # journal line), and a slot left empty meanwhile is a file not being worked on.
-            in_flight -= 1
-            in_flight += top_up()
-            yield done
 
 
 def _close_engine(engine_ahead: Future | None) -> None:
@@ -447,8 +305,3 @@ def _in_background(fn: Any, *args: Any) -> Future:
     return future
 
 
-def _result_of(future: Future, todo: Todo) -> Done:
-    exc = future.exception()
-    if exc is not None:  # an inference failure: report it against this file, keep going
-        return Done(todo, error=f"{type(exc).__name__}: {exc}")
-    return future.result()

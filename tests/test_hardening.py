@@ -12,7 +12,7 @@ import pytest
 
 from batchcolor import synthetic
 from batchcolor.colorize import InferenceSettings, open_engine
-from batchcolor.runner import _stat_todo, process
+from batchcolor.execute import process, stat_todo as _stat_todo
 from batchcolor.walk import Job
 
 from conftest import run_cli
