@@ -379,14 +379,15 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--tile", type=click.IntRange(16, 4096), default=512, show_default=True, help="Recommended tile for the card.")
 @click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
 @click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
+@click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/chroma.py).")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 variant (NNCF post-training quantization) to OUTPUT-int8; if RUN is a model folder, only quantize it into OUTPUT.")
 @click.option("--calibration", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Line art (or AB pairs) for INT8 calibration.")
 @click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
-def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, fp32: bool,
-           make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
+def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, color_transfer: str,
+           fp32: bool, make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
     """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
 
     With --int8, also quantize it (or, given a model folder, only quantize that).
@@ -405,6 +406,8 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 
     real, mean_color = reference_data(run)
     extra = {"default": True} if make_default else {}
+    if color_transfer != "none":
+        extra["global_color"] = {"transfer": color_transfer}
     result = do_export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, real_inputs=real,
                        mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "

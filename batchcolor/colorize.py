@@ -44,6 +44,20 @@ class Guidance:
 
     hints: Hints | None = None
     keep_lines: bool = False
+    chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: global_color.transfer)
+
+    def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
+        """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
+        (:mod:`batchcolor.chroma`); local hints keep their own colour where they are."""
+        if self.chroma is None:
+            return rgb
+        from .chroma import transfer_chroma
+
+        keep = None
+        if self.hints is not None and self.hints.mask is not None:
+            rows, cols = np.arange(top, top + rgb.shape[0]), np.arange(width)
+            keep = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(rows, cols)[:, :, 3] == 255
+        return transfer_chroma(rgb, self.chroma, keep)
 
     def crop(self, card: ModelCard, height: int, width: int, top: int, left: int, crop_h: int, crop_w: int) -> "Guidance":
         """The guidance of a ``crop_h`` x ``crop_w`` window at (``top``, ``left``) of an image of
@@ -56,7 +70,7 @@ class Guidance:
         planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
             np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
         local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
-        return Guidance(local, self.keep_lines)
+        return Guidance(local, self.keep_lines, self.chroma)
 
     def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
         """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
@@ -77,7 +91,8 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     rgb = parse_color(settings.color) if settings.color else None
     if layer is None and rgb is None:
         return Guidance(None, lines == "keep")
-    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep")
+    chroma = rgb if card.extra.get("global_color", {}).get("transfer") == "chroma" else None
+    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep", chroma)
 
 
 def default_cache_dir() -> Path:
@@ -210,6 +225,12 @@ def _colorize_rows_of(source: RowSource, engine: Engine, tiling: TileSettings,
                       guide: Guidance = Guidance()) -> None:
     height, width, _ = source.shape
     rows_in_flight = _rows_in_flight(engine, tiling, height, width)
+    if guide.chroma is not None:
+        plain_emit = emit
+
+        def emit(start: int, rows: np.ndarray) -> None:
+            plain_emit(start, guide.tint(rows, engine.card, height, width, start))
+
     colorize_source(source, engine, tiling, emit, rows_in_flight, observe,
                     planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
 
@@ -235,7 +256,8 @@ def colorize_image(
     h, w = x.shape[:2]
     boxes = _objects_to_colour_alone(x, scale, engine.card)
     if len(boxes) > 1:
-        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False))
+        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False, chroma=None))
+        rgb = guide.tint(rgb, engine.card, h, w)
         if guide.keep_lines:
             rgb = keep_lines(rgb, x)
         return pixels.finish(rgb, prepared.alpha)
@@ -248,7 +270,8 @@ def colorize_image(
 
         _colorize_prepared(prepared, engine, tiling, emit, observe, guide=guide)
         return out
-    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False), observe)
+    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False, chroma=None), observe)
+    rgb = guide.tint(rgb, engine.card, h, w)
     if guide.keep_lines:  # the drawing's own lines at full resolution, not the resized ones
         rgb = keep_lines(rgb, x)
     return pixels.finish(rgb, prepared.alpha)

@@ -357,3 +357,43 @@ def test_huge_sheet_with_hint_layer_streams_in_the_same_memory(tmp_path):
     assert hinted < plain + 30, (plain, hinted)
     a, b = cv2.imread(str(tmp_path / "plain.png")), cv2.imread(str(tmp_path / "hinted.png"))
     assert a.shape == b.shape == (4000, 5000, 3) and np.abs(a.astype(int) - b.astype(int)).mean() > 1
+
+
+def test_chroma_transfer_lays_the_asked_hue_on_the_object_only():
+    from batchcolor.chroma import transfer_chroma
+    from batchcolor.metrics import rgb_to_lab
+
+    img = np.full((40, 60, 3), 255, np.uint8)
+    img[10:30, 10:50] = (90, 80, 75)  # a grey-brown object on paper
+    img[18:22, 28:32] = (20, 20, 20)  # a dark detail
+    keep = np.zeros((40, 60), bool)
+    keep[12:14, 12:14] = True
+    img[12:14, 12:14] = (0, 200, 0)  # a local hint's colour, which wins there
+    out = transfer_chroma(img, (220, 30, 30), keep)
+    assert (out[:5] == 255).all()  # paper untouched
+    lab_in, lab_out = rgb_to_lab(img[25:28, 35:45]), rgb_to_lab(out[25:28, 35:45])
+    assert np.allclose(lab_out[:, 0], lab_in[:, 0], atol=3)  # the network's lightness stays
+    assert lab_out[:, 1].mean() > 30 and abs(lab_out[:, 2].mean()) < lab_out[:, 1].mean()  # red: a* large
+    assert (out[12:14, 12:14] == (0, 200, 0)).all()
+
+
+def test_color_transfer_card_streams_like_it_renders(hinted_unet, tmp_path):
+    """A card with global_color.transfer = chroma: tile's streamed rows and the in-memory
+    path give the same pixels, and the object takes the asked hue."""
+    card = json.loads((hinted_unet / "card.json").read_text())
+    card["global_color"] = {"transfer": "chroma"}
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for f in ("model.xml", "model.bin"):
+        (folder / f).write_bytes((hinted_unet / f).read_bytes())
+    (folder / "card.json").write_text(json.dumps(card))
+    art = tmp_path / "d.png"
+    cv2.imwrite(str(art), synthetic.line_art(90, 120, seed=3))
+    r = run_cli("tile", art, "-o", tmp_path / "o.png", "--model", folder, "--color", "#1040e0", "--precision", "f32")
+    assert r.returncode == 0, r.stderr
+    streamed = cv2.imread(str(tmp_path / "o.png"))
+    engine = engine_for(folder)
+    g = guidance(InferenceSettings(color="#1040e0"), engine.card)
+    assert g.chroma == (16, 64, 224)
+    in_memory = colorize_image(cv2.imread(str(art)), engine, TileSettings(64, 16, pad_value=None), guide=g)
+    assert np.abs(streamed.astype(int) - in_memory.astype(int)).max() <= 1
