@@ -107,6 +107,7 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Licence caveat: {card['training']['licence']}
 * Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects.
 * Lines: `--lines {card['lines']['default']}` by default.
+* `--color`: {'the network sets light and shade, the colour sets the hue (chroma transfer, `batchcolor/chroma.py`)' if card.get('global_color', {}).get('transfer') == 'chroma' else 'given to the network only'}.
 * Tiles: {card['tile']['recommended']} px, overlap {card['tile']['overlap']}: the smallest overlap whose tiled output
   is >= {seams.get('bar', {}).get('psnr', 50)} dB from one-tile output overall and >= {seams.get('bar', {}).get('psnr_seams', 45)}
   dB within 8 px of seams, measured on this model ({seams.get('measured', 'see the card')}).
@@ -144,6 +145,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
     ap.add_argument("--tile", type=int, default=640)
     ap.add_argument("--lines", choices=["keep", "none"], default="keep")
+    ap.add_argument("--color-transfer", choices=["chroma", "none"], default="chroma")
     ap.add_argument("--summary", action="append", default=[], metavar="NAME=TEXT", help="recipe in words, per candidate")
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
     ap.add_argument("--reports", type=Path, default=Path("reports"))
@@ -156,7 +158,7 @@ def main() -> None:
         name, ckpt = spec.split("=", 1)
         folder = args.reports / "candidates" / name
         sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
-           "--name", args.model_dir.name)
+           "--color-transfer", args.color_transfer, "--name", args.model_dir.name)
         results[name] = evaluate(folder, args.data, args.reports / "candidates" / f"{name}-eval")
         print(f"{name}: mean PSNR over conditions and sets {score(results[name]):.2f} dB", file=sys.stderr)
     ranked = sorted(results, key=lambda n: score(results[n]), reverse=True)

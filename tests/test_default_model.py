@@ -195,3 +195,13 @@ def test_fast_int8_preset_matches_what_is_shipped():
     except Exception:
         preset = False
     assert preset == (_int8() is not None), "the fast-int8 preset ships exactly when the INT8 twin does"
+
+
+@needs_data
+def test_kept_lines_are_found_in_the_output(tmp_path):
+    """--lines keep: >= 98% of the drawing's line pixels have an edge of the output within 2 px."""
+    r = run_cli("eval", default_model().model_path.parent, DATA / "handbags-val", "--limit", "20", "--size", "256",
+                "--scale", "auto", "--lines", "keep", "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "report.json").read_text())["conditions"]["automatic"]
+    assert m["line_recall"] >= 0.98, m
