@@ -365,3 +365,60 @@ def test_decoder_noise_is_silenced(tmp_path, small_unet):
     assert r.returncode == 3
     assert "[ERROR" not in r.stderr and "[ WARN" not in r.stderr and "TIFFRead" not in r.stderr, r.stderr
     assert sum(line.startswith("FAILED") for line in r.stderr.splitlines()) == 2
+
+
+def test_run_defaults_stream_huge_drawings(tmp_path):
+    """run's default pipeline says --scale auto; a 36 MP drawing must still take the streamed
+    path (peak RSS of run at its defaults ~ tile's streamed run, not the full decoder's)."""
+    from batchcolor.bench import peak_rss_of_run, peak_rss_of_tile
+
+    folder = tmp_path / "m"
+    card = synthetic.test_card("u", 1, 16, tile=512, overlap=64)
+    from batchcolor.modelcard import card_from_dict
+
+    synthetic.save_with_card(synthetic.pointwise(1), folder, card_from_dict(**{**card.__dict__, "scale": 128}))
+    (tmp_path / "in").mkdir()
+    sheet = tmp_path / "in" / "sheet.png"
+    cv2.imwrite(str(sheet), synthetic.line_art(6000, 6000, seed=3, strokes=600))
+    streamed, _ = peak_rss_of_tile(sheet, tmp_path / "t.png", ["--model", str(folder), "--no-cache"])
+    defaults, _ = peak_rss_of_run(tmp_path / "in", tmp_path / "out", ["--model", str(folder), "--no-cache"])
+    print(f"peak RSS: tile (streamed) {streamed:.0f} MiB, run at its defaults {defaults:.0f} MiB")
+    assert defaults < streamed + 45, (streamed, defaults)  # the full decoder adds 36 MB in + 108 MB out, and more
+
+
+def test_read_only_out_dir_is_one_clear_line(tmp_path, small_unet, monkeypatch):
+    """As root nothing is read-only; the refusal is injected where the kernel would give it."""
+    import pathlib
+
+    from click.testing import CliRunner
+
+    from batchcolor.cli import main
+
+    src, out = _tree(tmp_path / "in", 1), tmp_path / "ro"
+    real = pathlib.Path.mkdir
+
+    def mkdir(self, *a, **k):
+        if str(self).startswith(str(out)):
+            raise PermissionError(13, "Read-only file system", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    r = CliRunner().invoke(main, ["run", str(src), str(out), "--model", str(small_unet)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert f"{out}: Read-only file system" in r.output
+
+
+def test_sigint_during_start_up_exits_130(tmp_path, small_unet):
+    import signal
+    import subprocess
+    import sys
+
+    src = _tree(tmp_path / "in", 2)
+    for delay in (0.15, 0.4):
+        proc = subprocess.Popen([sys.executable, "-m", "batchcolor", "run", str(src), str(tmp_path / f"out{delay}"),
+                                 "--model", str(small_unet), "--no-cache"], stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (130, 0), err  # 0 only if it finished before the signal
+        assert "Aborted!" not in err and "Traceback" not in err
