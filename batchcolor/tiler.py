@@ -8,11 +8,10 @@ which bounds memory to a few bands whatever the image height.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from .engine import Engine
 from .geometry import TilePlan, fill_mask, fit_tile, plan_tiles, reflect_indices
 from .merger import BandMerger, RowSink
 
@@ -20,6 +19,21 @@ TileObserver = Callable[[tuple[int, int], np.ndarray, np.ndarray], None]
 # Extra input planes for one tile, given its source rows and columns and where they are
 # padding (None: no constant padding): T x T x P uint8 (e.g. hints.PlaneMap.tile).
 TilePlanes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None"], np.ndarray]
+
+
+class TileModel(Protocol):
+    """What the tiler needs of a model (``engine.Engine`` is one; tests use plain NumPy ones).
+
+    ``submit`` starts one uint8 T x T x C tile and later calls ``done(key, output)`` with a
+    T x T x C_out float array (valid during the call only), possibly on another thread;
+    ``raise_if_failed`` re-raises a failure of an earlier tile; ``card`` gives ``stride``,
+    ``output_channels`` and ``output_range``."""
+
+    card: Any
+
+    def submit(self, tile: np.ndarray, done: Callable[[Any, np.ndarray], None], key: Any) -> None: ...
+
+    def raise_if_failed(self) -> None: ...
 
 
 class RowSource(Protocol):
@@ -71,7 +85,7 @@ class TileSettings:
 
 def colorize_source(
     source: RowSource,
-    engine: Engine,
+    engine: TileModel,
     settings: TileSettings,
     emit: RowSink,
     rows_in_flight: int = 2,
@@ -139,7 +153,7 @@ def _inside(origin: int, tile: int, length: int) -> bool:
     return origin >= 0 and origin + tile <= length
 
 
-def _wait_row(merger: BandMerger, engine: Engine, k: int, poll_seconds: float) -> None:
+def _wait_row(merger: BandMerger, engine: TileModel, k: int, poll_seconds: float) -> None:
     # Poll so a failed request (whose row would never complete) surfaces instead of hanging.
     while not merger.wait_row(k, poll_seconds):
         engine.raise_if_failed()
@@ -176,7 +190,7 @@ def _observed(add: Callable, observe: TileObserver, tile: np.ndarray) -> Callabl
 
 def colorize_array(
     image: np.ndarray,
-    engine: Engine,
+    engine: TileModel,
     settings: TileSettings,
     rows_in_flight: int = 2,
     observe: TileObserver | None = None,
