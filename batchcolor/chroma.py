@@ -8,8 +8,9 @@ pixel keeps the network's L and takes the chroma (a, b) of the asked colour; pap
 white) is left alone, with a soft ramp between. It is pointwise on finished rows, so it
 streams, and it is applied before the kept line layer multiplies.
 
-Which models get it is the card's decision (``global_color.transfer``: ``"chroma"`` or
-``"none"``), made by measurement in ``models/ship.py``.
+Local hints get the same treatment over the drawing's regions (:func:`transfer_regions`).
+Which models get it is the card's decision (``color_transfer``: ``"chroma"`` or ``"none"``),
+made by measurement in ``models/ship.py``.
 """
 from __future__ import annotations
 
@@ -35,5 +36,46 @@ def transfer_chroma(rgb: np.ndarray, colour: tuple[int, int, int], keep: np.ndar
     lab[:, :, 2] += w * (target[2] - lab[:, :, 2])
     out = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
     untouched = w == 0  # paper and kept pixels exactly as they were (no Lab round trip)
+    out[untouched] = rows[untouched]
+    return out
+
+
+def transfer_regions(rgb: np.ndarray, drawing: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray,
+                     line_level: int = 160) -> np.ndarray:
+    """Each local hint's chroma over the region of the drawing it sits in.
+
+    The network answers a dot with a dot (a blob of the right colour and a halo); a colourist
+    means "this region is that colour". Regions are the drawing's areas between its lines
+    (4-connected, lines darker than ``line_level``); each region holding hints takes their
+    mean chroma on its object pixels (paper stays paper, as in :func:`transfer_chroma`), with
+    the network's lightness kept. Regions without a hint are left alone. Broken lines let a
+    region run into its neighbour: the colour then covers both, never the paper.
+
+    ``rgb`` H x W x 3 uint8, ``drawing`` H x W uint8 gray, hints H x W x 3 / H x W, all at one size.
+    """
+    if not hint_mask.any():
+        return rgb
+    open_area = (drawing >= line_level).astype(np.uint8)
+    _, labels = cv2.connectedComponents(open_area, connectivity=4)
+    hinted = labels[hint_mask]
+    hint_lab = cv2.cvtColor(hint_color[hint_mask].reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
+    ids = np.unique(hinted[hinted > 0])
+    if not ids.size:
+        return rgb
+    target = np.zeros((labels.max() + 1, 2), np.float32)
+    has = np.zeros(labels.max() + 1, bool)
+    for i in ids:
+        target[i] = hint_lab[hinted == i, 1:].mean(axis=0)
+        has[i] = True
+    rows = np.ascontiguousarray(rgb)
+    lab = cv2.cvtColor(rows, cv2.COLOR_RGB2Lab).astype(np.float32)
+    d = np.sqrt(((255.0 - rows.astype(np.float32)) ** 2).sum(axis=-1))
+    lo, hi = PAPER_DISTANCE
+    w = np.clip((d - lo) / (hi - lo), 0.0, 1.0) * has[labels]
+    ab = target[labels]
+    lab[:, :, 1] += w * (ab[:, :, 0] - lab[:, :, 1])
+    lab[:, :, 2] += w * (ab[:, :, 1] - lab[:, :, 2])
+    out = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
+    untouched = w == 0
     out[untouched] = rows[untouched]
     return out

@@ -407,7 +407,7 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
     real, mean_color = reference_data(run)
     extra = {"default": True} if make_default else {}
     if color_transfer != "none":
-        extra["global_color"] = {"transfer": color_transfer}
+        extra["color_transfer"] = color_transfer
     result = do_export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, real_inputs=real,
                        mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "

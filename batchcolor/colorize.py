@@ -44,7 +44,19 @@ class Guidance:
 
     hints: Hints | None = None
     keep_lines: bool = False
-    chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: global_color.transfer)
+    chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: color_transfer)
+    regions: bool = False  # local hints' hue laid on the drawing's regions they sit in (card: color_transfer)
+
+    def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
+        """Local hints spread over their regions of ``drawing`` (full image, in memory)."""
+        if not self.regions or self.hints is None or self.hints.mask is None:
+            return rgb
+        from .chroma import transfer_regions
+
+        h, w = rgb.shape[:2]
+        planes = PlaneMap(fit_layer(self.hints, h, w), h, w).tile(np.arange(h), np.arange(w))
+        gray = drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)
+        return transfer_regions(rgb, gray, np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255)
 
     def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
         """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
@@ -70,7 +82,7 @@ class Guidance:
         planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
             np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
         local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
-        return Guidance(local, self.keep_lines, self.chroma)
+        return Guidance(local, self.keep_lines, self.chroma, self.regions)
 
     def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
         """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
@@ -91,8 +103,9 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     rgb = parse_color(settings.color) if settings.color else None
     if layer is None and rgb is None:
         return Guidance(None, lines == "keep")
-    chroma = rgb if card.extra.get("global_color", {}).get("transfer") == "chroma" else None
-    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep", chroma)
+    transfer = card.extra.get("color_transfer") == "chroma"
+    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep",
+                    rgb if transfer else None, transfer and layer is not None)
 
 
 def default_cache_dir() -> Path:
@@ -256,8 +269,8 @@ def colorize_image(
     h, w = x.shape[:2]
     boxes = _objects_to_colour_alone(x, scale, engine.card)
     if len(boxes) > 1:
-        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False, chroma=None))
-        rgb = guide.tint(rgb, engine.card, h, w)
+        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False, chroma=None, regions=False))
+        rgb = guide.fill_regions(guide.tint(rgb, engine.card, h, w), x)
         if guide.keep_lines:
             rgb = keep_lines(rgb, x)
         return pixels.finish(rgb, prepared.alpha)
@@ -270,8 +283,9 @@ def colorize_image(
 
         _colorize_prepared(prepared, engine, tiling, emit, observe, guide=guide)
         return out
-    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False, chroma=None), observe)
-    rgb = guide.tint(rgb, engine.card, h, w)
+    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False, chroma=None, regions=False),
+                            observe)
+    rgb = guide.fill_regions(guide.tint(rgb, engine.card, h, w), x)
     if guide.keep_lines:  # the drawing's own lines at full resolution, not the resized ones
         rgb = keep_lines(rgb, x)
     return pixels.finish(rgb, prepared.alpha)

@@ -378,10 +378,10 @@ def test_chroma_transfer_lays_the_asked_hue_on_the_object_only():
 
 
 def test_color_transfer_card_streams_like_it_renders(hinted_unet, tmp_path):
-    """A card with global_color.transfer = chroma: tile's streamed rows and the in-memory
+    """A card with color_transfer = chroma: tile's streamed rows and the in-memory
     path give the same pixels, and the object takes the asked hue."""
     card = json.loads((hinted_unet / "card.json").read_text())
-    card["global_color"] = {"transfer": "chroma"}
+    card["color_transfer"] = "chroma"
     folder = tmp_path / "m"
     folder.mkdir()
     for f in ("model.xml", "model.bin"):
@@ -397,3 +397,25 @@ def test_color_transfer_card_streams_like_it_renders(hinted_unet, tmp_path):
     assert g.chroma == (16, 64, 224)
     in_memory = colorize_image(cv2.imread(str(art)), engine, TileSettings(64, 16, pad_value=None), guide=g)
     assert np.abs(streamed.astype(int) - in_memory.astype(int)).max() <= 1
+
+
+def test_region_transfer_fills_the_hinted_region_only():
+    from batchcolor.chroma import transfer_regions
+    from batchcolor.metrics import rgb_to_lab
+
+    drawing = np.full((60, 90), 255, np.uint8)
+    cv2.rectangle(drawing, (5, 5), (40, 55), 0, 1)  # two closed regions
+    cv2.rectangle(drawing, (50, 5), (85, 55), 0, 1)
+    rgb = np.full((60, 90, 3), 255, np.uint8)
+    rgb[6:55, 6:40] = (100, 90, 85)
+    rgb[6:55, 51:85] = (100, 90, 85)
+    color = np.zeros((60, 90, 3), np.uint8)
+    mask = np.zeros((60, 90), bool)
+    mask[28:31, 20:23] = True
+    color[mask] = (30, 60, 200)  # one blue dot in the left region
+    out = transfer_regions(rgb, drawing, color, mask)
+    left, right = rgb_to_lab(out[10:50, 10:35]), rgb_to_lab(out[10:50, 55:80])
+    assert left[:, 2].mean() < -25  # the whole left region turned blue (b* strongly negative)
+    assert (out[10:50, 55:80] == rgb[10:50, 55:80]).all()  # the right region is untouched
+    assert np.allclose(left[:, 0], rgb_to_lab(rgb[10:50, 10:35])[:, 0], atol=3)  # lightness kept
+    assert (out[:4] == 255).all()  # paper stays paper
