@@ -41,13 +41,16 @@ def sh(*args: str) -> str:
 
 
 def evaluate(model_dir: Path, data: Path, reports: Path) -> dict:
-    """The card's metrics block: per set, the three conditions, lines-none line recall, flat."""
+    """The card's metrics block: per set, the three conditions, automatic with the other
+    ``--lines`` setting, and the flat baseline."""
     out: dict = {}
+    default_lines = json.loads((model_dir / "card.json").read_text()).get("lines", {}).get("default", "none")
+    other = "keep" if default_lines == "none" else "none"
     for key, (folder, extra) in SETS.items():
         common = [str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto"]
         full = json.loads(sh(*BC, "eval", *common, "--hints", "10", "--global-color", "-o", str(reports / key)))
-        plain = json.loads(sh(*BC, "eval", *common, "--lines", "none"))
-        out[key] = {**full["conditions"], "automatic_lines_none": plain["conditions"]["automatic"],
+        plain = json.loads(sh(*BC, "eval", *common, "--lines", other))
+        out[key] = {**full["conditions"], f"automatic_lines_{other}": plain["conditions"]["automatic"],
                     "flat_baseline": full["flat_baseline"]}
         out["evaluated_at"] = (f"{full['size']} px gray drawings through run's defaults (--scale auto, --lines "
                                f"{full['lines']}), f32 hint; 10 points = seeded 5x5 patches of the target's colour")
@@ -72,9 +75,12 @@ def table(metrics: dict, name: str = "") -> str:
     rows = ["| set | condition | PSNR dB | SSIM | CIEDE2000 | colourfulness ratio | line recall | hint fidelity (dE00) |",
             "|---|---|---|---|---|---|---|---|"]
     labels = {"automatic": "automatic", "global": "`--color` (median object colour)", "points10": "10 point hints",
-              "automatic_lines_none": "automatic, `--lines none`", "flat_baseline": "flat mean colour"}
+              "automatic_lines_none": "automatic, `--lines none`", "automatic_lines_keep": "automatic, `--lines keep`",
+              "flat_baseline": "flat mean colour"}
     for s in SETS:
         for c, label in labels.items():
+            if c not in metrics[s]:
+                continue
             m = metrics[s][c]
             fid = m.get("hint_fidelity")
             rows.append(f"| {s.replace('_', ' ')}{' ' + name if name else ''} | {label} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
