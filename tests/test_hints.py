@@ -222,8 +222,6 @@ def test_guidance_global_colour_and_layer(hinted_pointwise):
     g = guidance(InferenceSettings(color="#102030", lines="keep"), card, layer)
     assert g.hints.global_rgb == (16, 32, 48) and g.keep_lines
     assert guidance(InferenceSettings(), card).hints is None  # automatic
-    plain = load_card  # a plain card ignores a layer
-    del plain
 
 
 def test_color_moves_output_of_hinted_model(hinted_unet):
