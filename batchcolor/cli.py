@@ -274,7 +274,6 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     from .train.trainer import TrainConfig, train as run_training
 
     if resume and (Path(run_dir) / "config.json").exists():
-        import json
 
         saved = json.loads((Path(run_dir) / "config.json").read_text())
         # A resumed run keeps its recipe; only how long it runs may be changed.
@@ -307,7 +306,6 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
 @_report_errors
 def bench(model: str | None, quick: bool, precision: str, json_path: Path | None, workdir: Path | None) -> None:
     """Measure this box: pipeline vs benchmark_app, vs the seed's Paddle way, memory, start-up."""
-    import json
 
     from .bench import format_table, run_bench
 
@@ -321,7 +319,6 @@ def bench(model: str | None, quick: bool, precision: str, json_path: Path | None
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_models(as_json: bool) -> None:
     """List installed models (BATCHCOLOR_MODELS, the source tree's models/, the install prefix)."""
-    import json
 
     from .registry import installed_models, search_path, summary
 
@@ -439,7 +436,6 @@ def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | N
              precision: str, scale: str, lines: str | None, points: int, global_color: bool, seed: int) -> None:
     """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
     hint fidelity, automatic and hinted, vs a flat baseline."""
-    import json
 
     from .colorize import InferenceSettings
     from .evaluate import evaluate as run_eval
