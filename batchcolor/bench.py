@@ -172,7 +172,7 @@ def _peak_rss(batchcolor_args: list[str]) -> tuple[float, float]:
 def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | None = None, log=print) -> dict[str, Any]:
     import cv2
 
-    from .colorize import InferenceSettings, resolve
+    from .settings import InferenceSettings, resolve
     from .synthetic import line_art
 
     sizes = BenchSizes.pick(quick)

@@ -112,7 +112,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
 
 
 def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, **extra):
-    from .colorize import InferenceSettings, default_cache_dir
+    from .settings import InferenceSettings, default_cache_dir
     from .hints import parse_color
 
     if color is not None:
@@ -437,7 +437,7 @@ def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | N
     """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
     hint fidelity, automatic and hinted, vs a flat baseline."""
 
-    from .colorize import InferenceSettings
+    from .settings import InferenceSettings
     from .evaluate import evaluate as run_eval
 
     settings = InferenceSettings(model=model, precision=precision, cache_dir=None, scale=scale, lines=lines)

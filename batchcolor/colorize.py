@@ -1,162 +1,180 @@
-"""Colorize one decoded image: the library entry point that ``tile`` and ``run`` share.
+"""One image, one path: from a file (or decoded pixels) to its colour version.
 
->>> from batchcolor.colorize import InferenceSettings, open_engine, colorize_image
->>> engine, tiling = open_engine(InferenceSettings(model="models/edges2color"))
->>> bgr = colorize_image(cv2.imread("sketch.png", cv2.IMREAD_UNCHANGED), engine, tiling)
+``run`` (local workers and Dask), ``tile`` (``--save-tiles`` too), ``eval`` and the Python
+API all come through here::
+
+    colorize_file(src, dst)        a file (path or bytes) -> a written output
+      |- huge PNG/TIFF at 1:1:     rows streamed in (streamread) ---------------.
+      '- otherwise:                decode -> prepare (pixels) -> render() --------+-> rows
+                                                                                 |
+         rows -> streamed encoder (PNG, TIFF: pngstream, tiffstream) or encode ('images')
+    colorize_image(decoded)        decoded pixels -> uint8 BGR[A] array (same render())
+
+:func:`render` takes one route per image and plans its tiles once:
+
+* **objects**: ``--scale auto`` on a sheet or page of several drawings colours each one
+  alone, at its own scale, with paper around it (:func:`_colorize_objects`);
+* **resized**: one drawing brought to the card's training scale and back;
+* **1:1**: tiles straight from the image, finished rows streamed out.
+
+Every route ends in :meth:`Guidance.finish <batchcolor.guidance.Guidance.finish>` (paper kept,
+``--color``, hint regions, kept lines): on the whole image, or row by row on the 1:1 route
+when no step needs the whole image.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from . import pixels
-from .engine import Engine, EngineConfig
-from .hints import Hints, PlaneMap, fit_layer, parse_color
-from .modelcard import ModelCard, ModelRef
-from .registry import default_model, lookup
-from .tiler import ArraySource, RowSource, TileObserver, TilePlanes, TileSettings, colorize_array, colorize_source
+from . import images, pixels
+from .engine import Engine
+from .geometry import TilePlan
+from .guidance import Guidance
+from .hints import Hints
+from .modelcard import ModelCard
+from .settings import parse_scale
+from .streamread import STREAM_MIN_PIXELS, open_streamed
+from .tiler import (ArraySource, RowSource, TileObserver, TileSettings, colorize_array, colorize_source,
+                    rows_in_flight_for)
+
+RowSink = Callable[[int, np.ndarray], None]
 
 
 @dataclass(frozen=True)
-class InferenceSettings:
-    """Everything that decides which pixels come out (plus where and how fast they're made)."""
+class Written:
+    """What :func:`colorize_file` did: the image's size, whether its input was streamed, and
+    the tile grid that ran at the image's own size (None when it was resized or coloured
+    object by object, which run grids of their own)."""
 
-    model: str | None = None  # folder, .xml or .onnx; None means the installed default
-    tile: int | None = None  # None: the card's recommended tile
-    overlap: int | None = None  # None: the card's recommended overlap
-    device: str = "CPU"
-    precision: str = "auto"
-    scale: str = "none"  # "none", "auto" (fit the drawing to the card's scale) or a factor
-    cache_dir: Path | None = None
-    threads: int | None = None
-    num_requests: int | None = None
-    color: str | None = None  # '#RRGGBB': the drawn object's main colour (hinted models)
-    lines: str | None = None  # "keep" or "none"; None: the card's default
+    height: int
+    width: int
+    streamed: bool
+    plan: TilePlan | None
 
 
-@dataclass(frozen=True)
-class Guidance:
-    """What steers one image besides its pixels: colour hints and the kept line layer."""
+def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
+                  guide: Guidance = Guidance(), observe: TileObserver | None = None,
+                  info: images.ImageInfo | None = None) -> Written:
+    """Decode ``src`` (a path or the file's bytes), colour it, write ``dst`` atomically.
 
-    hints: Hints | None = None
-    keep_lines: bool = False
-    chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: color_transfer)
-    regions: bool = False  # local hints' hue laid on the drawing's regions they sit in (card: color_transfer)
-
-    def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
-        """Local hints spread over their regions of ``drawing`` (full image, in memory)."""
-        if not self.regions or self.hints is None or self.hints.mask is None:
-            return rgb
-        from .chroma import transfer_regions
-
-        h, w = rgb.shape[:2]
-        planes = PlaneMap(fit_layer(self.hints, h, w), h, w).tile(np.arange(h), np.arange(w))
-        gray = drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)
-        return transfer_regions(rgb, gray, np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255)
-
-    def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
-        """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
-        (:mod:`batchcolor.chroma`); local hints keep their own colour where they are."""
-        if self.chroma is None:
-            return rgb
-        from .chroma import transfer_chroma
-
-        keep = None
-        if self.hints is not None and self.hints.mask is not None:
-            rows, cols = np.arange(top, top + rgb.shape[0]), np.arange(width)
-            keep = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(rows, cols)[:, :, 3] == 255
-        return transfer_chroma(rgb, self.chroma, keep)
-
-    def crop(self, card: ModelCard, height: int, width: int, top: int, left: int, crop_h: int, crop_w: int) -> "Guidance":
-        """The guidance of a ``crop_h`` x ``crop_w`` window at (``top``, ``left``) of an image of
-        ``height`` x ``width``: the hint layer cut to it (nothing outside the image), the same
-        global colour and line setting."""
-        if not card.hint_planes or self.hints is None or self.hints.mask is None:
-            return self
-        rows, cols = np.arange(top, top + crop_h), np.arange(left, left + crop_w)
-        outside_r, outside_c = (rows < 0) | (rows >= height), (cols < 0) | (cols >= width)
-        planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
-            np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
-        local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
-        return Guidance(local, self.keep_lines, self.chroma, self.regions)
-
-    def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
-        """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
-        if not card.hint_planes:
-            return None
-        return PlaneMap(fit_layer(self.hints or Hints(), height, width), height, width)
-
-
-def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None = None) -> Guidance:
-    """The run's global colour and line setting plus one file's hint layer, for ``card``.
-
-    A hint layer given to a model without hint inputs is ignored (the drawing still gets
-    coloured); a ``--color`` for such a model is refused up front by :func:`resolve`.
+    ``info`` is the header probe if the caller has it. Inputs of 16 MP and more whose output
+    can be streamed (PNG, TIFF) at 1:1 are decoded band by band, so neither input nor output
+    exists whole in memory. Decode errors are :class:`InputError` without the file name: the
+    caller adds it.
     """
-    lines = settings.lines or card.lines
-    if not card.hint_planes:
-        return Guidance(None, lines == "keep")
-    rgb = parse_color(settings.color) if settings.color else None
-    if layer is None and rgb is None:
-        return Guidance(None, lines == "keep")
-    transfer = card.extra.get("color_transfer") == "chroma"
-    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), lines == "keep",
-                    rgb if transfer else None, transfer and layer is not None)
+    suffix = images.output_suffix(dst)
+    writer = images.row_writer(suffix)
+    info = info or images.probe(src)
+    # ``auto`` keeps huge inputs at 1:1 (posters and sheets: their objects are drawn at
+    # working size, and resizing would need them whole in memory); an explicit factor does not.
+    if info.pixels >= STREAM_MIN_PIXELS and scale in ("none", "auto") and writer is not None:
+        source = open_streamed(src, engine.card.input_channels)
+        if source is not None:
+            h, w, _ = source.shape
+            plan = tiling.plan(h, w, engine.card.stride)
+            _write_rows(dst, writer, w, h, 3,
+                        lambda emit: _tiled(source, plan, engine, tiling, guide, emit, observe))
+            return Written(h, w, True, plan)
+    gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha)
+    decoded = images.decode(src, gray) if isinstance(src, Path) else images.decode_bytes(src, gray)
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
+    h, w = prepared.model_input.shape[:2]
+    channels = 3 if prepared.alpha is None else 4
+    if writer is None:
+        out = np.empty((h, w, channels), np.uint8)
+        plan = render(prepared, engine, tiling, scale, guide, _into(out), observe)
+        images.atomic_write(dst, images.encode(out, suffix))
+    else:
+        plans: list[TilePlan | None] = []
+        _write_rows(dst, writer, w, h, channels,
+                    lambda emit: plans.append(render(prepared, engine, tiling, scale, guide, emit, observe, bgr=False)))
+        plan = plans[0]
+    return Written(h, w, False, plan)
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "batchcolor" / "openvino"
+def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, scale: str = "none",
+                   observe: TileObserver | None = None, guide: Guidance = Guidance()) -> np.ndarray:
+    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out.
+
+    >>> from batchcolor.settings import InferenceSettings, open_engine
+    >>> engine, tiling = open_engine(InferenceSettings())
+    >>> bgr = colorize_image(cv2.imread("sketch.png", cv2.IMREAD_UNCHANGED), engine, tiling, "auto")
+    """
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
+    h, w = prepared.model_input.shape[:2]
+    out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
+    render(prepared, engine, tiling, scale, guide, _into(out), observe)
+    return out
 
 
-def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
-    """Fill the model-dependent defaults so the settings say exactly what will run."""
-    ref = lookup(settings.model) if settings.model else default_model()
-    card = ref.card
-    validate_guidance(settings, card, ref.model_path)
-    filled = replace(
-        settings,
-        model=str(ref.model_path),
-        tile=settings.tile or card.tile,
-        overlap=card.overlap if settings.overlap is None else settings.overlap,
-    )
-    return ref, filled
+def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scale: str, guide: Guidance,
+           emit: RowSink, observe: TileObserver | None = None, bgr: bool = True) -> TilePlan | None:
+    """Colour model-ready pixels, handing finished BGR[A] rows (RGB[A] with ``bgr=False``) to
+    ``emit``; returns the tile plan that ran at the image's size (None: resized or by object).
+
+    On the 1:1 route with nothing that needs the whole image, rows leave as the tiles finish:
+    the memory is the decoded input plus a few tile-tall bands.
+    """
+    x, alpha = prepared.model_input, prepared.alpha
+    card = engine.card
+    h, w = x.shape[:2]
+
+    def finished(start: int, rgb: np.ndarray) -> None:
+        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
+
+    boxes = _objects_to_colour_alone(x, scale, card)
+    if len(boxes) > 1:
+        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card))
+        return None
+    factor = scale_factor(x, scale, card)
+    if abs(factor - 1.0) > 1e-3:
+        finished(0, guide.finish(_colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe), x, card))
+        return None
+    plan = tiling.plan(h, w, card.stride)
+    if guide.whole_image:
+        rgb = np.empty((h, w, 3), np.uint8)
+        _tiled(ArraySource(x), plan, engine, tiling, guide.without_finishing(), _into(rgb), observe)
+        finished(0, guide.finish(rgb, x, card))
+    else:
+        _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
+    return plan
 
 
-def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: Path) -> None:
-    """Usage errors (ValueError) for ``--scale``/``--color``/``--lines`` before any file is touched."""
-    if settings.scale not in ("none", "auto"):
-        parse_scale(settings.scale)
-    if settings.lines is not None and settings.lines not in ("keep", "none"):
-        raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
-    if settings.color is not None:
-        parse_color(settings.color)
-        if not card.hint_planes:
-            raise ValueError(f"--color needs a model trained with hints; {model_path} takes none "
-                             "(its card has no input.hints)")
+def _tiled(source: RowSource, plan: TilePlan, engine: Engine, tiling: TileSettings, guide: Guidance,
+           emit: RowSink, observe: TileObserver | None) -> None:
+    """The 1:1 route: RGB rows of ``source`` tiled along ``plan``, with the row-by-row
+    finishing steps (``--color``'s chroma after the network; kept lines inside the tiler)."""
+    height, width, _ = source.shape
+    if guide.chroma is not None:
+        plain = emit
+
+        def emit(start: int, rows: np.ndarray) -> None:
+            plain(start, guide.tint(rows, engine.card, height, width, start))
+
+    colorize_source(source, engine, plan, emit, tiling.pad_value, rows_in_flight_for(plan, engine.num_requests),
+                    observe, planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
 
 
-def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
-    ref, s = resolve(settings)
-    assert s.tile is not None and s.overlap is not None
-    if s.tile % ref.card.stride:
-        raise ValueError(f"--tile {s.tile} must be a multiple of the model's stride {ref.card.stride}")
-    # Validate the geometry now, so a bad --overlap fails once, not once per file.
-    TileSettings(s.tile, s.overlap).plan(s.tile, s.tile, ref.card.stride)
-    config = EngineConfig(
-        tile=s.tile,
-        device=s.device,
-        precision=s.precision,
-        cache_dir=s.cache_dir,
-        threads=s.threads,
-        num_requests=s.num_requests,
-    )
-    pad = ref.card.pad_value if ref.card.padding == "constant" else None
-    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap, pad_value=pad)
+def _into(out: np.ndarray) -> RowSink:
+    def emit(start: int, rows: np.ndarray) -> None:
+        out[start : start + rows.shape[0]] = rows
+
+    return emit
+
+
+def _write_rows(dst: Path, writer: Any, width: int, height: int, channels: int,
+                produce: Callable[[RowSink], Any]) -> None:
+    with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
+        out = writer(fh, width, height, channels)
+        try:
+            produce(lambda start, rows: out.write_rows(rows))
+            out.close()
+        except BaseException:
+            out.abort()
+            raise
 
 
 def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
@@ -172,7 +190,6 @@ def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
         return 1.0
     if scale == "auto":
         from .objects import object_extent
-        from .streamread import STREAM_MIN_PIXELS
 
         # Posters and sheets this big are drawn at working size, and resizing one would need
         # it whole in memory: ``auto`` keeps them 1:1 (and streamed). A factor still applies.
@@ -185,110 +202,6 @@ def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
         tolerance = float(card.extra.get("scale_tolerance", 1.0))
         return 1.0 if 1.0 / tolerance <= factor <= tolerance else factor
     return parse_scale(scale)
-
-
-def parse_scale(scale: str) -> float:
-    """A ``--scale`` factor; ValueError (a usage error) naming ``--scale`` otherwise."""
-    try:
-        factor = float(scale)
-    except ValueError:
-        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale!r}") from None
-    if not 0.01 <= factor <= 100:
-        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale}")
-    return factor
-
-
-def colorize_rows(
-    decoded: np.ndarray,
-    engine: Engine,
-    tiling: TileSettings,
-    emit: Callable[[int, np.ndarray], None],
-    observe: TileObserver | None = None,
-    bgr: bool = True,
-    guide: Guidance = Guidance(),
-) -> None:
-    """Like :func:`colorize_image` at scale 1, but hands finished BGR[A] rows (RGB[A] with
-    ``bgr=False``) to ``emit``.
-
-    Nothing output-sized is allocated: with a streamed writer behind ``emit`` the memory is the
-    decoded input plus a few tile-tall bands, whatever the image size.
-    """
-    _colorize_prepared(pixels.prepare(decoded, engine.card.input_channels), engine, tiling, emit, observe, bgr, guide)
-
-
-def _colorize_prepared(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings,
-                       emit: Callable[[int, np.ndarray], None], observe: TileObserver | None, bgr: bool = True,
-                       guide: Guidance = Guidance()) -> None:
-    alpha = prepared.alpha
-
-    def finish(start: int, rgb: np.ndarray) -> None:
-        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
-
-    _colorize_rows_of(ArraySource(prepared.model_input), engine, tiling, finish, observe, guide)
-
-
-def colorize_stream(source: RowSource, engine: Engine, tiling: TileSettings,
-                    emit: Callable[[int, np.ndarray], None], guide: Guidance = Guidance()) -> None:
-    """Colorize model-ready rows from ``source`` (e.g. a streamed decoder), RGB rows to ``emit``."""
-    _colorize_rows_of(source, engine, tiling, emit, None, guide)
-
-
-def _colorize_rows_of(source: RowSource, engine: Engine, tiling: TileSettings,
-                      emit: Callable[[int, np.ndarray], None], observe: TileObserver | None,
-                      guide: Guidance = Guidance()) -> None:
-    height, width, _ = source.shape
-    rows_in_flight = _rows_in_flight(engine, tiling, height, width)
-    if guide.chroma is not None:
-        plain_emit = emit
-
-        def emit(start: int, rows: np.ndarray) -> None:
-            plain_emit(start, guide.tint(rows, engine.card, height, width, start))
-
-    colorize_source(source, engine, tiling, emit, rows_in_flight, observe,
-                    planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
-
-
-def colorize_image(
-    decoded: np.ndarray,
-    engine: Engine,
-    tiling: TileSettings,
-    scale: str = "none",
-    observe: TileObserver | None = None,
-    guide: Guidance = Guidance(),
-) -> np.ndarray:
-    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out.
-
-    With ``scale="auto"``, a drawing of several objects (a sheet of sketches, a comic page's
-    panels) is coloured object by object: each one is cut out with white paper around it and
-    coloured at its own scale, exactly as if it had been drawn alone, so neighbours neither
-    shrink it nor bleed into it. One object, or a poster of 16 MP and more, takes the whole
-    image at once.
-    """
-    prepared = pixels.prepare(decoded, engine.card.input_channels)
-    x = prepared.model_input
-    h, w = x.shape[:2]
-    boxes = _objects_to_colour_alone(x, scale, engine.card)
-    if len(boxes) > 1:
-        rgb = _colorize_objects(x, boxes, engine, tiling, replace(guide, keep_lines=False, chroma=None, regions=False))
-        rgb = guide.fill_regions(guide.tint(rgb, engine.card, h, w), x)
-        if guide.keep_lines:
-            rgb = keep_lines(rgb, x)
-        return pixels.finish(rgb, prepared.alpha)
-    factor = scale_factor(x, scale, engine.card)
-    if abs(factor - 1.0) <= 1e-3:
-        out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
-
-        def emit(start: int, rows: np.ndarray) -> None:
-            out[start : start + rows.shape[0]] = rows
-
-        _colorize_prepared(prepared, engine, tiling, emit, observe, guide=guide)
-        return out
-    rgb = _colorize_resized(x, factor, engine, tiling, replace(guide, keep_lines=False, chroma=None, regions=False),
-                            observe)
-    rgb = guide.fill_regions(guide.tint(rgb, engine.card, h, w), x)
-    if guide.keep_lines:  # the drawing's own lines at full resolution, not the resized ones
-        rgb = keep_lines(rgb, x)
-    return pixels.finish(rgb, prepared.alpha)
 
 
 def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: TileSettings, guide: Guidance,
@@ -304,7 +217,7 @@ def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: Tile
                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
         small = small[:, :, None] if small.ndim == 2 else small
     sh, sw = small.shape[:2]
-    rgb = colorize_array(small, engine, tiling, rows_in_flight=_rows_in_flight(engine, tiling, sh, sw),
+    rgb = colorize_array(small, engine, tiling, rows_in_flight=rows_in_flight_for(tiling.plan(sh, sw, engine.card.stride), engine.num_requests),
                          observe=observe, planes=guide.planes(engine.card, sh, sw), keep_lines=guide.keep_lines)
     if (sh, sw) != (h, w):
         rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
@@ -313,7 +226,6 @@ def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: Tile
 
 def _objects_to_colour_alone(x: np.ndarray, scale: str, card: ModelCard) -> list[tuple[int, int, int, int]]:
     from .objects import object_boxes
-    from .streamread import STREAM_MIN_PIXELS
 
     if scale != "auto" or not card.scale or x.shape[0] * x.shape[1] >= STREAM_MIN_PIXELS:
         return []
@@ -371,18 +283,3 @@ def _box_weight(height: int, width: int, margin: int) -> np.ndarray:
     return np.minimum(axis(height)[:, None], axis(width)[None, :])
 
 
-def _rows_in_flight(engine: Engine, tiling: TileSettings, height: int, width: int) -> int:
-    """One open tile row is enough when a row alone keeps every infer request busy, and it
-    halves the float bands held for very wide images."""
-    cols = tiling.plan(height, width, engine.card.stride).cols.count
-    return 1 if cols >= 2 * engine.num_requests else 2
-
-
-def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
-    """uint8 RGB times the drawing's lightness (the line layer on multiply), rounded."""
-    import cv2
-
-    from .tiler import lightness
-
-    light = lightness(drawing)
-    return np.clip(np.rint(rgb.astype(np.float32) * light), 0, 255).astype(np.uint8)

@@ -19,7 +19,7 @@ import threading
 from dataclasses import replace
 from typing import Any, Iterator
 
-from .colorize import InferenceSettings, open_engine
+from .settings import InferenceSettings, open_engine
 from .report import Reporter
 from .execute import Done, Todo, process
 

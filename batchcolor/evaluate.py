@@ -18,7 +18,9 @@ import numpy as np
 
 from . import hints as hintmod
 from . import metrics
-from .colorize import InferenceSettings, colorize_image, guidance, open_engine
+from .colorize import colorize_image
+from .guidance import guidance
+from .settings import InferenceSettings, open_engine
 from .hints import Hints
 
 
@@ -108,7 +110,7 @@ def evaluate(settings: InferenceSettings, data_dir: Path, report_dir: Path | Non
 
     ``report["model_metrics"]`` is the automatic condition (what ``run`` gives with no hints).
     """
-    from .colorize import resolve
+    from .settings import resolve
 
     ref, _ = resolve(settings)
     size = size or ref.card.scale or 256

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from . import images
-from .colorize import InferenceSettings, guidance, open_engine
+from .colorize import colorize_file
 from .errors import InputError
 from .manifest import hash_files
+from .guidance import guidance
+from .settings import InferenceSettings, open_engine
 from .walk import Job
-from .writer import colorize_file
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,13 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
         data, st, info = images.read_input(todo.job.src, todo.max_pixels)
         sha = hashlib.sha256(data).hexdigest()
         guide = guidance(settings, engine.card, layer)
-        h, w, _ = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
+        written = colorize_file(data, todo.job.dst, engine, tiling, settings.scale, guide, info=info)
     except InputError as exc:
         return Done(todo, error=str(exc))
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
     return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns, pages=info.pages,
-                megapixels=h * w / 1e6, seconds=time.perf_counter() - t0)
+                megapixels=written.height * written.width / 1e6, seconds=time.perf_counter() - t0)
 
 
 def local_results(todos: list[Todo], settings: InferenceSettings, stop: threading.Event,

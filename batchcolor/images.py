@@ -24,6 +24,10 @@ import numpy as np
 from .errors import InputError
 
 INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+# The one table of output types: suffix -> whether rows can be streamed into the file
+# (:func:`row_writer`); ``run --format`` offers the names in OUTPUT_FORMATS.
+OUTPUT_SUFFIXES = {".png": True, ".tif": True, ".tiff": True, ".jpg": False, ".jpeg": False, ".webp": False,
+                   ".bmp": False}
 OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 _PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO"}
 
@@ -172,6 +176,28 @@ def _checked(image: np.ndarray | None) -> np.ndarray:
     if image.dtype not in (np.uint8, np.uint16):
         raise InputError(f"unsupported sample type {image.dtype}")
     return image
+
+
+def output_suffix(path: Path) -> str:
+    """The output type of ``path`` (lower-case suffix); ValueError for one we cannot write."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{path}: unsupported output type {suffix or '(none)'}; use .png, .jpg, .webp, .bmp or .tif")
+    return suffix
+
+
+def row_writer(suffix: str) -> Any:
+    """The streamed encoder for ``suffix`` (``Writer(fh, width, height, channels)`` with
+    ``write_rows``/``close``/``abort``), or None: encode from memory."""
+    if not OUTPUT_SUFFIXES.get(suffix, False):
+        return None
+    if suffix == ".png":
+        from .pngstream import PngWriter
+
+        return PngWriter
+    from .tiffstream import TiffWriter
+
+    return TiffWriter
 
 
 def encode(image: np.ndarray, suffix: str, jpeg_quality: int = 95) -> bytes:

@@ -25,6 +25,12 @@ class Prepared:
     alpha: np.ndarray | None  # H x W uint8 (scaled to 8 bit) or None
 
 
+def decode_gray(model_channels: int, has_alpha: bool) -> bool:
+    """Whether to let the decoder make one gray channel: for a 1-channel model, unless there is
+    alpha (it must be composited over white first, and carried to the output)."""
+    return model_channels == 1 and not has_alpha
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         return image

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .colorize import InferenceSettings, open_engine, resolve
+from .settings import InferenceSettings, open_engine, resolve
 from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
                      InputError)
 from .lock import RunLock

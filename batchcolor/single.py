@@ -1,4 +1,8 @@
-"""``batchcolor tile``: one image in, one colorized image out, with optional tile dumps."""
+"""``batchcolor tile``: one image in, one colorized image out, with optional tile dumps.
+
+The image takes :func:`batchcolor.colorize.colorize_file`, the path every command uses;
+``--save-tiles`` only adds an observer that writes each tile as it finishes.
+"""
 from __future__ import annotations
 
 import time
@@ -7,25 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from . import images
-from .colorize import InferenceSettings, guidance, open_engine
-from .writer import colorize_file, write_colorized
+from .colorize import colorize_file
 from .errors import InputError
 from .geometry import TilePlan
+from .guidance import guidance
 from .merger import to_uint8
+from .settings import InferenceSettings, open_engine
 from .tiler import TileSettings
-
-
-def output_suffix(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
-        raise ValueError(f"{path}: unsupported output type {suffix or '(none)'}; use .png, .jpg, .webp, .bmp or .tif")
-    return suffix
 
 
 def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: Path | None = None,
                  hints: Path | None = None, max_pixels: int | None = None) -> str:
     """``hints`` is a hint layer; without it, ``NAME.hints.png`` beside ``src`` is used if present."""
-    output_suffix(dst)
+    images.output_suffix(dst)
     try:  # the header first: a 30000 x 30000 PNG is refused before anything is compiled or decoded
         info = images.probe(src, max_pixels)
     except InputError as exc:
@@ -44,25 +42,22 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         except InputError as exc:
             raise InputError(f"{layer_path}: hint layer: {exc}") from exc
     guide = guidance(settings, engine.card, layer)
+    observer = TileDump(save_tiles, engine.card.output_range, engine.card.input_channels) if save_tiles else None
     t1 = time.perf_counter()
     try:
-        if save_tiles:
-            decoded = images.decode(src, gray=engine.card.input_channels == 1 and not info.has_alpha)
-            h, w, streamed = decoded.shape[0], decoded.shape[1], False
-            observer = TileDump(save_tiles, engine.card.output_range, engine.card.input_channels)
-            write_colorized(decoded, dst, engine, tiling, settings.scale, observe=observer, guide=guide)
-            observer.write_grid(tiling.plan(h, w, engine.card.stride), tiling, images.decode(dst))
-        else:
-            h, w, streamed = colorize_file(src, dst, engine, tiling, settings.scale, info.pixels, info.has_alpha, guide)
+        written = colorize_file(src, dst, engine, tiling, settings.scale, guide, observer, info)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
     tiles = engine.tiles_submitted  # counted where they ran: --scale and sheets change the plan
     t_infer = time.perf_counter() - t1
+    if observer is not None and written.plan is not None:
+        observer.write_grid(written.plan, tiling, images.decode(dst))
+    h, w = written.height, written.width
     return (
         f"{src} -> {dst}: {w}x{h}, {tiles} tiles of up to {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
         f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
-        f"{', input streamed' if streamed else ''}"
+        f"{', input streamed' if written.streamed else ''}"
     )
 
 

@@ -83,19 +83,30 @@ class TileSettings:
         return plan_tiles(height, width, tile, self.overlap, stride, self.margin)
 
 
+def rows_in_flight_for(plan: TilePlan, requests: int) -> int:
+    """One open tile row is enough when a row alone keeps every infer request busy, and it
+    halves the float bands held for very wide images."""
+    return 1 if plan.cols.count >= 2 * requests else 2
+
+
 def colorize_source(
     source: RowSource,
     engine: TileModel,
-    settings: TileSettings,
+    plan: TilePlan,
     emit: RowSink,
+    pad_value: int | None = None,
     rows_in_flight: int = 2,
     observe: TileObserver | None = None,
     poll_seconds: float = 0.05,
     as_uint8: bool = True,
     planes: TilePlanes | None = None,
     keep_lines: bool = False,
-) -> TilePlan:
-    """Colorize ``source`` tile by tile, handing finished RGB rows to ``emit``.
+) -> None:
+    """Colorize ``source`` tile by tile along ``plan``, handing finished RGB rows to ``emit``.
+
+    The plan is made once per image by the caller (``TileSettings.plan``) and passed down, so
+    what runs, what is reported and what ``--save-tiles`` draws are the same grid. ``pad_value``
+    None pads by mirroring, an int with that constant (``TileSettings.pad_value``).
 
     Rows are uint8, or float32 in the model's output range with ``as_uint8=False`` (used to
     check tiling against whole-image inference without 8-bit rounding in the way).
@@ -107,10 +118,11 @@ def colorize_source(
     """
     height, width, _ = source.shape
     card = engine.card
-    plan = settings.plan(height, width, card.stride)
+    if plan.shape != (height, width):
+        raise ValueError(f"a tile plan for {plan.shape[1]}x{plan.shape[0]} given an image of {width}x{height}")
     merger = BandMerger(plan, card.output_channels, card.output_range, emit, as_uint8)
     done = merger.add
-    pad = settings.pad_value
+    pad = pad_value
     col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
     col_fill = [fill_mask(o, o + plan.tile, width) for o in plan.cols.origins]
     lo = card.output_range[0]
@@ -146,7 +158,6 @@ def colorize_source(
         _wait_row(merger, engine, k, poll_seconds)
     merger.flush_through(plan.rows.count - 1)
     engine.raise_if_failed()
-    return plan
 
 
 def _inside(origin: int, tile: int, length: int) -> bool:
@@ -207,6 +218,7 @@ def colorize_array(
     def emit(start: int, rows: np.ndarray) -> None:
         out[start : start + rows.shape[0]] = rows
 
-    colorize_source(ArraySource(image), engine, settings, emit, rows_in_flight, observe, as_uint8=as_uint8,
-                    planes=planes, keep_lines=keep_lines)
+    plan = settings.plan(image.shape[0], image.shape[1], engine.card.stride)
+    colorize_source(ArraySource(image), engine, plan, emit, settings.pad_value, rows_in_flight, observe,
+                    as_uint8=as_uint8, planes=planes, keep_lines=keep_lines)
     return out

@@ -36,7 +36,7 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
-def output_suffix(src: Path, fmt: str) -> str:
+def destination_suffix(src: Path, fmt: str) -> str:
     if fmt == "same":
         return src.suffix
     if fmt not in OUTPUT_FORMATS:
@@ -102,7 +102,7 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
     by_dst: dict[Path, list[Job]] = {}
     for src in inputs:
         rel = src.relative_to(in_dir)
-        dst = (out_dir / rel).with_suffix(output_suffix(src, fmt))
+        dst = (out_dir / rel).with_suffix(destination_suffix(src, fmt))
         layer = hint_layer_for(src)
         job = Job(src=src, rel=rel.as_posix(), dst=dst, hints=layer if layer.is_file() else None)
         by_dst.setdefault(dst, []).append(job)

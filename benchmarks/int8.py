@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from batchcolor import metrics  # noqa: E402
 from batchcolor.bench import benchmark_app  # noqa: E402
-from batchcolor.colorize import InferenceSettings  # noqa: E402
+from batchcolor.settings import InferenceSettings  # noqa: E402
 from batchcolor.evaluate import load_eval_pairs, predict  # noqa: E402
 from batchcolor.modelcard import resolve_model  # noqa: E402
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from batchcolor import synthetic
-from batchcolor.colorize import InferenceSettings, open_engine
+from batchcolor.settings import InferenceSettings, open_engine
 from batchcolor.execute import process, stat_todo as _stat_todo
 from batchcolor.walk import Job
 

@@ -9,7 +9,9 @@ import pytest
 
 from batchcolor import hints as H
 from batchcolor import synthetic
-from batchcolor.colorize import Guidance, InferenceSettings, colorize_image, guidance
+from batchcolor.colorize import colorize_image
+from batchcolor.guidance import Guidance, guidance
+from batchcolor.settings import InferenceSettings
 from batchcolor.engine import Engine, EngineConfig
 from batchcolor.errors import ModelError
 from batchcolor.modelcard import load_card, resolve_model

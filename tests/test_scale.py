@@ -92,7 +92,8 @@ def test_bad_scale_is_a_usage_error_up_front(pointwise_gray, tmp_path, how):
 def test_sheet_is_coloured_like_its_drawings_alone(tmp_path):
     """scale auto colours each object of a sheet as if it were drawn alone (a random UNet with
     a wide receptive field: without this, neighbours reach into each other's colours)."""
-    from batchcolor.colorize import InferenceSettings, colorize_image, open_engine
+    from batchcolor.colorize import colorize_image
+    from batchcolor.settings import InferenceSettings, open_engine
     from batchcolor.metrics import psnr
 
     card = synthetic.test_card("u", 1, 16, tile=256, overlap=64)

@@ -9,8 +9,8 @@ import pytest
 
 pyvips = pytest.importorskip("pyvips")
 
-from batchcolor import pixels, single, streamread, writer  # noqa: E402
-from batchcolor.colorize import InferenceSettings  # noqa: E402
+from batchcolor import colorize, pixels, single, streamread  # noqa: E402
+from batchcolor.settings import InferenceSettings  # noqa: E402
 from batchcolor.errors import InputError  # noqa: E402
 from batchcolor.geometry import reflect_indices  # noqa: E402
 from batchcolor.synthetic import line_art  # noqa: E402
@@ -106,15 +106,15 @@ def test_tile_streams_big_images_with_identical_output(tmp_path, monkeypatch, po
     src = tmp_path / "in.png"
     cv2.imwrite(str(src), line_art(*shape, seed=9))
     settings = InferenceSettings(model=str(folder), precision="f32", tile=128, overlap=32)
-    monkeypatch.setattr(writer, "STREAM_MIN_PIXELS", 1)
+    monkeypatch.setattr(colorize, "STREAM_MIN_PIXELS", 1)
     msg = single.colorize_one(src, tmp_path / "streamed.png", settings)
     assert "input streamed" in msg
-    monkeypatch.setattr(writer, "STREAM_MIN_PIXELS", 10**12)
+    monkeypatch.setattr(colorize, "STREAM_MIN_PIXELS", 10**12)
     msg = single.colorize_one(src, tmp_path / "full.png", settings)
     assert "input streamed" not in msg
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "streamed.png")), cv2.imread(str(tmp_path / "full.png")))
     # and streamed in, streamed out as a tiled TIFF: the same pixels again
-    monkeypatch.setattr(writer, "STREAM_MIN_PIXELS", 1)
+    monkeypatch.setattr(colorize, "STREAM_MIN_PIXELS", 1)
     assert "input streamed" in single.colorize_one(src, tmp_path / "streamed.tif", settings)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "streamed.tif")), cv2.imread(str(tmp_path / "full.png")))
 
