@@ -233,8 +233,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
                          opts.pop("color"), opts.pop("lines"))
     reporter = Reporter(opts.pop("log_format"), verbose=opts.pop("verbose"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
-    _, code = run_batch(options, reporter)
-    sys.exit(code)
+    sys.exit(run_batch(options, reporter).exit_code)
 
 
 @main.command()

@@ -54,7 +54,7 @@ def colorize_on_worker(todo: Todo, settings: InferenceSettings) -> Done:
 
 
 def dask_results(todos: list[Todo], settings: InferenceSettings, scheduler: str, retries: int,
-                 stop: threading.Event, reporter: Reporter) -> Iterator[Done]:
+                 stop: threading.Event, reporter: Reporter | None = None) -> Iterator[Done]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as exc:
@@ -62,8 +62,9 @@ def dask_results(todos: list[Todo], settings: InferenceSettings, scheduler: str,
 
         raise BatchcolorError("--scheduler needs the dask extra (install batchcolor[dask])") from exc
     with Client(scheduler, timeout="30s") as client:
-        reporter.event("cluster", f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {scheduler}",
-                       scheduler=scheduler, workers=len(client.scheduler_info().get("workers", {})))
+        workers = len(client.scheduler_info().get("workers", {}))
+        if reporter is not None:
+            reporter.event("cluster", f"dask: {workers} workers at {scheduler}", scheduler=scheduler, workers=workers)
         futures = client.map(colorize_on_worker, todos, settings=settings, pure=False, retries=retries)
         todo_of = {f.key: t for f, t in zip(futures, todos)}
         stream = as_completed(futures)

@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .images import atomic_write
 
@@ -74,6 +74,7 @@ def hash_files(paths: list[Path]) -> str:
 
 class Manifest:
     def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
         self.dir = out_dir / STATE_DIR
         self.snapshot = self.dir / "manifest.json"
         self.journal = self.dir / "journal.jsonl"
@@ -116,6 +117,21 @@ class Manifest:
             self.notes.append(f"{self.dir}: ignored {len(unsafe)} manifest entries whose output path leaves the "
                               f"output folder (e.g. {unsafe[0]!r})")
         return self
+
+    def up_to_date(self, rel: str, size: int, mtime_ns: int, settings: str, hints: str = "",
+                   sha256: Callable[[], str] | None = None) -> bool:
+        """Whether ``rel``'s output is current, as black's ``Cache`` decides what needs work.
+
+        Current means: recorded from an input of this size and mtime, with these pixel
+        settings and this hint layer, and the output still on disk. ``sha256`` (``--checksum``)
+        also compares the input's bytes, for trees whose mtimes cannot be trusted (restored
+        backups, some network shares)."""
+        entry = self.entries.get(rel)
+        if entry is None or not entry.matches(size, mtime_ns, settings, hints):
+            return False
+        if not (self.out_dir / entry.output).exists():
+            return False
+        return sha256 is None or sha256() == entry.sha256
 
     @staticmethod
     def _entries(doc: Any) -> dict[str, Entry]:

@@ -8,30 +8,75 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED
 from .images import atomic_write
 
 
 @dataclass
-class Summary:
+class Report:
+    """A run's outcome, as black's ``Report``: it records what happened to each input, tells
+    the operator (through a :class:`Reporter`, if given) and answers the exit code.
+
+    Nothing else counts: the runner calls ``file_done``/``file_skipped``/``file_failed`` and
+    asks ``exit_code`` at the end.
+    """
+
+    log: "Reporter | None" = None
     total: int = 0
     done: int = 0
     skipped: int = 0
     failed: int = 0
-    inferred: int = 0  # files that went through the network in this run
     megapixels: float = 0.0
     wall_seconds: float = 0.0
-    interrupted: str | None = None
+    interrupted: str | None = None  # "SIGINT" or "SIGTERM": the run was asked to stop
     failures: list[dict[str, str]] = field(default_factory=list)
+
+    def file_done(self, rel: str, output: str, megapixels: float, seconds: float, pages: int = 1) -> None:
+        self.done += 1
+        self.megapixels += megapixels
+        skipped_pages = f"; first of {pages} pages, the other {pages - 1} skipped" if pages > 1 else ""
+        self._event("done", f"done {rel} -> {output} ({megapixels:.2f} MP, {seconds:.2f}s{skipped_pages})",
+                    input=rel, output=output, megapixels=round(megapixels, 4), seconds=round(seconds, 3), pages=pages)
+
+    def file_skipped(self, rel: str) -> None:
+        self.skipped += 1
+        self._event("skipped", f"up to date {rel}", input=rel)
+
+    def file_failed(self, rel: str, path: str, reason: str) -> None:
+        """``rel`` is the input relative to IN_DIR ("" for a run-level failure such as the manifest)."""
+        self.failed += 1
+        self.failures.append({"input": rel, "path": path, "error": reason})
+        self._event("failed", f"FAILED {path}: {reason}" if rel else f"FAILED {reason}", input=rel, path=path,
+                    error=reason)
+
+    def interrupt(self, signum: int) -> None:
+        self.interrupted = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+
+    @property
+    def exit_code(self) -> int:
+        """130/143 when stopped by SIGINT/SIGTERM, 3 when any input failed, else 0."""
+        if self.interrupted is not None:
+            return EXIT_SIGINT if self.interrupted == "SIGINT" else EXIT_SIGTERM
+        return EXIT_SOME_FAILED if self.failed else EXIT_OK
 
     @property
     def megapixels_per_second(self) -> float:
         return self.megapixels / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def counts(self) -> dict[str, Any]:
+        return {"total": self.total, "done": self.done, "skipped": self.skipped, "failed": self.failed}
+
+    def _event(self, kind: str, text: str, **fields: Any) -> None:
+        if self.log is not None:
+            self.log.event(kind, text, **fields)
+            self.log.bar(self)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -69,7 +114,7 @@ class Reporter:
             self.stream.write(printable(text) + "\n")
         self.stream.flush()
 
-    def bar(self, summary: Summary) -> None:
+    def bar(self, summary: "Report") -> None:
         if not self.progress or summary.total == 0:
             return
         finished = summary.done + summary.skipped + summary.failed
@@ -88,17 +133,17 @@ class Reporter:
             self.stream.write("\r\033[K")
             self._bar_shown = False
 
-    def summary(self, s: Summary) -> None:
-        fields = {k: v for k, v in asdict(s).items() if k != "failures"}
-        fields["megapixels_per_second"] = round(s.megapixels_per_second, 3)
+    def summary(self, s: "Report") -> None:
+        fields = {**s.counts(), "megapixels": s.megapixels, "wall_seconds": s.wall_seconds,
+                  "interrupted": s.interrupted, "megapixels_per_second": round(s.megapixels_per_second, 3),
+                  "exit_code": s.exit_code}
         text = (f"summary: {s.done} done, {s.skipped} skipped, {s.failed} failed of {s.total}; "
                 f"{s.megapixels:.1f} MP in {s.wall_seconds:.1f}s ({s.megapixels_per_second:.2f} MP/s)"
                 + (f"; interrupted by {s.interrupted}" if s.interrupted else ""))
         self.event("summary", text, **fields)
 
 
-def write_error_report(path: Path, summary: Summary, started: float) -> None:
+def write_error_report(path: Path, report: Report, started: float) -> None:
     """Machine-readable list of this run's failures (``out_dir/.batchcolor/errors.json``)."""
-    doc = {"started": started, "finished": time.time(), "failed": summary.failures,
-           "counts": {"total": summary.total, "done": summary.done, "skipped": summary.skipped, "failed": summary.failed}}
+    doc = {"started": started, "finished": time.time(), "failed": report.failures, "counts": report.counts()}
     atomic_write(path, (json.dumps(doc, indent=1) + "\n").encode())

@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from .settings import InferenceSettings, open_engine, resolve
-from .errors import (EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_SOME_FAILED, BatchcolorError,
-                     InputError)
+from .errors import EXIT_SIGINT, EXIT_SIGTERM, BatchcolorError, InputError
 from .lock import RunLock
 from .manifest import Entry, Manifest, hash_files, settings_key
-from .report import Reporter, Summary, write_error_report
-from .walk import Job, inside, plan_walk
+from .report import Report, Reporter, write_error_report
+from .walk import inside, plan_walk
 from .execute import Todo, local_results, stat_todo
 
 
@@ -121,14 +120,12 @@ class _Signals:
         for s, h in self._old.items():
             signal.signal(s, h)
 
-    @property
-    def exit_code(self) -> int | None:
-        if self.signum is None:
-            return None
-        return EXIT_SIGINT if self.signum == signal.SIGINT else EXIT_SIGTERM
 
+def run_batch(options: RunOptions, reporter: Reporter | None = None) -> Report:
+    """Run ``options``; the returned :class:`Report` has the counts and the exit code.
 
-def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
+    Fatal problems (no input folder, the lock held, a bad model) raise
+    :class:`~batchcolor.errors.BatchcolorError` with their own exit code."""
     in_dir, out_dir = options.in_dir, options.out_dir
     if not in_dir.is_dir():
         raise BatchcolorError(f"{in_dir}: input folder not found")
@@ -137,6 +134,7 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
     started = time.time()
     t0 = time.monotonic()
     manifest = Manifest(out_dir)
+    report = Report(reporter)
     if not options.dry_run:  # a dry run creates, locks and deletes nothing
         out_dir.mkdir(parents=True, exist_ok=True)
     with (nullcontext() if options.dry_run else RunLock(manifest.dir).acquire(options.wait_seconds)):
@@ -148,101 +146,88 @@ def run_batch(options: RunOptions, reporter: Reporter) -> tuple[Summary, int]:
         try:
             manifest.load(create=not options.dry_run)
             for note in manifest.notes:
-                reporter.event("warning", f"warning: {note}", warning=note)
+                _say(reporter, "warning", f"warning: {note}", warning=note)
             walk = plan_walk(in_dir, out_dir, options.fmt)
-            summary = Summary(total=len(walk.jobs) + len(walk.collisions) + len(walk.unreadable))
-            reporter.event("start", f"batchcolor run: {summary.total} inputs in {in_dir} -> {out_dir} "
-                           f"(model {Path(settings.model or '').parent.name}, settings {key})",
-                           inputs=summary.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
-                           model=settings.model, tile=settings.tile, overlap=settings.overlap,
-                           precision=settings.precision, swept_partials=swept)
-
-            def fail(job: Job, reason: str) -> None:
-                summary.failed += 1
-                summary.failures.append({"input": job.rel, "path": str(job.src), "error": reason})
-                reporter.event("failed", f"FAILED {job.src}: {reason}", input=job.rel, path=str(job.src), error=reason)
-
+            report.total = len(walk.jobs) + len(walk.collisions) + len(walk.unreadable)
+            _say(reporter, "start", f"batchcolor run: {report.total} inputs in {in_dir} -> {out_dir} "
+                 f"(model {Path(settings.model or '').parent.name}, settings {key})",
+                 inputs=report.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
+                 model=settings.model, tile=settings.tile, overlap=settings.overlap,
+                 precision=settings.precision, swept_partials=swept)
             for job, reason in walk.collisions:
-                fail(job, reason)
+                report.file_failed(job.rel, str(job.src), reason)
             for folder, reason in walk.unreadable:
-                rel = folder.relative_to(in_dir).as_posix() + "/"
-                fail(Job(src=folder, rel=rel, dst=out_dir / rel), reason)
-            todos = _todos(walk.jobs, manifest, key, options, summary, reporter, fail)
+                report.file_failed(folder.relative_to(in_dir).as_posix() + "/", str(folder), reason)
+            todos = _todos(walk.jobs, manifest, key, options, report)
             if options.prune:
                 _prune(manifest, walk, in_dir, out_dir, reporter, options.dry_run)
 
             if options.dry_run:
                 for t in todos:
-                    reporter.event("would_do", f"would colorize {t.job.rel} -> {t.job.dst}", input=t.job.rel,
-                                   output=str(t.job.dst))
-                summary.wall_seconds = time.monotonic() - t0
-                reporter.summary(summary)
-                return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+                    _say(reporter, "would_do", f"would colorize {t.job.rel} -> {t.job.dst}", input=t.job.rel,
+                         output=str(t.job.dst))
+                report.wall_seconds = time.monotonic() - t0
+                if reporter is not None:
+                    reporter.summary(report)
+                return report
 
             stop = threading.Event()
             with _Signals(stop) as signals:
-                if todos and not (options.fail_fast and summary.failed):
-                    _execute(todos, settings, key, options, manifest, summary, reporter, stop, fail, engine_ahead)
-            summary.wall_seconds = time.monotonic() - t0
-            if signals.exit_code is not None:
-                summary.interrupted = "SIGINT" if signals.exit_code == EXIT_SIGINT else "SIGTERM"
+                if todos and not (options.fail_fast and report.failed):
+                    _execute(todos, settings, key, options, manifest, report, reporter, stop, engine_ahead)
+            report.wall_seconds = time.monotonic() - t0
+            if signals.signum is not None:
+                report.interrupt(signals.signum)
             # The error report first (small), then the compaction (rewrites the whole manifest):
             # a full disk must not leave the previous run's errors.json behind. A compaction
             # that fails loses nothing (the journal stays and is replayed next time).
-            write_error_report(manifest.dir / "errors.json", summary, started)
+            write_error_report(manifest.dir / "errors.json", report, started)
             try:
                 manifest.compact()
             except OSError as exc:
-                reason = f"{manifest.snapshot}: cannot rewrite the manifest ({exc.strerror}); the journal keeps every record"
-                summary.failed += 1
-                summary.failures.append({"input": "", "path": str(manifest.snapshot), "error": reason})
-                reporter.event("failed", f"FAILED {reason}", input="", path=str(manifest.snapshot), error=reason)
-            reporter.summary(summary)
+                report.file_failed("", str(manifest.snapshot), f"{manifest.snapshot}: cannot rewrite the manifest "
+                                   f"({exc.strerror}); the journal keeps every record")
+            if reporter is not None:
+                reporter.summary(report)
         finally:
             _close_engine(engine_ahead)
-    if signals.exit_code is not None:
-        return summary, signals.exit_code
-    return summary, EXIT_OK if summary.failed == 0 else EXIT_SOME_FAILED
+    return report
 
 
-def _todos(jobs: Any, manifest: Manifest, key: str, options: RunOptions, summary: Summary, reporter: Reporter,
-           fail: Any) -> list[Todo]:
-    """The jobs that need work: probed (bad headers fail here, before any work) and not up to date."""
+def _say(reporter: Reporter | None, kind: str, text: str, **fields: Any) -> None:
+    if reporter is not None:
+        reporter.event(kind, text, **fields)
+
+
+def _todos(jobs: Any, manifest: Manifest, key: str, options: RunOptions, report: Report) -> list[Todo]:
+    """The jobs that need work: probed (bad headers fail here, before any work), then asked of
+    the manifest whether their output is current (``--force`` redoes everything)."""
     todos: list[Todo] = []
     for job in jobs:
         try:
             todo = stat_todo(job, options.max_pixels)
         except InputError as exc:
-            fail(job, str(exc))
+            report.file_failed(job.rel, str(job.src), str(exc))
             continue
-        entry = manifest.entries.get(job.rel)
-        if not options.force and entry is not None and _up_to_date(entry, todo, key, options.out_dir, options.checksum):
-            summary.skipped += 1
-            reporter.event("skipped", f"up to date {job.rel}", input=job.rel)
+        checksum = (lambda src=job.src: hash_files([src])) if options.checksum else None
+        if not options.force and manifest.up_to_date(job.rel, todo.size, todo.mtime_ns, key, todo.hints_sha256, checksum):
+            report.file_skipped(job.rel)
             continue
         todos.append(todo)
     return todos
 
 
-def _up_to_date(entry: Entry, todo: Todo, key: str, out_dir: Path, checksum: bool) -> bool:
-    if not entry.matches(todo.size, todo.mtime_ns, key, todo.hints_sha256) or not (out_dir / entry.output).exists():
-        return False
-    if checksum:
-        return hash_files([todo.job.src]) == entry.sha256
-    return True
-
-
-def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter: Reporter, dry_run: bool) -> None:
+def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter: Reporter | None, dry_run: bool) -> None:
     live = {j.rel for j in walk.jobs} | {j.rel for j, _ in walk.collisions}
     for rel, entry in sorted(manifest.entries.items()):
         if rel in live or (in_dir / rel).exists():
             continue
         target = out_dir / entry.output
         if not inside(target.parent.resolve(), out_dir.resolve()):
-            reporter.event("warning", f"warning: not pruning {entry.output}: it resolves outside {out_dir}",
+            _say(reporter, "warning", f"warning: not pruning {entry.output}: it resolves outside {out_dir}",
                            warning="prune target outside out_dir", output=entry.output)
             continue
-        reporter.event("pruned", f"{'would prune' if dry_run else 'pruned'} {entry.output} (input {rel} is gone)",
+        _say(reporter, "pruned", f"{'would prune' if dry_run else 'pruned'} {entry.output} (input {rel} is gone)",
                        input=rel, output=entry.output)
         if not dry_run:
             target.unlink(missing_ok=True)
@@ -250,8 +235,10 @@ def _prune(manifest: Manifest, walk: Any, in_dir: Path, out_dir: Path, reporter:
 
 
 def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: RunOptions, manifest: Manifest,
-             summary: Summary, reporter: Reporter, stop: threading.Event, fail, engine_ahead: Future | None = None) -> None:
-    """Run the todos on this machine or on a Dask cluster; record each result as it arrives."""
+             report: Report, reporter: Reporter | None, stop: threading.Event,
+             engine_ahead: Future | None = None) -> None:
+    """Run the todos on this machine or on a Dask cluster; record each result as it arrives
+    (the journal line only after the output is in place)."""
     if options.scheduler:
         from .distributed import dask_results
 
@@ -259,27 +246,18 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
     else:
         results = local_results(todos, settings, stop, options.workers, options.inflight_megapixels, engine_ahead)
     for done in results:
-        rel = done.todo.job.rel
+        job = done.todo.job
         if done.error is not None:
-            fail(done.todo.job, done.error)
+            report.file_failed(job.rel, str(job.src), done.error)
             if options.fail_fast:
                 stop.set()
-        else:
-            output = done.todo.job.dst.relative_to(options.out_dir).as_posix()
-            manifest.record(rel, Entry(size=done.size if done.size is not None else done.todo.size,
+            continue
+        output = job.dst.relative_to(options.out_dir).as_posix()
+        manifest.record(job.rel, Entry(size=done.size if done.size is not None else done.todo.size,
                                        mtime_ns=done.mtime_ns if done.mtime_ns is not None else done.todo.mtime_ns,
-                                       sha256=done.sha256 or "",
-                                       output=output, settings=key, finished=time.time(),
+                                       sha256=done.sha256 or "", output=output, settings=key, finished=time.time(),
                                        hints=done.hints_sha256))
-            summary.done += 1
-            summary.inferred += 1
-            summary.megapixels += done.megapixels
-            skipped_pages = (f"; first of {done.pages} pages, the other {done.pages - 1} skipped"
-                             if done.pages > 1 else "")
-            reporter.event("done", f"done {rel} -> {output} ({done.megapixels:.2f} MP, {done.seconds:.2f}s{skipped_pages})",
-                           input=rel, output=output, megapixels=round(done.megapixels, 4),
-                           seconds=round(done.seconds, 3), pages=done.pages)
-        reporter.bar(summary)
+        report.file_done(job.rel, output, done.megapixels, done.seconds, done.pages)
 
 
 def _close_engine(engine_ahead: Future | None) -> None:

@@ -75,7 +75,7 @@ def test_cluster_run_matches_local_run(tmp_path, small_unet, cluster):
     assert [f["input"] for f in r_err["failed"]] == [f["input"] for f in l_err["failed"]]
     again = run(src, tmp_path / "remote", small_unet, "--scheduler", c.scheduler_address)
     s = [e for e in events(again.stderr) if e["event"] == "summary"][-1]
-    assert s["inferred"] == 0 and s["skipped"] == 24
+    assert s["done"] == 0 and s["skipped"] == 24
 
 
 @pytest.mark.slow
@@ -106,7 +106,7 @@ def test_killing_a_worker_mid_run_loses_nothing(tmp_path, small_unet):
                                capture_output=True, text=True, timeout=600)
         s = [e for e in events(again.stderr) if e["event"] == "summary"][-1]
         assert not list((tmp_path / "out").rglob("*.partial"))
-        assert (s["skipped"], s["inferred"]) == (80, 0)
+        assert (s["skipped"], s["done"]) == (80, 0)
 
 
 @pytest.mark.slow

@@ -182,9 +182,9 @@ def test_a_folder_that_cannot_be_listed_is_a_failure(tmp_path, small_unet, monke
 
     monkeypatch.setattr(walkmod.os, "scandir", scandir)
     log = io.StringIO()
-    summary, code = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
-                              Reporter("text", log))
-    assert code == 3 and summary.done == 3 and "in/locked: cannot list folder" in log.getvalue()
+    outcome = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
+                        Reporter("text", log))
+    assert outcome.exit_code == 3 and outcome.done == 3 and "in/locked: cannot list folder" in log.getvalue()
     report = json.loads((out / ".batchcolor" / "errors.json").read_text())
     assert [f["input"] for f in report["failed"]] == ["locked/"]
 
@@ -257,9 +257,9 @@ def test_full_disk_at_compaction_writes_errors_first_and_exits_3(tmp_path, small
 
     monkeypatch.setattr(manifestmod, "atomic_write", full)
     log = io.StringIO()
-    summary, code = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
-                              Reporter("text", log))
-    assert code == 3 and "cannot rewrite the manifest" in log.getvalue()
+    outcome = run_batch(RunOptions(in_dir=src, out_dir=out, inference=InferenceSettings(model=str(small_unet))),
+                        Reporter("text", log))
+    assert outcome.exit_code == 3 and "cannot rewrite the manifest" in log.getvalue()
     report = json.loads((state / "errors.json").read_text())
     assert "stale" not in report and [f["input"] for f in report["failed"]] == ["bad.png"]
     monkeypatch.undo()

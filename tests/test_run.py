@@ -96,23 +96,23 @@ def test_incremental_runs(tmp_path, small_unet, pointwise_rgb):
     for i in range(5):
         art(src / f"f{i}.png", seed=i)
     r1 = run(src, out, small_unet)
-    assert summary_of(r1.stderr)["inferred"] == 5
+    assert summary_of(r1.stderr)["done"] == 5
     r2 = run(src, out, small_unet)
     s2 = summary_of(r2.stderr)
-    assert (s2["inferred"], s2["skipped"]) == (0, 5), "a second run does no inference"
+    assert (s2["done"], s2["skipped"]) == (0, 5), "a second run does no inference"
     art(src / "f3.png", seed=99)  # changed content
     os.utime(src / "f1.png")  # touched: redone like make would
     r3 = run(src, out, small_unet)
     assert sorted(e["input"] for e in events(r3.stderr) if e["event"] == "done") == ["f1.png", "f3.png"]
     r4 = run(src, out, small_unet, "--overlap", "8")
-    assert summary_of(r4.stderr)["inferred"] == 5, "another overlap redoes all"
+    assert summary_of(r4.stderr)["done"] == 5, "another overlap redoes all"
     r5 = run(src, out, pointwise_rgb)
-    assert summary_of(r5.stderr)["inferred"] == 5, "another model redoes all"
+    assert summary_of(r5.stderr)["done"] == 5, "another model redoes all"
     (out / "f0.png").unlink()
     r6 = run(src, out, pointwise_rgb)
     assert [e["input"] for e in events(r6.stderr) if e["event"] == "done"] == ["f0.png"], "a lost output is redone"
     r7 = run(src, out, pointwise_rgb, "--force")
-    assert summary_of(r7.stderr)["inferred"] == 5
+    assert summary_of(r7.stderr)["done"] == 5
 
 
 def test_dry_run_and_prune(tmp_path, small_unet):
