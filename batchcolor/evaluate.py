@@ -22,6 +22,7 @@ from .colorize import colorize_image
 from .guidance import guidance
 from .settings import InferenceSettings, open_engine
 from .hints import Hints
+from .pairs import find_pairs, read_pair
 
 
 @dataclass(frozen=True)
@@ -32,35 +33,21 @@ class EvalData:
 
 
 def load_eval_pairs(folder: Path, size: int, limit: int | None = None, last: int | None = None) -> EvalData:
-    """AB files (or A/ + B/) at ``size``; ``last`` takes the last N in natural order (hold-outs)."""
-    import cv2
-
-    from .walk import iter_inputs, natural_key
-
-    folder = Path(folder)
-    if (folder / "A").is_dir() and (folder / "B").is_dir():
-        b_by_stem = {p.stem: p for p in iter_inputs(folder / "B")}
-        pairs = [(a, b_by_stem[a.stem]) for a in iter_inputs(folder / "A") if a.stem in b_by_stem]
-    else:
-        pairs = [(p, None) for p in iter_inputs(folder)]
-    pairs.sort(key=lambda ab: natural_key(ab[0]))
+    """Pairs under ``folder`` (:mod:`batchcolor.pairs`) at ``size``; ``last`` takes the last N in
+    natural order (hold-outs), as ``train --val-last`` does."""
+    pairs = find_pairs(Path(folder))
     if last:
         pairs = pairs[-last:]
     if limit:
         pairs = pairs[:limit]
-    if not pairs:
-        raise FileNotFoundError(f"{folder}: no AB images or A/ + B/ pairs")
     edges, targets = [], []
-    for a_path, b_path in pairs:
-        a = cv2.imdecode(np.fromfile(a_path, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
-        if b_path is None:
-            half = a.shape[1] // 2
-            a, b = a[:, :half], a[:, half : 2 * half]
-        else:
-            b = cv2.imdecode(np.fromfile(b_path, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
-        edges.append(cv2.resize(np.ascontiguousarray(a), (size, size), interpolation=cv2.INTER_AREA))
-        targets.append(cv2.resize(np.ascontiguousarray(b), (size, size), interpolation=cv2.INTER_AREA))
-    return EvalData(np.stack(edges), np.stack(targets), tuple(a.name for a, _ in pairs))
+    for pair in pairs:
+        a, b = read_pair(pair, size)
+        if b is None:
+            raise ValueError(f"{pair.a}: a drawing without its photo (eval needs AB files or A/ + B/ folders)")
+        edges.append(a)
+        targets.append(b)
+    return EvalData(np.stack(edges), np.stack(targets), tuple(p.a.name for p in pairs))
 
 
 def predict(settings: InferenceSettings, edges: np.ndarray, layers: list[Hints | None] | None = None,

@@ -18,6 +18,10 @@ CARD_FORMAT = "batchcolor-model-card/1"
 HINT_PLANE_NAMES = ("hint_r", "hint_g", "hint_b", "hint_mask", "global_r", "global_g", "global_b", "global_flag")
 CARD_NAME = "card.json"
 MODEL_SUFFIXES = (".xml", ".onnx")
+# How our trained models take a drawing (uint8 -> [-1, 1]): the training code, the export and
+# the synthetic test networks all use these, so the card and the weights cannot disagree.
+DRAWING_MEAN = 127.5
+DRAWING_STD = 127.5
 
 
 @dataclass(frozen=True)

@@ -28,34 +28,27 @@ def calibration_tiles(folder: Path, card: ModelCard, size: int, count: int = 64,
     import cv2
 
     from . import hints as hintmod
-    from .walk import iter_inputs
+    from .pairs import find_pairs, normalise, read_pair
 
-    paths = iter_inputs(Path(folder))
-    if not paths:
-        raise FileNotFoundError(f"{folder}: no calibration images")
+    pairs = find_pairs(Path(folder))
     rng = np.random.default_rng(seed)
-    chosen = [paths[i] for i in sorted(rng.choice(len(paths), size=min(count, len(paths)), replace=False))]
-    mean, std = (np.asarray(v, np.float32) for v in card.channel_normalisation())
+    chosen = [pairs[i] for i in sorted(rng.choice(len(pairs), size=min(count, len(pairs)), replace=False))]
+    mean, std = card.channel_normalisation()
     tiles = []
-    for path in chosen:
-        img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            continue
-        photo = None
-        if path.stem.endswith("_AB") or img.shape[1] == 2 * img.shape[0]:
-            half = img.shape[1] // 2
-            img, photo = img[:, :half], img[:, half : 2 * half]
-        img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-        x = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[:, :, None] if card.input_channels == 1 else img[:, :, ::-1]
+    for pair in chosen:
+        try:
+            drawing, photo = read_pair(pair, size)
+        except ValueError:
+            continue  # calibration takes what decodes; the count says how many
+        x = cv2.cvtColor(drawing, cv2.COLOR_RGB2GRAY)[:, :, None] if card.input_channels == 1 else drawing
         if card.hint_planes:
             if photo is not None:
-                rgb = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)[:, :, ::-1]
-                hints = hintmod.simulate(rng, np.ascontiguousarray(rgb))
+                hints = hintmod.simulate(rng, photo)
             else:
                 pick = tuple(int(v) for v in rng.integers(0, 256, 3)) if rng.random() < 0.5 else None
                 hints = hintmod.Hints(global_rgb=pick)  # type: ignore[arg-type]
             x = np.concatenate([x, hintmod.hint_planes_u8(hints, size, size).transpose(1, 2, 0)], axis=2)
-        tiles.append(((x.astype(np.float32) - mean) / std).transpose(2, 0, 1)[None].copy())
+        tiles.append(normalise(x[None], mean, std).copy())
     if not tiles:
         raise FileNotFoundError(f"{folder}: no decodable calibration images")
     return tiles

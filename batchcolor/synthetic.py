@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .modelcard import ModelCard, card_from_dict, write_card
+from .modelcard import DRAWING_MEAN, DRAWING_STD, ModelCard, card_from_dict, write_card
 
 
 def _ops():
@@ -117,8 +117,8 @@ def test_card(name: str, in_channels: int, stride: int, tile: int = 256, overlap
         version="0",
         input_channels=in_channels,
         output_channels=3,
-        input_mean=127.5,
-        input_std=127.5,
+        input_mean=DRAWING_MEAN,
+        input_std=DRAWING_STD,
         output_range=(-1.0, 1.0),
         stride=stride,
         tile=tile,

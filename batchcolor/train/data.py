@@ -1,4 +1,4 @@
-"""Paired training data: pix2pix "AB" files or A/ + B/ folders, decoded once into a cache.
+"""Paired training data (found and read by :mod:`batchcolor.pairs`), decoded once into a cache.
 
 JPEG decoding and resizing cost more than a training step of a small UNet on two cores, so
 every pair is decoded once, resized to the training size and stored as uint8 ``.npy`` arrays
@@ -15,53 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import INPUT_SUFFIXES, atomic_output
-from ..walk import natural_key
+from ..images import atomic_output
+from ..modelcard import DRAWING_MEAN, DRAWING_STD
+from ..pairs import Pair, find_pairs, normalise, read_pair
 
 SIZES = (64, 128, 256)
-
-
-@dataclass(frozen=True)
-class Pair:
-    a: Path  # edges (or the AB file)
-    b: Path | None  # photo; None for an AB file (photo on the right half)
-
-
-def find_pairs(folder: Path) -> list[Pair]:
-    """AB files in ``folder`` (natural order), or ``folder/A`` + ``folder/B`` matched by stem."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: training data folder not found")
-    if (folder / "A").is_dir() and (folder / "B").is_dir():
-        b_by_stem = {p.stem: p for p in (folder / "B").iterdir() if p.suffix.lower() in INPUT_SUFFIXES}
-        pairs = [Pair(a, b_by_stem[a.stem]) for a in sorted((folder / "A").iterdir(), key=natural_key)
-                 if a.suffix.lower() in INPUT_SUFFIXES and a.stem in b_by_stem]
-    else:
-        pairs = [Pair(p, None) for p in sorted(folder.iterdir(), key=natural_key)
-                 if p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(".")]
-    if not pairs:
-        raise FileNotFoundError(f"{folder}: no AB images and no A/ + B/ folders with matching names")
-    return pairs
 
 
 def load_pair(pair: Pair, size: int, gray_edges: bool) -> tuple[np.ndarray, np.ndarray]:
     """One pair as (edges HxWx{1,3}, photo HxWx3) RGB uint8 at ``size`` x ``size``."""
     import cv2
 
-    def read(path: Path) -> np.ndarray:
-        img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"{path}: cannot decode")
-        return img[:, :, ::-1]
-
-    if pair.b is None:
-        ab = read(pair.a)
-        half = ab.shape[1] // 2
-        a, b = ab[:, :half], ab[:, half : 2 * half]
-    else:
-        a, b = read(pair.a), read(pair.b)
-    a = cv2.resize(np.ascontiguousarray(a), (size, size), interpolation=cv2.INTER_AREA)
-    b = cv2.resize(np.ascontiguousarray(b), (size, size), interpolation=cv2.INTER_AREA)
+    a, b = read_pair(pair, size)
+    if b is None:
+        raise ValueError(f"{pair.a}: a drawing without its photo (training needs AB files or A/ + B/ folders)")
     if gray_edges:
         a = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)[:, :, None]
     return a, b
@@ -134,8 +101,8 @@ def split_fraction(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[
 
 
 def to_tensor_range(batch_u8: np.ndarray) -> np.ndarray:
-    """N x H x W x C uint8 -> N x C x H x W float32 in [-1, 1] (the card's mean/std 127.5)."""
-    return (batch_u8.astype(np.float32).transpose(0, 3, 1, 2) - 127.5) / 127.5
+    """N x H x W x C uint8 -> N x C x H x W float32 in [-1, 1] (the card's DRAWING_MEAN/STD)."""
+    return normalise(batch_u8, DRAWING_MEAN, DRAWING_STD)
 
 
 def epoch_order(n: int, batch_size: int, rng: np.random.Generator):

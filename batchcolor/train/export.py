@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..images import _UMASK
-from ..modelcard import card_from_dict, write_card
+from ..modelcard import DRAWING_MEAN, DRAWING_STD, card_from_dict, write_card
 
 PARITY_LIMIT = 1e-3
 
@@ -159,8 +159,8 @@ def export(
             hints=card_block() if hinted else None,
             lines=lines,
             output_channels=3,
-            input_mean=127.5,
-            input_std=127.5,
+            input_mean=DRAWING_MEAN,
+            input_std=DRAWING_STD,
             output_range=(-1.0, 1.0),
             stride=unet.stride,
             tile=tile,
