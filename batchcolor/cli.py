@@ -273,12 +273,7 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     from .train.trainer import TrainConfig, train as run_training
 
     if resume and (Path(run_dir) / "config.json").exists():
-
-        saved = json.loads((Path(run_dir) / "config.json").read_text())
-        # A resumed run keeps its recipe; only how long it runs may be changed.
-        longer = {k: v for k, v in (("epochs", opts["epochs"]), ("time_budget_min", time_budget),
-                                    ("max_steps", opts["max_steps"])) if v is not None}
-        config = TrainConfig(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved["val_dirs"]), **longer})
+        config = TrainConfig.for_resume(run_dir, opts["epochs"], time_budget, opts["max_steps"])
     else:
         if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
             raise click.UsageError("give --epochs N or --time-budget MINUTES")
@@ -319,10 +314,9 @@ def bench(model: str | None, quick: bool, precision: str, json_path: Path | None
 def list_models(as_json: bool) -> None:
     """List installed models (BATCHCOLOR_MODELS, the source tree's models/, the install prefix)."""
 
-    from .registry import installed_models, search_path, summary
+    from .registry import describe, installed_rows, search_path
 
-    rows = [summary(ref.card, folder) if ref is not None else {"name": folder.name, "path": str(folder), "error": error}
-            for ref, folder, error in installed_models()]
+    rows = installed_rows()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -330,23 +324,7 @@ def list_models(as_json: bool) -> None:
         click.echo("no models installed; looked in: " + ", ".join(str(p) for p in search_path()))
         return
     for r in rows:
-        click.echo(_model_line(r))
-
-
-def _model_line(r: dict[str, Any]) -> str:
-    if "error" in r:
-        return f"{r['name']:<24} UNUSABLE: {r['error']}"
-
-    def num(key: str, spec: str) -> str:
-        return "n/a" if r.get(key) is None else format(r[key], spec)
-
-    speed = f"{num('tiles_per_second_256', '.0f')} tiles/s@256"
-    quality = f"auto {num('val_psnr', '.2f')} dB"
-    if r["hints"]:
-        quality += f", --color {num('val_global_psnr', '.2f')} dB, 10 hints {num('val_points10_psnr', '.2f')} dB"
-    inputs = f"{r['input_channels']}ch{' + hints' if r['hints'] else ''} in"
-    return (f"{r['name']:<24}{'*' if r['default'] else ' '} v{r['version']}  {inputs}, stride {r['stride']}, "
-            f"tile {r['tile']}/{r['overlap']}, lines {r['lines']}, {speed}, {quality}  {r['path']}")
+        click.echo(describe(r))
 
 
 @main.command()
@@ -376,6 +354,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
 @click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
 @click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/chroma.py).")
+@click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/paper.py); model: the network's output everywhere.")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 variant (NNCF post-training quantization) to OUTPUT-int8; if RUN is a model folder, only quantize it into OUTPUT.")
@@ -383,14 +362,16 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
 def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, color_transfer: str,
-           fp32: bool, make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
+           paper: str, fp32: bool, make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
     """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
 
     With --int8, also quantize it (or, given a model folder, only quantize that).
     """
     if int8 and calibration is None:
         raise click.UsageError("--int8 needs --calibration DIR")
-    if run.is_dir() and (run / "card.json").exists():
+    from .modelcard import is_model_folder
+
+    if is_model_folder(run):
         if not int8:
             raise click.UsageError(f"{run} is already a model folder; pass --int8 --calibration DIR to quantize it")
         from .quantize import quantize_folder
@@ -398,14 +379,10 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
         quantize_folder(run, calibration, model_dir, calibration_count)
         click.echo(f"wrote INT8 model {model_dir}", err=True)
         return
-    from .train.export import export as do_export, reference_data, seam_sheet
+    from .train.export import export_run
 
-    real, mean_color = reference_data(run)
-    extra = {"default": True} if make_default else {}
-    if color_transfer != "none":
-        extra["color_transfer"] = color_transfer
-    result = do_export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, real_inputs=real,
-                       mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
+    result = export_run(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, lines=lines,
+                        color_transfer=color_transfer, paper=paper, make_default=make_default)
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)

@@ -256,3 +256,8 @@ def card_from_dict(**kwargs: Any) -> ModelCard:
 
 
 __all__ = ["ModelCard", "ModelRef", "resolve_model", "load_card", "write_card", "card_from_dict"]
+
+
+def is_model_folder(path: Path) -> bool:
+    """A folder holding a card (a model to use or quantize), not a training run."""
+    return Path(path).is_dir() and (Path(path) / CARD_NAME).is_file()

@@ -91,3 +91,26 @@ def summary(card: ModelCard, folder: Path) -> dict[str, Any]:
         "val_points10_psnr": shoes.get("points10", {}).get("psnr"),
         "val_hint_fidelity": shoes.get("points10", {}).get("hint_fidelity"),
     }
+
+
+def installed_rows() -> list[dict[str, Any]]:
+    """:func:`summary` of every installed model; an unusable one says why."""
+    return [summary(ref.card, folder) if ref is not None else {"name": folder.name, "path": str(folder), "error": error}
+            for ref, folder, error in installed_models()]
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One line of ``batchcolor models`` for a :func:`summary` row."""
+    if "error" in row:
+        return f"{row['name']:<24} UNUSABLE: {row['error']}"
+
+    def num(key: str, spec: str) -> str:
+        return "n/a" if row.get(key) is None else format(row[key], spec)
+
+    speed = f"{num('tiles_per_second_256', '.0f')} tiles/s@256"
+    quality = f"auto {num('val_psnr', '.2f')} dB"
+    if row["hints"]:
+        quality += f", --color {num('val_global_psnr', '.2f')} dB, 10 hints {num('val_points10_psnr', '.2f')} dB"
+    inputs = f"{row['input_channels']}ch{' + hints' if row['hints'] else ''} in"
+    return (f"{row['name']:<24}{'*' if row['default'] else ' '} v{row['version']}  {inputs}, stride {row['stride']}, "
+            f"tile {row['tile']}/{row['overlap']}, lines {row['lines']}, {speed}, {quality}  {row['path']}")

@@ -216,6 +216,23 @@ def _hint_protocol() -> dict[str, Any]:
             "global_color": f"per-channel median of object pixels (RGB distance from white > {h.OBJECT_DISTANCE:g})"}
 
 
+def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 512, overlap: int | None = None,
+               fp16: bool = True, lines: str = "none", color_transfer: str = "none", paper: str = "model",
+               make_default: bool = False) -> ExportResult:
+    """``batchcolor export``: a run (or checkpoint) to a model folder, with real validation
+    drawings for the parity gate, the mean training colour for the flat baseline, and the
+    seam sheet that decides the card's overlap. ``color_transfer`` and ``paper`` are the card's
+    finishing steps (``chroma``/``none``, ``keep``/``model``)."""
+    real, mean_color = reference_data(run)
+    extra: dict[str, Any] = {"default": True} if make_default else {}
+    if color_transfer != "none":
+        extra["color_transfer"] = color_transfer
+    if paper != "model":
+        extra["paper"] = paper
+    return export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=fp16, real_inputs=real,
+                  mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
+
+
 def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.ndarray | None:
     """A sheet of validation drawings (``rows`` x ``cols`` at ``size`` px) for the seam measurement."""
     from . import data as datamod

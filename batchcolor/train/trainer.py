@@ -22,6 +22,7 @@ import random
 import signal
 import sys
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,18 @@ class TrainConfig:
     @property
     def edge_channels(self) -> int:
         return 1 if self.gray_edges else 3
+
+    @classmethod
+    def for_resume(cls, run_dir: str | Path, epochs: int | None = None, time_budget_min: float | None = None,
+                   max_steps: int | None = None) -> "TrainConfig":
+        """The saved recipe of ``run_dir``: a resumed run keeps it, and only how long it runs
+        may change (any of ``epochs``, ``time_budget_min``, ``max_steps`` given)."""
+        saved = json.loads((Path(run_dir) / "config.json").read_text())
+        longer = {k: v for k, v in (("epochs", epochs), ("time_budget_min", time_budget_min),
+                                    ("max_steps", max_steps)) if v is not None}
+        known = {f.name for f in dataclasses.fields(cls)}
+        saved = {k: v for k, v in saved.items() if k in known}
+        return cls(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved.get("val_dirs", ())), **longer})
 
     def unet_config(self):
         from ..hints import HINT_PLANES
