@@ -232,12 +232,6 @@ def test_pipeline_precedence(tmp_path, small_unet):
     assert r.returncode == 2 and "unknown setting 'tiles'" in r.stderr
 
 
-def test_shipped_pipelines_parse():
-    from batchcolor.pipelines import load_pipeline
-
-    for name in ("default", "huge-sheets"):
-        assert isinstance(load_pipeline(name), dict)
-
 
 def test_cli_runner_run(tmp_path, small_unet):
     src = tmp_path / "in"
