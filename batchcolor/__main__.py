@@ -1,3 +1,3 @@
-from .cli import main
+from batchcolor.cli import main
 
 main()

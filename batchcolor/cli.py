@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__
-from .errors import EXIT_FATAL, EXIT_SIGINT, EXIT_USAGE, BatchcolorError
+from batchcolor import __version__
+from batchcolor.errors import EXIT_FATAL, EXIT_SIGINT, EXIT_USAGE, BatchcolorError
 
 
 def _json_logs() -> bool:
@@ -112,8 +112,8 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
 
 
 def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, **extra):
-    from .settings import InferenceSettings, default_cache_dir
-    from .hints import parse_color
+    from batchcolor.colorize.settings import InferenceSettings, default_cache_dir
+    from batchcolor.drawing.hints import parse_color
 
     if color is not None:
         try:
@@ -165,7 +165,7 @@ def main() -> None:
 def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None, max_pixels: int,
          **opts: Any) -> None:
     """Colorize one (huge) IMAGE with overlapping tiles."""
-    from .single import colorize_one
+    from batchcolor.colorize.single import colorize_one
 
     out = output or image.with_name(f"{image.stem}_color.png")
     with _terminate_as_exit():  # SIGTERM unwinds like Ctrl-C: the temp output is removed
@@ -215,11 +215,11 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
     Exit codes: 0 all done, 1 fatal, 2 usage, 3 some files failed,
     11 another run holds OUT_DIR's lock, 130 SIGINT, 143 SIGTERM.
     """
-    from .pipelines import load_pipeline
-    from .report import Reporter
-    from .runner import RunOptions, run_batch
+    from batchcolor.batch.pipelines import load_pipeline
+    from batchcolor.batch.report import Reporter
+    from batchcolor.batch.runner import RunOptions, run_batch
 
-    from .pipelines import find_pipeline
+    from batchcolor.batch.pipelines import find_pipeline
 
     if pipeline is None:
         try:
@@ -270,7 +270,7 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     """Train a UNet (L1) or pix2pix generator on paired line art (PaddlePaddle)."""
     import shlex
 
-    from .train.trainer import TrainConfig, train as run_training
+    from batchcolor.train.trainer import TrainConfig, train as run_training
 
     if resume and (Path(run_dir) / "config.json").exists():
         config = TrainConfig.for_resume(run_dir, opts["epochs"], time_budget, opts["max_steps"])
@@ -301,7 +301,7 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
 def bench(model: str | None, quick: bool, precision: str, json_path: Path | None, workdir: Path | None) -> None:
     """Measure this box: pipeline vs benchmark_app, vs the seed's Paddle way, memory, start-up."""
 
-    from .bench import format_table, run_bench
+    from batchcolor.tools.bench import format_table, run_bench
 
     result = run_bench(model, quick, precision, workdir, log=lambda m: click.echo(m, err=True))
     click.echo(format_table(result))
@@ -314,7 +314,7 @@ def bench(model: str | None, quick: bool, precision: str, json_path: Path | None
 def list_models(as_json: bool) -> None:
     """List installed models (BATCHCOLOR_MODELS, the source tree's models/, the install prefix)."""
 
-    from .registry import describe, installed_rows, search_path
+    from batchcolor.inference.registry import describe, installed_rows, search_path
 
     rows = installed_rows()
     if as_json:
@@ -337,7 +337,7 @@ def list_models(as_json: bool) -> None:
 @_report_errors
 def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_component: int, fmt: str) -> None:
     """Make pix2pix AB training pairs (edges | photo) from colour photos."""
-    from .prepare import EdgeSettings, prepare_folder
+    from batchcolor.tools.prepare import EdgeSettings, prepare_folder
 
     written, failures = prepare_folder(photos_dir, out_dir, size, EdgeSettings(method=method, min_component=min_component), fmt)
     for path, reason in failures:
@@ -353,8 +353,8 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--tile", type=click.IntRange(16, 4096), default=512, show_default=True, help="Recommended tile for the card.")
 @click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
 @click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
-@click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/chroma.py).")
-@click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/paper.py); model: the network's output everywhere.")
+@click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/drawing/chroma.py).")
+@click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/drawing/paper.py); model: the network's output everywhere.")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 variant (NNCF post-training quantization) to OUTPUT-int8; if RUN is a model folder, only quantize it into OUTPUT.")
@@ -369,17 +369,17 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
     """
     if int8 and calibration is None:
         raise click.UsageError("--int8 needs --calibration DIR")
-    from .modelcard import is_model_folder
+    from batchcolor.inference.modelcard import is_model_folder
 
     if is_model_folder(run):
         if not int8:
             raise click.UsageError(f"{run} is already a model folder; pass --int8 --calibration DIR to quantize it")
-        from .quantize import quantize_folder
+        from batchcolor.inference.quantize import quantize_folder
 
         quantize_folder(run, calibration, model_dir, calibration_count)
         click.echo(f"wrote INT8 model {model_dir}", err=True)
         return
-    from .train.export import export_run
+    from batchcolor.train.export import export_run
 
     result = export_run(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, lines=lines,
                         color_transfer=color_transfer, paper=paper, make_default=make_default)
@@ -387,7 +387,7 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)
     if int8:
-        from .quantize import quantize_folder
+        from batchcolor.inference.quantize import quantize_folder
 
         target = model_dir.with_name(model_dir.name + "-int8")
         quantize_folder(model_dir, calibration, target, calibration_count)
@@ -413,8 +413,8 @@ def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | N
     """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
     hint fidelity, automatic and hinted, vs a flat baseline."""
 
-    from .settings import InferenceSettings
-    from .evaluate import evaluate as run_eval
+    from batchcolor.colorize.settings import InferenceSettings
+    from batchcolor.tools.evaluate import evaluate as run_eval
 
     settings = InferenceSettings(model=model, precision=precision, cache_dir=None, scale=scale, lines=lines)
     report = run_eval(settings, data_dir, report_dir, limit, last, size, points, global_color, seed)

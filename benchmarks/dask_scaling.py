@@ -17,7 +17,7 @@ from pathlib import Path
 def main() -> None:
     from dask.distributed import LocalCluster
 
-    from batchcolor.bench import write_drawings
+    from batchcolor.tools.bench import write_drawings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=120)

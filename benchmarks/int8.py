@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from batchcolor import metrics  # noqa: E402
-from batchcolor.bench import benchmark_app  # noqa: E402
-from batchcolor.settings import InferenceSettings  # noqa: E402
-from batchcolor.evaluate import load_eval_pairs, predict  # noqa: E402
-from batchcolor.modelcard import resolve_model  # noqa: E402
+from batchcolor.tools import metrics  # noqa: E402
+from batchcolor.tools.bench import benchmark_app  # noqa: E402
+from batchcolor.colorize.settings import InferenceSettings  # noqa: E402
+from batchcolor.tools.evaluate import load_eval_pairs, predict  # noqa: E402
+from batchcolor.inference.modelcard import resolve_model  # noqa: E402
 
 
 def main() -> None:

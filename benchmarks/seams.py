@@ -16,18 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from batchcolor import synthetic
-from batchcolor.engine import Engine, EngineConfig
-from batchcolor.modelcard import resolve_model
-from batchcolor.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
-from batchcolor.tiler import TileSettings, colorize_array
+from batchcolor.tools import synthetic
+from batchcolor.inference.engine import Engine, EngineConfig
+from batchcolor.inference.modelcard import resolve_model
+from batchcolor.tools.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
+from batchcolor.tiling.tiler import TileSettings, colorize_array
 
 
 def shipped_model_table(model: str | None, overlaps: list[int]) -> None:
     import cv2
 
-    from batchcolor.registry import default_model, lookup
-    from batchcolor.seams import tiled_vs_one_tile
+    from batchcolor.inference.registry import default_model, lookup
+    from batchcolor.tools.seams import tiled_vs_one_tile
 
     ref = lookup(model) if model else default_model()
     examples = Path(__file__).resolve().parent.parent / "examples" / "lineart"

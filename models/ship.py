@@ -62,8 +62,8 @@ def score(metrics: dict) -> float:
 
 
 def speed(model_dir: Path, note: str) -> dict:
-    from batchcolor.bench import benchmark_app
-    from batchcolor.modelcard import resolve_model
+    from batchcolor.tools.bench import benchmark_app
+    from batchcolor.inference.modelcard import resolve_model
 
     ref = resolve_model(model_dir)
     return {"tiles_per_second_256": benchmark_app(ref.model_path, ref.card.network_channels, 256, "auto", 15),
@@ -113,7 +113,7 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Licence caveat: {card['training']['licence']}
 * Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects.
 * Lines: `--lines {card['lines']['default']}` by default.
-* `--color`: {'the network sets light and shade, the colour sets the hue (chroma transfer, `batchcolor/chroma.py`)' if card.get('color_transfer') == 'chroma' else 'given to the network only'}; hint layers: {'each hint colours the region of the drawing it sits in, with the network'"'"'s light and shade' if card.get('color_transfer') == 'chroma' else 'given to the network only'}.
+* `--color`: {'the network sets light and shade, the colour sets the hue (chroma transfer, `batchcolor/drawing/chroma.py`)' if card.get('color_transfer') == 'chroma' else 'given to the network only'}; hint layers: {'each hint colours the region of the drawing it sits in, with the network'"'"'s light and shade' if card.get('color_transfer') == 'chroma' else 'given to the network only'}.
 * Tiles: {card['tile']['recommended']} px, overlap {card['tile']['overlap']}: the smallest overlap whose tiled output
   is >= {seams.get('bar', {}).get('psnr', 50)} dB from one-tile output overall and >= {seams.get('bar', {}).get('psnr_seams', 45)}
   dB within 8 px of seams, measured on this model ({seams.get('measured', 'see the card')}).

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
+from batchcolor.tools import synthetic
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BATCHCOLOR_DATA", REPO.parent / "shared" / "data" / "edges2shoes-handbags"))

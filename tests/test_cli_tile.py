@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from click.testing import CliRunner
 
-from batchcolor import synthetic
+from batchcolor.tools import synthetic
 from batchcolor.cli import main
 
 from conftest import run_cli

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.manifest import Manifest
+from batchcolor.tools import synthetic
+from batchcolor.batch.manifest import Manifest
 
 distributed = pytest.importorskip("dask.distributed", reason="needs the dask extra")
 

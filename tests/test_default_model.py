@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import hints as H
-from batchcolor import metrics
-from batchcolor.registry import default_model
+from batchcolor.drawing import hints as H
+from batchcolor.tools import metrics
+from batchcolor.inference.registry import default_model
 
 from conftest import DATA, REPO, run_cli
 
@@ -65,7 +65,7 @@ def test_run_examples_with_no_flags_is_deterministic_and_colourful(tmp_path):
 
 
 def _held_out(n: int = 12, size: int = 256):
-    from batchcolor.evaluate import load_eval_pairs
+    from batchcolor.tools.evaluate import load_eval_pairs
 
     return load_eval_pairs(DATA / "handbags-val", size, limit=n)
 
@@ -141,7 +141,7 @@ def test_a_3x3_sheet_is_coloured_like_its_drawings_alone(tmp_path):
 
 
 def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings():
-    from batchcolor.seams import tiled_vs_one_tile
+    from batchcolor.tools.seams import tiled_vs_one_tile
 
     ref = default_model()
     drawings = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(EXAMPLES.rglob("*.png"))]
@@ -174,7 +174,7 @@ def test_models_command_lists_the_default():
 
 def _int8():
     from batchcolor.errors import ModelError
-    from batchcolor.registry import lookup
+    from batchcolor.inference.registry import lookup
 
     try:
         return lookup("product-sketch-int8")
@@ -194,7 +194,7 @@ def test_int8_variant_is_shipped_faster_and_as_good():
 
 
 def test_fast_int8_preset_matches_what_is_shipped():
-    from batchcolor.pipelines import find_pipeline
+    from batchcolor.batch.pipelines import find_pipeline
 
     try:
         find_pipeline("fast-int8")

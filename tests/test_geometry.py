@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from batchcolor.blending import axis_weight_sum, axis_window, raised_cosine
-from batchcolor.geometry import plan_axis, plan_tiles, reflect_indices, split_overlap
+from batchcolor.tiling.blending import axis_weight_sum, axis_window, raised_cosine
+from batchcolor.tiling.geometry import plan_axis, plan_tiles, reflect_indices, split_overlap
 
 
 @st.composite

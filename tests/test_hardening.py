@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.settings import InferenceSettings, open_engine
-from batchcolor.execute import process, stat_todo as _stat_todo
-from batchcolor.walk import Job
+from batchcolor.tools import synthetic
+from batchcolor.colorize.settings import InferenceSettings, open_engine
+from batchcolor.batch.execute import process, stat_todo as _stat_todo
+from batchcolor.batch.walk import Job
 
 from conftest import run_cli
 
@@ -98,7 +98,7 @@ def test_damaged_manifest_is_moved_aside_and_the_run_goes_on(tmp_path, small_une
 
 
 def test_journal_lines_that_do_not_decode_are_skipped(tmp_path, small_unet):
-    from batchcolor.manifest import Manifest
+    from batchcolor.batch.manifest import Manifest
 
     src, out = _tree(tmp_path / "in"), tmp_path / "out"
     assert run_cli("run", src, out, "--model", small_unet).returncode == 0
@@ -146,7 +146,7 @@ def test_dry_run_creates_and_deletes_nothing(tmp_path, small_unet):
 
 
 def test_prune_never_deletes_outside_out_dir(tmp_path, small_unet):
-    from batchcolor.manifest import Manifest
+    from batchcolor.batch.manifest import Manifest
 
     src, out = _tree(tmp_path / "in"), tmp_path / "out"
     assert run_cli("run", src, out, "--model", small_unet).returncode == 0
@@ -167,9 +167,9 @@ def test_a_folder_that_cannot_be_listed_is_a_failure(tmp_path, small_unet, monke
     """As root, permissions do not stop a listing; the failure is injected where it happens."""
     import io
 
-    from batchcolor import walk as walkmod
-    from batchcolor.report import Reporter
-    from batchcolor.runner import RunOptions, run_batch
+    from batchcolor.imageio import files as walkmod
+    from batchcolor.batch.report import Reporter
+    from batchcolor.batch.runner import RunOptions, run_batch
 
     src, out = _tree(tmp_path / "in"), tmp_path / "out"
     _tree(src / "locked")
@@ -242,9 +242,9 @@ def test_full_disk_at_compaction_writes_errors_first_and_exits_3(tmp_path, small
     import errno
     import io
 
-    from batchcolor import manifest as manifestmod
-    from batchcolor.report import Reporter
-    from batchcolor.runner import RunOptions, run_batch
+    from batchcolor.batch import manifest as manifestmod
+    from batchcolor.batch.report import Reporter
+    from batchcolor.batch.runner import RunOptions, run_batch
 
     src, out = _tree(tmp_path / "in", 2), tmp_path / "out"
     (src / "bad.png").write_text("not an image")
@@ -263,7 +263,7 @@ def test_full_disk_at_compaction_writes_errors_first_and_exits_3(tmp_path, small
     report = json.loads((state / "errors.json").read_text())
     assert "stale" not in report and [f["input"] for f in report["failed"]] == ["bad.png"]
     monkeypatch.undo()
-    from batchcolor.manifest import Manifest
+    from batchcolor.batch.manifest import Manifest
 
     assert set(Manifest(out).load().entries) == {"d0.png", "d1.png"}  # the journal kept them
 
@@ -277,7 +277,7 @@ def test_unavailable_device_names_the_cause_and_the_devices(tmp_path, small_unet
 
 
 def test_missing_gpu_says_why(tmp_path, small_unet):
-    from batchcolor.runtime import openvino
+    from batchcolor.inference.runtime import openvino
 
     if "GPU" in openvino().Core().available_devices:
         pytest.skip("this box has a GPU")
@@ -292,7 +292,7 @@ def test_bench_finds_benchmark_app_beside_python_not_only_on_path(tmp_path):
     import subprocess
     import sys
 
-    code = "from batchcolor.bench import find_benchmark_app as f; print(f())"
+    code = "from batchcolor.tools.bench import find_benchmark_app as f; print(f())"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PATH": "/nonexistent"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(os.path.dirname(sys.executable), "benchmark_app")
@@ -370,11 +370,11 @@ def test_decoder_noise_is_silenced(tmp_path, small_unet):
 def test_run_defaults_stream_huge_drawings(tmp_path):
     """run's default pipeline says --scale auto; a 36 MP drawing must still take the streamed
     path (peak RSS of run at its defaults ~ tile's streamed run, not the full decoder's)."""
-    from batchcolor.bench import peak_rss_of_run, peak_rss_of_tile
+    from batchcolor.tools.bench import peak_rss_of_run, peak_rss_of_tile
 
     folder = tmp_path / "m"
     card = synthetic.test_card("u", 1, 16, tile=512, overlap=64)
-    from batchcolor.modelcard import card_from_dict
+    from batchcolor.inference.modelcard import card_from_dict
 
     synthetic.save_with_card(synthetic.pointwise(1), folder, card_from_dict(**{**card.__dict__, "scale": 128}))
     (tmp_path / "in").mkdir()

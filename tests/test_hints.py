@@ -7,16 +7,16 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import hints as H
-from batchcolor import synthetic
-from batchcolor.colorize import colorize_image
-from batchcolor.guidance import Guidance, guidance
-from batchcolor.settings import InferenceSettings
-from batchcolor.engine import Engine, EngineConfig
+from batchcolor.drawing import hints as H
+from batchcolor.tools import synthetic
+from batchcolor.colorize.image import colorize_image
+from batchcolor.colorize.guidance import Guidance, guidance
+from batchcolor.colorize.settings import InferenceSettings
+from batchcolor.inference.engine import Engine, EngineConfig
 from batchcolor.errors import ModelError
-from batchcolor.modelcard import load_card, resolve_model
-from batchcolor.seams import whole_image
-from batchcolor.tiler import TileSettings, colorize_array
+from batchcolor.inference.modelcard import load_card, resolve_model
+from batchcolor.tools.seams import whole_image
+from batchcolor.tiling.tiler import TileSettings, colorize_array
 
 from conftest import rng_image, run_cli
 
@@ -160,12 +160,12 @@ def test_engine_refuses_card_that_forgets_the_hint_planes(tmp_path):
 
 
 def test_plain_cards_have_no_hints_and_keep_their_settings_key(pointwise_gray):
-    from batchcolor.runner import model_identity
+    from batchcolor.batch.runner import model_identity
 
     card = load_card(pointwise_gray / "card.json")
     assert card.hint_planes == 0 and card.network_channels == 1 and card.lines == "none"
     settings, key = model_identity(InferenceSettings(model=str(pointwise_gray)))
-    from batchcolor.manifest import hash_files, settings_key
+    from batchcolor.batch.manifest import hash_files, settings_key
 
     ref = resolve_model(pointwise_gray)
     before = settings_key(hash_files([ref.model_path, ref.card_path, ref.model_path.with_suffix(".bin")]),
@@ -229,7 +229,7 @@ def test_guidance_global_colour_and_layer(hinted_pointwise):
 def test_color_moves_output_of_hinted_model(hinted_unet):
     engine = engine_for(hinted_unet)
     bgr = cv2.cvtColor(synthetic.line_art(64, 64, seed=1), cv2.COLOR_GRAY2BGR)
-    from batchcolor.modelcard import resolve_model as rm
+    from batchcolor.inference.modelcard import resolve_model as rm
 
     card = rm(hinted_unet).card
     auto = colorize_image(bgr, engine, TileSettings(64, 16))
@@ -341,7 +341,7 @@ def test_tile_takes_hints_and_color(hinted_unet, tmp_path):
 def test_huge_sheet_with_hint_layer_streams_in_the_same_memory(tmp_path):
     """A 20 MP sheet is read, coloured and written band by band; a hint layer, a global
     colour and kept lines must not bring back an image-sized plane."""
-    from batchcolor.bench import peak_rss_of_tile, write_hint_layers
+    from batchcolor.tools.bench import peak_rss_of_tile, write_hint_layers
 
     folder = tmp_path / "m"
     synthetic.save_with_card(synthetic.pointwise(9, seed=4), folder,
@@ -360,8 +360,8 @@ def test_huge_sheet_with_hint_layer_streams_in_the_same_memory(tmp_path):
 
 
 def test_chroma_transfer_lays_the_asked_hue_on_the_object_only():
-    from batchcolor.chroma import transfer_chroma
-    from batchcolor.metrics import rgb_to_lab
+    from batchcolor.drawing.chroma import transfer_chroma
+    from batchcolor.tools.metrics import rgb_to_lab
 
     img = np.full((40, 60, 3), 255, np.uint8)
     img[10:30, 10:50] = (90, 80, 75)  # a grey-brown object on paper
@@ -400,8 +400,8 @@ def test_color_transfer_card_streams_like_it_renders(hinted_unet, tmp_path):
 
 
 def test_region_transfer_fills_the_hinted_region_only():
-    from batchcolor.chroma import transfer_regions
-    from batchcolor.metrics import rgb_to_lab
+    from batchcolor.drawing.chroma import transfer_regions
+    from batchcolor.tools.metrics import rgb_to_lab
 
     drawing = np.full((60, 90), 255, np.uint8)
     cv2.rectangle(drawing, (5, 5), (40, 55), 0, 1)  # two closed regions

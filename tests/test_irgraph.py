@@ -5,7 +5,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from batchcolor.irgraph import fuse_nearest_upsample
+from batchcolor.inference.irgraph import fuse_nearest_upsample
 
 ops = ov.opset11
 
@@ -82,13 +82,13 @@ def test_static_reshape_to_another_layout_is_left_alone():
 
 def test_engine_fuses_old_irs_and_gives_the_same_pixels(tmp_path):
     """An IR exported before the rewrite runs on the engine with Interpolate, same output."""
-    from batchcolor.engine import Engine, EngineConfig, prepare_model
-    from batchcolor.synthetic import save_with_card, test_card
+    from batchcolor.inference.engine import Engine, EngineConfig, prepare_model
+    from batchcolor.tools.synthetic import save_with_card, test_card
 
     model = nearest_x2_model()
     folder = tmp_path / "old"
     save_with_card(model, folder, test_card("old", 1, 2, tile=32, overlap=8))
-    from batchcolor.modelcard import resolve_model
+    from batchcolor.inference.modelcard import resolve_model
 
     ref = resolve_model(folder)
     core = ov.Core()

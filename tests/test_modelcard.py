@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from batchcolor.engine import Engine, EngineConfig
+from batchcolor.inference.engine import Engine, EngineConfig
 from batchcolor.errors import ModelError
-from batchcolor.modelcard import resolve_model
+from batchcolor.inference.modelcard import resolve_model
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import cv2
 
-from batchcolor import synthetic
+from batchcolor.tools import synthetic
 
 PROBE = r"""
 import socket, sys

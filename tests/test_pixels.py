@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from batchcolor import images, pixels
+from batchcolor.imageio import images, pixels
 
 
 def test_16bit_is_scaled_not_truncated():

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import cv2
 import numpy as np
 import pytest
 
-from batchcolor.pngstream import PngWriter
+from batchcolor.imageio.pngstream import PngWriter
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
@@ -50,7 +51,7 @@ def test_tiff_roundtrip_in_odd_bands(tmp_path, channels, shape):
     OpenCV for RGB: it premultiplies unassociated alpha on reading)."""
     import tifffile
 
-    from batchcolor.tiffstream import TiffWriter
+    from batchcolor.imageio.tiffstream import TiffWriter
 
     h, w = shape
     img = np.random.default_rng(h).integers(0, 256, (h, w, channels), dtype=np.uint8)
@@ -70,7 +71,7 @@ def test_tiff_roundtrip_in_odd_bands(tmp_path, channels, shape):
 
 
 def test_tiff_writer_refuses_wrong_rows_and_stops_its_thread(tmp_path):
-    from batchcolor.tiffstream import TiffWriter
+    from batchcolor.imageio.tiffstream import TiffWriter
 
     with open(tmp_path / "a.tif", "wb") as fh:
         writer = TiffWriter(fh, 10, 100, 3)
@@ -79,4 +80,4 @@ def test_tiff_writer_refuses_wrong_rows_and_stops_its_thread(tmp_path):
         writer.write_rows(np.zeros((70, 10, 3), np.uint8))
         with pytest.raises(ValueError, match="declared 100 rows"):
             writer.close()
-        assert not writer._thread.is_alive()
+    assert not [t for t in threading.enumerate() if t.name == "batchcolor-tiff"], "the encoder thread is left running"

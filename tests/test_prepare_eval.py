@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import metrics
-from batchcolor.prepare import EdgeSettings, line_art_from_photo
+from batchcolor.tools import metrics
+from batchcolor.tools.prepare import EdgeSettings, line_art_from_photo
 
 from conftest import run_cli
 
@@ -80,7 +80,7 @@ def test_ciede2000_matches_sharma_reference_pairs():
 
 def test_eval_cli_on_own_targets_is_perfect_and_beats_flat(tmp_path, pointwise_rgb):
     """A model whose output is its input, evaluated on pairs whose target is the input."""
-    from batchcolor import synthetic
+    from batchcolor.tools import synthetic
 
     import openvino as ov
     import openvino.opset13 as ops

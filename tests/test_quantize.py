@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.modelcard import resolve_model
-from batchcolor.seams import psnr
+from batchcolor.tools import synthetic
+from batchcolor.inference.modelcard import resolve_model
+from batchcolor.tools.seams import psnr
 
 from conftest import run_cli
 
@@ -50,7 +50,7 @@ def test_int8_needs_calibration(tmp_path, unet_model):
 def test_int8_of_a_hinted_model_keeps_its_hint_inputs(tmp_path):
     """Calibration feeds the 8 hint planes (simulated from AB photos), and the INT8 twin still
     follows a global colour through the same CLI."""
-    from batchcolor.quantize import calibration_tiles
+    from batchcolor.inference.quantize import calibration_tiles
 
     folder = tmp_path / "hinted"
     synthetic.save_with_card(synthetic.random_unet(9, 4, 3, seed=5), folder,

@@ -13,10 +13,10 @@ import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
-from batchcolor import synthetic
+from batchcolor.tools import synthetic
 from batchcolor.cli import main
-from batchcolor.lock import RunLock
-from batchcolor.manifest import Manifest
+from batchcolor.batch.lock import RunLock
+from batchcolor.batch.manifest import Manifest
 
 from conftest import run_cli
 

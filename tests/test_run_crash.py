@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.manifest import Manifest
+from batchcolor.tools import synthetic
+from batchcolor.batch.manifest import Manifest
 
 
 def make_inputs(folder: Path, n: int, size: int = 40) -> None:

@@ -5,10 +5,10 @@ import cv2
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.colorize import scale_factor
-from batchcolor.modelcard import card_from_dict
-from batchcolor.objects import object_extent
+from batchcolor.tools import synthetic
+from batchcolor.colorize.image import scale_factor
+from batchcolor.inference.modelcard import card_from_dict
+from batchcolor.drawing.objects import object_extent
 
 from conftest import run_cli
 
@@ -92,9 +92,9 @@ def test_bad_scale_is_a_usage_error_up_front(pointwise_gray, tmp_path, how):
 def test_sheet_is_coloured_like_its_drawings_alone(tmp_path):
     """scale auto colours each object of a sheet as if it were drawn alone (a random UNet with
     a wide receptive field: without this, neighbours reach into each other's colours)."""
-    from batchcolor.colorize import colorize_image
-    from batchcolor.settings import InferenceSettings, open_engine
-    from batchcolor.metrics import psnr
+    from batchcolor.colorize.image import colorize_image
+    from batchcolor.colorize.settings import InferenceSettings, open_engine
+    from batchcolor.tools.metrics import psnr
 
     card = synthetic.test_card("u", 1, 16, tile=256, overlap=64)
     card = card_from_dict(**{**card.__dict__, "scale": 128, "padding": "constant"})

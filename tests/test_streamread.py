@@ -9,12 +9,13 @@ import pytest
 
 pyvips = pytest.importorskip("pyvips")
 
-from batchcolor import colorize, pixels, single, streamread  # noqa: E402
-from batchcolor.settings import InferenceSettings  # noqa: E402
+from batchcolor.colorize import image as colorize, single  # noqa: E402
+from batchcolor.imageio import pixels, streamread  # noqa: E402
+from batchcolor.colorize.settings import InferenceSettings  # noqa: E402
 from batchcolor.errors import InputError  # noqa: E402
-from batchcolor.geometry import reflect_indices  # noqa: E402
-from batchcolor.synthetic import line_art  # noqa: E402
-from batchcolor.tiler import ArraySource, TileSettings  # noqa: E402
+from batchcolor.tiling.geometry import reflect_indices  # noqa: E402
+from batchcolor.tools.synthetic import line_art  # noqa: E402
+from batchcolor.tiling.tiler import ArraySource, TileSettings  # noqa: E402
 
 from conftest import rng_image, run_cli  # noqa: E402
 
@@ -64,7 +65,7 @@ def test_only_a_band_is_held(tmp_path):
     path = tmp_path / "tall.png"
     cv2.imwrite(str(path), line_art(3000, 50, seed=6))
     source = streamread.open_streamed(path, 1)
-    held = [len(source._rows) for _ in walk_like_the_tiler(source, 3000)]
+    held = [source.held_rows for _ in walk_like_the_tiler(source, 3000)]
     assert max(held) <= 64  # one tile's rows, whatever the height
 
 
@@ -142,7 +143,7 @@ def test_peak_memory_does_not_grow_with_height(tmp_path, pointwise_gray):
     """Peak RSS of `tile` (measured by the kernel) on 3000 px wide sheets 10000 and 40000 rows
     tall: a full decode alone would add 90 MB for the taller one. Streamed, the allocator's
     arenas still grow a little with the number of bands (measured +8 to +18 MB), far less."""
-    from batchcolor.bench import peak_rss_of_tile
+    from batchcolor.tools.bench import peak_rss_of_tile
 
     rss = {}
     for height in (10000, 40000):

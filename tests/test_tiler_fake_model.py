@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from batchcolor.hints import Hints, PlaneMap
-from batchcolor.tiler import TileSettings, colorize_array
+from batchcolor.drawing.hints import Hints, PlaneMap
+from batchcolor.tiling.tiler import TileSettings, colorize_array
 
 from conftest import rng_image
 

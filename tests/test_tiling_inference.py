@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from batchcolor import synthetic
-from batchcolor.colorize import colorize_image
-from batchcolor.engine import Engine, EngineConfig
+from batchcolor.tools import synthetic
+from batchcolor.colorize.image import colorize_image
+from batchcolor.inference.engine import Engine, EngineConfig
 from batchcolor.errors import InferenceError
-from batchcolor.modelcard import resolve_model
-from batchcolor.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
-from batchcolor.tiler import TileSettings, colorize_array
+from batchcolor.inference.modelcard import resolve_model
+from batchcolor.tools.seams import psnr, seam_gradient_ratio, seam_mask, whole_image
+from batchcolor.tiling.tiler import TileSettings, colorize_array
 
 from conftest import rng_image
 
@@ -117,7 +117,7 @@ def test_failing_completion_raises_instead_of_hanging(pointwise_rgb):
 
 def test_failure_inside_tiled_image_surfaces(pointwise_rgb, monkeypatch):
     engine = engine_for(pointwise_rgb, 64)
-    from batchcolor import merger
+    from batchcolor.tiling import merger
 
     def broken_add(self, key, out):
         raise ValueError("bad tile")
@@ -140,19 +140,35 @@ def test_bf16_default_runs_and_is_close(unet_model):
     art = synthetic.line_art(256, 256, seed=9)[:, :, None]
     a = colorize_array(art, f32, TileSettings(256, 64), as_uint8=False)
     b = colorize_array(art, auto, TileSettings(256, 64), as_uint8=False)
-    assert np.abs(a - b).max() < 0.25  # bf16 is close, not equal: speed runs only
+    diff = np.abs(a - b)
+    # measured on Zen 4 (bf16 default): max 0.027, mean 0.0004 on a [-1, 1] output
+    assert diff.max() < 0.08 and diff.mean() < 0.003, (diff.max(), diff.mean())
+    if auto.inference_precision() == "bf16":
+        assert diff.max() > 0, "bf16 was reported but the output is f32's bit for bit"
 
 
-def test_compiled_model_cache_is_written(pointwise_rgb, tmp_path):
-    engine_for(pointwise_rgb, 64, cache_dir=tmp_path / "cache")
-    assert any((tmp_path / "cache").iterdir())
+def test_compiled_model_cache_is_written_reused_and_keyed_by_tile(pointwise_rgb, tmp_path):
+    cache = tmp_path / "cache"
+
+    def blobs() -> set[str]:
+        return {p.name for p in cache.iterdir() if p.suffix == ".blob"}
+
+    engine_for(pointwise_rgb, 64, cache_dir=cache)
+    first = blobs()
+    assert len(first) == 1, "one compiled network for one tile size"
+    mtimes = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    engine_for(pointwise_rgb, 64, cache_dir=cache)
+    assert blobs() == first and {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == mtimes, \
+        "the second open reads the cache, it does not compile and write again"
+    engine_for(pointwise_rgb, 128, cache_dir=cache)
+    assert len(blobs()) == 2 and first < blobs(), "another tile size is another compiled network"
 
 
 def test_memory_is_bands_not_whole_image(pointwise_rgb, monkeypatch):
     """The merger holds rows_in_flight tile-tall bands plus one overlap strip, however tall
     the image: 2 x 64 + 16 float rows here (a 3000-row image)."""
     engine = engine_for(pointwise_rgb, 64)
-    from batchcolor import merger as merger_mod
+    from batchcolor.tiling import merger as merger_mod
 
     peak = {"bands": 0, "rows": 0}
     original = merger_mod.BandMerger.open_row
@@ -181,7 +197,7 @@ def test_onnx_model_with_card(tmp_path):
     folder = tmp_path / "onnx_model"
     folder.mkdir()
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(folder / "model.onnx"))
-    from batchcolor.modelcard import write_card
+    from batchcolor.inference.modelcard import write_card
 
     write_card(synthetic.test_card("onnx", 1, 1, tile=32, overlap=0), folder / "card.json")
     engine = engine_for(folder, 32)

@@ -111,7 +111,7 @@ def test_resume_refuses_when_nothing_to_resume(tiny_data, tmp_path):
 
 
 def test_export_parity_and_card(tiny_data, tmp_path):
-    from batchcolor.modelcard import resolve_model
+    from batchcolor.inference.modelcard import resolve_model
     from batchcolor.train.export import export, reference_data
     from batchcolor.train.trainer import train
 
@@ -128,7 +128,7 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     assert ref.card.extra["upsample_ops_fused"] == 3
     assert 'type="Tile"' not in ref.model_path.read_text()
     # the fp16 IR, run by batchcolor's own engine, agrees with Paddle on a real tile
-    from batchcolor.engine import Engine, EngineConfig
+    from batchcolor.inference.engine import Engine, EngineConfig
     from batchcolor.train.trainer import load_generator
 
     gen, _ = load_generator(run)
@@ -203,8 +203,8 @@ def test_hinted_training_learns_to_follow_hints(tmp_path):
     fidelity 21.6 -> 9.1 CIEDE2000)."""
     if not SHOES.is_dir():
         pytest.skip(f"shared data not found at {SHOES}")
-    from batchcolor import hints as H
-    from batchcolor import metrics
+    from batchcolor.drawing import hints as H
+    from batchcolor.tools import metrics
     from batchcolor.train.trainer import TrainConfig, Trainer, load_data, train
 
     cfg = TrainConfig(data=(str(SHOES),), run_dir=str(tmp_path / "run"), size=64, gray_edges=True, width=8,

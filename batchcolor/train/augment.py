@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .. import hints as hintmod
+from batchcolor.drawing import hints as hintmod
 
 
 @dataclass(frozen=True)

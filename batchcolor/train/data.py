@@ -1,4 +1,4 @@
-"""Paired training data (found and read by :mod:`batchcolor.pairs`), decoded once into a cache.
+"""Paired training data (found and read by :mod:`batchcolor.imageio.pairs`), decoded once into a cache.
 
 JPEG decoding and resizing cost more than a training step of a small UNet on two cores, so
 every pair is decoded once, resized to the training size and stored as uint8 ``.npy`` arrays
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import atomic_output
-from ..modelcard import DRAWING_MEAN, DRAWING_STD
-from ..pairs import Pair, find_pairs, normalise, read_pair
+from batchcolor.imageio.images import atomic_output
+from batchcolor.inference.modelcard import DRAWING_MEAN, DRAWING_STD
+from batchcolor.imageio.pairs import Pair, find_pairs, normalise, read_pair
 
 SIZES = (64, 128, 256)
 
@@ -121,8 +121,8 @@ def hinted_batches(arrays: PairArrays, batch_size: int, rng: np.random.Generator
     learns what real objects look like.
 
     ``arrays`` may be larger than ``size`` (the scale augmentation crops from 256 px pairs)."""
-    from .. import hints as hintmod
-    from .augment import network_input, recolour, sample
+    from batchcolor.drawing import hints as hintmod
+    from batchcolor.train.augment import network_input, recolour, sample
 
     for idx in epoch_order(len(arrays), batch_size, rng):
         xs, ys = [], []

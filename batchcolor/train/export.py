@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..images import _UMASK
-from ..modelcard import DRAWING_MEAN, DRAWING_STD, card_from_dict, write_card
+from batchcolor.imageio.images import _UMASK
+from batchcolor.inference.modelcard import DRAWING_MEAN, DRAWING_STD, card_from_dict, write_card
 
 PARITY_LIMIT = 1e-3
 
@@ -55,11 +55,11 @@ def to_onnx(gen: Any, in_channels: int, onnx_path: Path, opset: int = 13) -> Non
 
 def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
     """Convert to IR with the up-sampling spelled as Interpolate; returns how many were fused."""
-    from ..runtime import openvino
+    from batchcolor.inference.runtime import openvino
 
     ov = openvino()
 
-    from ..irgraph import fuse_nearest_upsample
+    from batchcolor.inference.irgraph import fuse_nearest_upsample
 
     # Core.read_model reads ONNX itself (the converter, ovc, would also send telemetry); the
     # MOC transformations are what convert_model runs on top: BatchNorm folded into the
@@ -76,7 +76,7 @@ def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
 
 def parity(gen: Any, xml_path: Path, inputs: np.ndarray) -> float:
     """Max |Paddle - OpenVINO| on NCHW float inputs, OpenVINO pinned to f32."""
-    from ..runtime import openvino
+    from batchcolor.inference.runtime import openvino
 
     ov = openvino()
     import paddle
@@ -108,15 +108,15 @@ def export(
     f32, tiled at ``tile`` against one tile over the whole sheet, for each overlap; the card
     records the table, and ``overlap`` (when None) becomes the smallest one that meets the
     seam bar (>= 50 dB overall, >= 45 dB within 8 px of seams)."""
-    from .models import UNetConfig, count_parameters, unet_macs_per_tile
-    from .trainer import load_generator
+    from batchcolor.train.models import UNetConfig, count_parameters, unet_macs_per_tile
+    from batchcolor.train.trainer import load_generator
 
     gen, ckpt = load_generator(Path(run))
     unet = UNetConfig(**ckpt["unet"])
     cfg = ckpt.get("config", {})
     if tile % unet.stride:
         raise ValueError(f"tile {tile} must be a multiple of the model stride {unet.stride}")
-    from ..hints import HINT_PLANES, card_block
+    from batchcolor.drawing.hints import HINT_PLANES, card_block
 
     hinted = bool(cfg.get("hints"))
     edge_channels = 1 if cfg.get("gray_edges") else 3
@@ -185,8 +185,8 @@ def export(
         card = card_from_dict(**card_fields)
         write_card(card, staging / "card.json")
         if seam_sheet is not None:
-            from ..modelcard import ModelRef
-            from ..seams import SEAM_BAR, smallest_passing_overlap, tiled_vs_one_tile
+            from batchcolor.inference.modelcard import ModelRef
+            from batchcolor.tools.seams import SEAM_BAR, smallest_passing_overlap, tiled_vs_one_tile
 
             rows = tiled_vs_one_tile(ModelRef(xml, staging / "card.json", card), seam_sheet, tile,
                                      [o for o in seam_overlaps if o < tile])
@@ -208,7 +208,7 @@ def export(
 
 
 def _hint_protocol() -> dict[str, Any]:
-    from .. import hints as h
+    from batchcolor.drawing import hints as h
 
     return {"points": f"geometric count, p = {h.POINT_P:g} (none in 1/8 of samples, mean 7)",
             "patch_px": [min(h.PATCH_SIZES), max(h.PATCH_SIZES)], "strokes_fraction": h.STROKE_P,
@@ -235,8 +235,8 @@ def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 
 
 def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.ndarray | None:
     """A sheet of validation drawings (``rows`` x ``cols`` at ``size`` px) for the seam measurement."""
-    from . import data as datamod
-    from .trainer import TrainConfig
+    from batchcolor.train import data as datamod
+    from batchcolor.train.trainer import TrainConfig
 
     cfg_path = (Path(run) if Path(run).is_dir() else Path(run).parent) / "config.json"
     if not cfg_path.exists():
@@ -261,8 +261,8 @@ def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.n
 def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[float] | None]:
     """Real validation inputs (NCHW, [-1, 1], with simulated hint planes for a hinted run) for
     the parity gate, and the mean training colour."""
-    from .data import to_tensor_range
-    from .trainer import TrainConfig, load_data
+    from batchcolor.train.data import to_tensor_range
+    from batchcolor.train.trainer import TrainConfig, load_data
 
     cfg_path = (Path(run) if Path(run).is_dir() else Path(run).parent) / "config.json"
     if not cfg_path.exists():
@@ -276,7 +276,7 @@ def reference_data(run: Path, count: int = 4) -> tuple[np.ndarray | None, list[f
     source = val_set if val_set is not None else train_set
     real = to_tensor_range(np.asarray(source.a[:count]))
     if config.hints:
-        from .. import hints as hintmod
+        from batchcolor.drawing import hints as hintmod
 
         rng = np.random.default_rng(0)
         targets = np.asarray(source.b[:count])

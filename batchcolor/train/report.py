@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import atomic_write, encode
+from batchcolor.imageio.images import atomic_write, encode
 
 
 def plot_losses(losses_jsonl: Path, path: Path, width: int = 720, height: int = 360) -> None:

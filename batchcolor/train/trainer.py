@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..images import atomic_output
-from . import data as datamod
+from batchcolor.imageio.images import atomic_output
+from batchcolor.train import data as datamod
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class TrainConfig:
     preview_count: int = 6
     log_every: int = 10
     max_steps: int | None = None  # stop (and save) after this many steps; the LR schedule still follows --epochs/--time-budget
-    hints: bool = False  # 8 more input planes: simulated local hints and a global colour (batchcolor.hints)
+    hints: bool = False  # 8 more input planes: simulated local hints and a global colour (batchcolor.drawing.hints)
     augment: bool = False  # line style (thickness, breaks, ink/pencil) and scale (rescale, then crop)
     scale_min: float = 0.5
     scale_max: float = 2.0
@@ -85,14 +85,14 @@ class TrainConfig:
         return cls(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved.get("val_dirs", ())), **longer})
 
     def unet_config(self):
-        from ..hints import HINT_PLANES
-        from .models import UNetConfig
+        from batchcolor.drawing.hints import HINT_PLANES
+        from batchcolor.train.models import UNetConfig
 
         channels = self.edge_channels + (HINT_PLANES if self.hints else 0)
         return UNetConfig(in_channels=channels, base=self.width, depth=self.depth, up=self.up)
 
     def augmentation(self):
-        from .augment import Augment
+        from batchcolor.train.augment import Augment
 
         return Augment(line_style=self.augment, scale_min=self.scale_min, scale_max=self.scale_max if self.augment else 0.0)
 
@@ -178,7 +178,7 @@ class Trainer:
     def __init__(self, config: TrainConfig):
         import paddle
 
-        from .models import PatchDiscriminator, UNet
+        from batchcolor.train.models import PatchDiscriminator, UNet
 
         if config.arch not in ("unet", "pix2pix"):
             raise ValueError(f"--arch must be unet or pix2pix, got {config.arch}")
@@ -311,8 +311,8 @@ class Trainer:
         hinted network; None means automatic) -> N x H x W x 3 uint8 RGB."""
         import paddle
 
-        from .augment import network_input
-        from ..hints import Hints
+        from batchcolor.train.augment import network_input
+        from batchcolor.drawing.hints import Hints
 
         self.gen.eval()
         outs = []
@@ -331,8 +331,8 @@ class Trainer:
 
 def _hinted_val_metrics(trainer: Trainer, edges: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """PSNR with the target's global colour, and with 10 seeded 5x5 point hints (eval's protocol)."""
-    from .. import hints as hintmod
-    from ..metrics import psnr
+    from batchcolor.drawing import hints as hintmod
+    from batchcolor.tools.metrics import psnr
 
     glob = [hintmod.Hints(global_rgb=hintmod.global_color(t)) for t in targets]
     points = [hintmod.eval_points(i, t, 10) for i, t in enumerate(targets)]
@@ -349,9 +349,9 @@ def _install_signal_handlers() -> dict:
 
 def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
     """Run (or resume) training; returns the final state. Ctrl-C/SIGTERM save ``last`` first."""
-    from ..metrics import all_metrics
-    from ..sheets import preview_grid
-    from .report import plot_losses
+    from batchcolor.tools.metrics import all_metrics
+    from batchcolor.tools.sheets import preview_grid
+    from batchcolor.train.report import plot_losses
 
     if config.epochs is None and config.time_budget_min is None and config.max_steps is None:
         raise ValueError("give --epochs or --time-budget")
@@ -462,7 +462,7 @@ def load_generator(path: Path):
     """The generator of a checkpoint file or run folder (best if there is one), in eval mode."""
     import paddle
 
-    from .models import UNet, UNetConfig
+    from batchcolor.train.models import UNet, UNetConfig
 
     path = Path(path)
     if path.is_dir():

@@ -1,0 +1,120 @@
+"""What steers one image besides its pixels: colour hints, ``--color`` and the kept line layer.
+
+A :class:`Guidance` is resolved per file (the run's ``--color`` and ``--lines`` plus that
+file's hint layer) and cut per crop for drawings coloured object by object. The colour
+finishing steps it drives (chroma transfer, regions) are pointwise or whole-image functions
+of :mod:`batchcolor.drawing.chroma`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from batchcolor.drawing.hints import Hints, PlaneMap, fit_layer, parse_color
+from batchcolor.inference.modelcard import ModelCard
+from batchcolor.colorize.settings import InferenceSettings
+from batchcolor.tiling.tiler import TilePlanes
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What steers one image besides its pixels: colour hints and the kept line layer."""
+
+    hints: Hints | None = None
+    keep_lines: bool = False
+    chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: color_transfer)
+    regions: bool = False  # local hints' hue laid on the drawing's regions they sit in (card: color_transfer)
+    paper: bool = False  # the drawing's own paper outside its objects (card: paper = keep)
+
+    @property
+    def whole_image(self) -> bool:
+        """Whether a finishing step needs the whole image (regions, paper): not row by row."""
+        return self.paper or (self.regions and self.hints is not None and self.hints.mask is not None)
+
+    def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard, extent: float | None = None) -> np.ndarray:
+        """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
+        paper kept outside the objects, ``--color``'s chroma, hint regions, then the line layer
+        on multiply (last, so lines stay the drawing's own)."""
+        h, w = rgb.shape[:2]
+        if self.paper:
+            from batchcolor.drawing.paper import keep_paper
+
+            rgb = keep_paper(rgb, drawing, extent)
+        rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
+        if self.keep_lines:
+            rgb = keep_lines(rgb, drawing)
+        return rgb
+
+    def without_finishing(self) -> "Guidance":
+        """The same hints for the network, with every finishing step off (done once, later)."""
+        return Guidance(self.hints)
+
+    def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
+        """Local hints spread over their regions of ``drawing`` (full image, in memory)."""
+        if not self.regions or self.hints is None or self.hints.mask is None:
+            return rgb
+        from batchcolor.drawing.chroma import transfer_regions
+
+        h, w = rgb.shape[:2]
+        planes = PlaneMap(fit_layer(self.hints, h, w), h, w).tile(np.arange(h), np.arange(w))
+        gray = drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)
+        return transfer_regions(rgb, gray, np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255)
+
+    def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
+        """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
+        (:mod:`batchcolor.drawing.chroma`); local hints keep their own colour where they are."""
+        if self.chroma is None:
+            return rgb
+        from batchcolor.drawing.chroma import transfer_chroma
+
+        keep = None
+        if self.hints is not None and self.hints.mask is not None:
+            rows, cols = np.arange(top, top + rgb.shape[0]), np.arange(width)
+            keep = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(rows, cols)[:, :, 3] == 255
+        return transfer_chroma(rgb, self.chroma, keep)
+
+    def crop(self, card: ModelCard, height: int, width: int, top: int, left: int, crop_h: int, crop_w: int) -> "Guidance":
+        """The guidance of a ``crop_h`` x ``crop_w`` window at (``top``, ``left``) of an image of
+        ``height`` x ``width``: the hint layer cut to it (nothing outside the image), the same
+        global colour and line setting."""
+        if not card.hint_planes or self.hints is None or self.hints.mask is None:
+            return self
+        rows, cols = np.arange(top, top + crop_h), np.arange(left, left + crop_w)
+        outside_r, outside_c = (rows < 0) | (rows >= height), (cols < 0) | (cols >= width)
+        planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
+            np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
+        local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
+        return Guidance(local, self.keep_lines, self.chroma, self.regions, self.paper)
+
+    def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
+        """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
+        if not card.hint_planes:
+            return None
+        return PlaneMap(fit_layer(self.hints or Hints(), height, width), height, width)
+
+
+def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None = None) -> Guidance:
+    """The run's global colour and line setting plus one file's hint layer, for ``card``.
+
+    A hint layer given to a model without hint inputs is ignored (the drawing still gets
+    coloured); a ``--color`` for such a model is refused up front by :func:`resolve`.
+    """
+    keep = (settings.lines or card.lines) == "keep"
+    paper = card.extra.get("paper") == "keep"
+    rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
+    if not card.hint_planes or (layer is None and rgb is None):
+        return Guidance(None, keep, paper=paper)
+    transfer = card.extra.get("color_transfer") == "chroma"
+    return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), keep,
+                    rgb if transfer else None, transfer and layer is not None, paper)
+
+
+def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
+    """uint8 RGB times the drawing's lightness (the line layer on multiply), rounded."""
+    from batchcolor.tiling.tiler import lightness
+
+    light = lightness(drawing)
+    return np.clip(np.rint(rgb.astype(np.float32) * light), 0, 255).astype(np.uint8)
+
+

@@ -1,0 +1,285 @@
+"""One image, one path: from a file (or decoded pixels) to its colour version.
+
+``run`` (local workers and Dask), ``tile`` (``--save-tiles`` too), ``eval`` and the Python
+API all come through here::
+
+    colorize_file(src, dst)        a file (path or bytes) -> a written output
+      |- huge PNG/TIFF at 1:1:     rows streamed in (streamread) ---------------.
+      '- otherwise:                decode -> prepare (pixels) -> render() --------+-> rows
+                                                                                 |
+         rows -> streamed encoder (PNG, TIFF: pngstream, tiffstream) or encode ('images')
+    colorize_image(decoded)        decoded pixels -> uint8 BGR[A] array (same render())
+
+:func:`render` takes one route per image and plans its tiles once:
+
+* **objects**: ``--scale auto`` on a sheet or page of several drawings colours each one
+  alone, at its own scale, with paper around it (:func:`_colorize_objects`);
+* **resized**: one drawing brought to the card's training scale and back;
+* **1:1**: tiles straight from the image, finished rows streamed out.
+
+Every route ends in :meth:`Guidance.finish <batchcolor.colorize.guidance.Guidance.finish>` (paper kept,
+``--color``, hint regions, kept lines): on the whole image, or row by row on the 1:1 route
+when no step needs the whole image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from batchcolor.imageio import images, pixels
+from batchcolor.inference.engine import Engine
+from batchcolor.tiling.geometry import TilePlan
+from batchcolor.colorize.guidance import Guidance
+from batchcolor.drawing.hints import Hints
+from batchcolor.inference.modelcard import ModelCard
+from batchcolor.colorize.settings import parse_scale
+from batchcolor.imageio.streamread import STREAM_MIN_PIXELS, open_streamed
+from batchcolor.tiling.tiler import (ArraySource, RowSource, TileObserver, TileSettings, colorize_array, colorize_source,
+                    rows_in_flight_for)
+
+RowSink = Callable[[int, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`colorize_file` did: the image's size, whether its input was streamed, and
+    the tile grid that ran at the image's own size (None when it was resized or coloured
+    object by object, which run grids of their own)."""
+
+    height: int
+    width: int
+    streamed: bool
+    plan: TilePlan | None
+
+
+def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
+                  guide: Guidance = Guidance(), observe: TileObserver | None = None,
+                  info: images.ImageInfo | None = None) -> Written:
+    """Decode ``src`` (a path or the file's bytes), colour it, write ``dst`` atomically.
+
+    ``info`` is the header probe if the caller has it. Inputs of 16 MP and more whose output
+    can be streamed (PNG, TIFF) at 1:1 are decoded band by band, so neither input nor output
+    exists whole in memory. Decode errors are :class:`InputError` without the file name: the
+    caller adds it.
+    """
+    suffix = images.output_suffix(dst)
+    writer = images.row_writer(suffix)
+    info = info or images.probe(src)
+    # ``auto`` keeps huge inputs at 1:1 (posters and sheets: their objects are drawn at
+    # working size, and resizing would need them whole in memory); an explicit factor does not.
+    if info.pixels >= STREAM_MIN_PIXELS and scale in ("none", "auto") and writer is not None:
+        source = open_streamed(src, engine.card.input_channels)
+        if source is not None:
+            h, w, _ = source.shape
+            plan = tiling.plan(h, w, engine.card.stride)
+            _write_rows(dst, writer, w, h, 3,
+                        lambda emit: _tiled(source, plan, engine, tiling, guide, emit, observe))
+            return Written(h, w, True, plan)
+    gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha)
+    decoded = images.decode(src, gray) if isinstance(src, Path) else images.decode_bytes(src, gray)
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
+    h, w = prepared.model_input.shape[:2]
+    channels = 3 if prepared.alpha is None else 4
+    if writer is None:
+        out = np.empty((h, w, channels), np.uint8)
+        plan = render(prepared, engine, tiling, scale, guide, _into(out), observe)
+        images.atomic_write(dst, images.encode(out, suffix))
+    else:
+        plans: list[TilePlan | None] = []
+        _write_rows(dst, writer, w, h, channels,
+                    lambda emit: plans.append(render(prepared, engine, tiling, scale, guide, emit, observe, bgr=False)))
+        plan = plans[0]
+    return Written(h, w, False, plan)
+
+
+def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, scale: str = "none",
+                   observe: TileObserver | None = None, guide: Guidance = Guidance()) -> np.ndarray:
+    """OpenCV-decoded pixels in (any depth, gray/BGR/BGRA/palette-expanded), BGR[A] uint8 out.
+
+    >>> from batchcolor.colorize.settings import InferenceSettings, open_engine
+    >>> engine, tiling = open_engine(InferenceSettings())
+    >>> bgr = colorize_image(cv2.imread("sketch.png", cv2.IMREAD_UNCHANGED), engine, tiling, "auto")
+    """
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
+    h, w = prepared.model_input.shape[:2]
+    out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
+    render(prepared, engine, tiling, scale, guide, _into(out), observe)
+    return out
+
+
+def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scale: str, guide: Guidance,
+           emit: RowSink, observe: TileObserver | None = None, bgr: bool = True) -> TilePlan | None:
+    """Colour model-ready pixels, handing finished BGR[A] rows (RGB[A] with ``bgr=False``) to
+    ``emit``; returns the tile plan that ran at the image's size (None: resized or by object).
+
+    On the 1:1 route with nothing that needs the whole image, rows leave as the tiles finish:
+    the memory is the decoded input plus a few tile-tall bands.
+    """
+    x, alpha = prepared.model_input, prepared.alpha
+    card = engine.card
+    h, w = x.shape[:2]
+
+    def finished(start: int, rgb: np.ndarray) -> None:
+        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
+
+    boxes = _objects_to_colour_alone(x, scale, card)
+    if len(boxes) > 1:
+        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card))
+        return None
+    factor = scale_factor(x, scale, card)
+    if abs(factor - 1.0) > 1e-3:
+        finished(0, guide.finish(_colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe), x, card))
+        return None
+    plan = tiling.plan(h, w, card.stride)
+    if guide.whole_image:
+        rgb = np.empty((h, w, 3), np.uint8)
+        _tiled(ArraySource(x), plan, engine, tiling, guide.without_finishing(), _into(rgb), observe)
+        finished(0, guide.finish(rgb, x, card))
+    else:
+        _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
+    return plan
+
+
+def _tiled(source: RowSource, plan: TilePlan, engine: Engine, tiling: TileSettings, guide: Guidance,
+           emit: RowSink, observe: TileObserver | None) -> None:
+    """The 1:1 route: RGB rows of ``source`` tiled along ``plan``, with the row-by-row
+    finishing steps (``--color``'s chroma after the network; kept lines inside the tiler)."""
+    height, width, _ = source.shape
+    if guide.chroma is not None:
+        plain = emit
+
+        def emit(start: int, rows: np.ndarray) -> None:
+            plain(start, guide.tint(rows, engine.card, height, width, start))
+
+    colorize_source(source, engine, plan, emit, tiling.pad_value, rows_in_flight_for(plan, engine.num_requests),
+                    observe, planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
+
+
+def _into(out: np.ndarray) -> RowSink:
+    def emit(start: int, rows: np.ndarray) -> None:
+        out[start : start + rows.shape[0]] = rows
+
+    return emit
+
+
+def _write_rows(dst: Path, writer: Any, width: int, height: int, channels: int,
+                produce: Callable[[RowSink], Any]) -> None:
+    with images.atomic_output(dst) as tmp, open(tmp, "wb") as fh:
+        out = writer(fh, width, height, channels)
+        try:
+            produce(lambda start, rows: out.write_rows(rows))
+            out.close()
+        except BaseException:
+            out.abort()
+            raise
+
+
+def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
+    """How much to resize before inference so the drawn objects match the training scale.
+
+    ``auto`` measures the objects (groups of strokes, :func:`batchcolor.drawing.objects.object_extent`)
+    and brings their typical longer side to the card's ``scale``: a network trained on 128 px
+    shoes fills a 2000 px sketch with texture-less mush, and a sheet of nine drawings is
+    coloured like each drawing alone. Within the card's ``scale_tolerance`` (the range of
+    sizes the model was trained on) the drawing is left alone: resampling costs detail.
+    """
+    if scale == "none":
+        return 1.0
+    if scale == "auto":
+        from batchcolor.drawing.objects import object_extent
+
+        # Posters and sheets this big are drawn at working size, and resizing one would need
+        # it whole in memory: ``auto`` keeps them 1:1 (and streamed). A factor still applies.
+        if not card.scale or model_input.shape[0] * model_input.shape[1] >= STREAM_MIN_PIXELS:
+            return 1.0
+        extent = object_extent(model_input.min(axis=2) if model_input.ndim == 3 else model_input)
+        if extent is None:
+            return 1.0
+        factor = float(card.scale) / extent
+        tolerance = float(card.extra.get("scale_tolerance", 1.0))
+        return 1.0 if 1.0 / tolerance <= factor <= tolerance else factor
+    return parse_scale(scale)
+
+
+def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: TileSettings, guide: Guidance,
+                      observe: TileObserver | None = None) -> np.ndarray:
+    """RGB uint8 of ``x`` coloured at ``factor`` times its size, resized back."""
+    import cv2
+
+    h, w = x.shape[:2]
+    if abs(factor - 1.0) <= 1e-3:
+        small = x
+    else:
+        small = cv2.resize(x, (max(1, round(w * factor)), max(1, round(h * factor))),
+                           interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        small = small[:, :, None] if small.ndim == 2 else small
+    sh, sw = small.shape[:2]
+    rgb = colorize_array(small, engine, tiling, rows_in_flight=rows_in_flight_for(tiling.plan(sh, sw, engine.card.stride), engine.num_requests),
+                         observe=observe, planes=guide.planes(engine.card, sh, sw), keep_lines=guide.keep_lines)
+    if (sh, sw) != (h, w):
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC if factor < 1 else cv2.INTER_AREA)
+    return rgb
+
+
+def _objects_to_colour_alone(x: np.ndarray, scale: str, card: ModelCard) -> list[tuple[int, int, int, int]]:
+    from batchcolor.drawing.objects import object_boxes
+
+    if scale != "auto" or not card.scale or x.shape[0] * x.shape[1] >= STREAM_MIN_PIXELS:
+        return []
+    return object_boxes(x.min(axis=2))
+
+
+def _colorize_objects(x: np.ndarray, boxes: list[tuple[int, int, int, int]], engine: Engine, tiling: TileSettings,
+                      guide: Guidance) -> np.ndarray:
+    """Each object cut out with paper around it, coloured at its own scale, put back.
+
+    Crops overlap only where objects nearly touch; there the weights (1 inside a box, falling
+    to 0 across its paper margin) blend them. Paper no crop reaches stays white."""
+    h, w = x.shape[:2]
+    acc = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w), np.float32)
+    card = engine.card
+    for x0, y0, x1, y1 in boxes:
+        margin = max(8, round(0.08 * max(x1 - x0, y1 - y0)))
+        cy0, cy1, cx0, cx1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+        crop = np.full((y1 - y0 + 2 * margin, x1 - x0 + 2 * margin, x.shape[2]), 255, np.uint8)
+        oy, ox = cy0 - (y0 - margin), cx0 - (x0 - margin)
+        crop[oy : oy + cy1 - cy0, ox : ox + cx1 - cx0] = x[cy0:cy1, cx0:cx1]
+        # other objects reaching into this one's margin are not part of it: paper there
+        inside = np.zeros(crop.shape[:2], bool)
+        inside[margin : margin + y1 - y0, margin : margin + x1 - x0] = True
+        crop[~inside] = 255
+        local = guide.crop(card, h, w, y0 - margin, x0 - margin, crop.shape[0], crop.shape[1])
+        rgb = _colorize_resized(crop, scale_factor(crop, "auto", card), engine, tiling, local)
+        ramp = _box_weight(crop.shape[0], crop.shape[1], margin)
+        sl = (slice(cy0, cy1), slice(cx0, cx1))
+        part = (slice(oy, oy + cy1 - cy0), slice(ox, ox + cx1 - cx0))
+        acc[sl] += rgb[part].astype(np.float32) * ramp[part][:, :, None]
+        weight[sl] += ramp[part]
+    # where crops overlap, their weighted mean; where one fades out, towards the colour the
+    # model gives blank paper (what the paper around a drawing coloured alone would get)
+    paper = _paper_colour(x.shape[2], engine, tiling, Guidance(Hints(global_rgb=guide.hints.global_rgb) if guide.hints else None))
+    out = (acc + paper * np.clip(1.0 - weight, 0.0, None)[:, :, None]) / np.maximum(weight, 1.0)[:, :, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _paper_colour(channels: int, engine: Engine, tiling: TileSettings, guide: Guidance) -> np.ndarray:
+    """The model's colour for blank paper (RGB float32), from one small white drawing."""
+    side = 4 * engine.card.stride
+    blank = np.full((side, side, channels), 255, np.uint8)
+    rgb = colorize_array(blank, engine, tiling, planes=guide.planes(engine.card, side, side))
+    return np.median(rgb.reshape(-1, 3), axis=0).astype(np.float32)
+
+
+def _box_weight(height: int, width: int, margin: int) -> np.ndarray:
+    """1 inside the box, a linear ramp down to 0 across the paper margin around it."""
+    def axis(n: int) -> np.ndarray:
+        d = np.minimum(np.arange(n), np.arange(n)[::-1]).astype(np.float32)
+        return np.clip((d + 1) / (margin + 1), 0, 1)
+
+    return np.minimum(axis(height)[:, None], axis(width)[None, :])
+
+

@@ -1,0 +1,98 @@
+"""What decides the pixels of a run: the settings, the model they resolve to, the engine.
+
+``resolve`` fills every model-dependent default (tile, overlap, the model path) so a run's
+settings say exactly what will run (the manifest keys outputs by them), and refuses bad
+``--scale``/``--color``/``--lines`` values as usage errors before any file is touched.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from batchcolor.inference.engine import Engine, EngineConfig
+from batchcolor.drawing.hints import parse_color
+from batchcolor.inference.modelcard import ModelCard, ModelRef
+from batchcolor.inference.registry import default_model, lookup
+from batchcolor.tiling.tiler import TileSettings
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """Everything that decides which pixels come out (plus where and how fast they're made)."""
+
+    model: str | None = None  # folder, .xml or .onnx; None means the installed default
+    tile: int | None = None  # None: the card's recommended tile
+    overlap: int | None = None  # None: the card's recommended overlap
+    device: str = "CPU"
+    precision: str = "auto"
+    scale: str = "none"  # "none", "auto" (fit the drawing to the card's scale) or a factor
+    cache_dir: Path | None = None
+    threads: int | None = None
+    num_requests: int | None = None
+    color: str | None = None  # '#RRGGBB': the drawn object's main colour (hinted models)
+    lines: str | None = None  # "keep" or "none"; None: the card's default
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "batchcolor" / "openvino"
+
+
+def resolve(settings: InferenceSettings) -> tuple[ModelRef, InferenceSettings]:
+    """Fill the model-dependent defaults so the settings say exactly what will run."""
+    ref = lookup(settings.model) if settings.model else default_model()
+    card = ref.card
+    validate_guidance(settings, card, ref.model_path)
+    filled = replace(
+        settings,
+        model=str(ref.model_path),
+        tile=settings.tile or card.tile,
+        overlap=card.overlap if settings.overlap is None else settings.overlap,
+    )
+    return ref, filled
+
+
+def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: Path) -> None:
+    """Usage errors (ValueError) for ``--scale``/``--color``/``--lines`` before any file is touched."""
+    if settings.scale not in ("none", "auto"):
+        parse_scale(settings.scale)
+    if settings.lines is not None and settings.lines not in ("keep", "none"):
+        raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
+    if settings.color is not None:
+        parse_color(settings.color)
+        if not card.hint_planes:
+            raise ValueError(f"--color needs a model trained with hints; {model_path} takes none "
+                             "(its card has no input.hints)")
+
+
+def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
+    ref, s = resolve(settings)
+    assert s.tile is not None and s.overlap is not None
+    if s.tile % ref.card.stride:
+        raise ValueError(f"--tile {s.tile} must be a multiple of the model's stride {ref.card.stride}")
+    # Validate the geometry now, so a bad --overlap fails once, not once per file.
+    TileSettings(s.tile, s.overlap).plan(s.tile, s.tile, ref.card.stride)
+    config = EngineConfig(
+        tile=s.tile,
+        device=s.device,
+        precision=s.precision,
+        cache_dir=s.cache_dir,
+        threads=s.threads,
+        num_requests=s.num_requests,
+    )
+    pad = ref.card.pad_value if ref.card.padding == "constant" else None
+    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap, pad_value=pad)
+
+
+def parse_scale(scale: str) -> float:
+    """A ``--scale`` factor; ValueError (a usage error) naming ``--scale`` otherwise."""
+    try:
+        factor = float(scale)
+    except ValueError:
+        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale!r}") from None
+    if not 0.01 <= factor <= 100:
+        raise ValueError(f"--scale must be 'none', 'auto' or a factor in [0.01, 100], got {scale}")
+    return factor
+
+

@@ -1,0 +1,305 @@
+"""``batchcolor bench``: what this box does, against the runtime's own ceiling, in one run.
+
+Every workload uses the same IR, tile shape, THROUGHPUT hint and precision:
+
+* ``benchmark_app`` (shipped with the openvino wheel) on the IR: the runtime's ceiling;
+* ``batchcolor run`` on many small drawings and ``batchcolor tile`` on one big sheet, as real
+  subprocesses (decode, tiling, blending, encode, atomic writes, manifest: everything);
+* the seed's way: the same network in Paddle's dynamic graph, one tile at a time (needs the
+  ``train`` extra, else reported as null);
+* peak RSS of ``tile`` on a huge sheet, read from ``getrusage`` of the child;
+* tile overhead at the default settings, ``--help`` wall time, compiled-model cache cold vs warm.
+
+``--quick`` shrinks the workloads (CI runs it), not the method.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from batchcolor.tiling.geometry import plan_tiles
+from batchcolor.tiling.tiler import TileSettings
+from batchcolor.inference.modelcard import ModelRef
+
+
+@dataclass(frozen=True)
+class BenchSizes:
+    small_count: int
+    small_range: tuple[int, int]
+    sheet: int
+    huge: int
+    seconds: int
+    naive_tiles: int
+
+    @classmethod
+    def pick(cls, quick: bool) -> "BenchSizes":
+        if quick:
+            return cls(small_count=12, small_range=(256, 512), sheet=1536, huge=3000, seconds=3, naive_tiles=2)
+        return cls(small_count=200, small_range=(256, 512), sheet=8192, huge=20000, seconds=15, naive_tiles=8)
+
+
+def _cli(*args: str, env: dict | None = None, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "batchcolor", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return proc, time.perf_counter() - t0
+
+
+def find_benchmark_app() -> str:
+    """OpenVINO's ``benchmark_app``: beside this Python first (a venv's ``bin/``, where cron's
+    PATH does not look), then on PATH. The ceiling every ratio is measured against: no guessing."""
+    beside = Path(sys.executable).parent / "benchmark_app"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("benchmark_app")
+    if found is None:
+        raise RuntimeError(f"benchmark_app not found beside {sys.executable} or on PATH: it comes with the openvino "
+                           "wheel; without it the ceiling cannot be measured")
+    return found
+
+
+def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float:
+    exe = find_benchmark_app()
+    cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", "throughput", "-shape", f"[1,{channels},{tile},{tile}]",
+           "-t", str(seconds)]
+    if precision != "auto":
+        cmd += ["-infer_precision", precision]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 10 + 120)
+    m = re.search(r"Throughput:\s+([\d.]+)\s+FPS", proc.stdout)
+    if not m:
+        raise RuntimeError(f"benchmark_app gave no throughput (exit {proc.returncode}): {(proc.stderr or proc.stdout)[-500:]}")
+    return float(m.group(1))
+
+
+def write_drawings(folder: Path, count: int, lo: int, hi: int, seed: int = 0) -> list[tuple[int, int]]:
+    import cv2
+
+    from batchcolor.tools.synthetic import line_art
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = []
+    for i in range(count):
+        h, w = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+        cv2.imwrite(str(folder / f"d{i:04d}.png"), line_art(h, w, seed=i))
+        sizes.append((h, w))
+    return sizes
+
+
+def write_hint_layers(folder: Path, sizes: list[tuple[int, int]], every: int = 1, names: list[str] | None = None,
+                      layer_side: int | None = None) -> int:
+    """``NAME.hints.png`` beside drawings: a dozen colour dots each, at ``layer_side`` px (or the
+    drawing's size); returns how many were written."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    written = 0
+    for i, (h, w) in enumerate(sizes):
+        if i % every:
+            continue
+        lh, lw = (layer_side, layer_side) if layer_side else (h, w)
+        layer = np.zeros((lh, lw, 4), np.uint8)
+        for _ in range(12):
+            y, x = int(rng.integers(0, lh - 5)), int(rng.integers(0, lw - 5))
+            layer[y : y + 5, x : x + 5] = (*(int(v) for v in rng.integers(0, 256, 3)), 255)
+        name = names[i] if names else f"d{i:04d}"
+        cv2.imwrite(str(folder / f"{name}.hints.png"), layer)
+        written += 1
+    return written
+
+
+def naive_paddle(ref: ModelRef, tile: int, count: int) -> float | None:
+    """Tiles/s of the seed's way: Paddle dygraph, one tile at a time, synchronous."""
+    code = f"""
+import time, json, numpy as np
+try:
+    import paddle
+except ImportError:
+    print("null"); raise SystemExit
+from batchcolor.train.models import UNet, UNetConfig
+arch = json.loads({json.dumps(json.dumps(ref.card.extra.get('architecture', {})))})
+cfg = UNetConfig(in_channels={ref.card.network_channels}, base=arch.get('base', 16), depth=arch.get('depth', 4), up=arch.get('up', 'resize'))
+net = UNet(cfg); net.eval()
+x = paddle.to_tensor(np.random.rand(1, cfg.in_channels, {tile}, {tile}).astype('float32'))
+with paddle.no_grad():
+    net(x)
+    t = time.perf_counter()
+    for _ in range({count}):
+        net(x).numpy()
+print({count} / (time.perf_counter() - t))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600).stdout.strip()
+    try:
+        return None if out.splitlines()[-1] == "null" else float(out.splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def peak_rss_of_tile(image: Path, out: Path, args: list[str]) -> tuple[float, float]:
+    """(peak RSS MiB, seconds) of one ``batchcolor tile`` child, measured by the kernel."""
+    return _peak_rss(["tile", str(image), "-o", str(out), *args])
+
+
+def peak_rss_of_run(in_dir: Path, out_dir: Path, args: list[str]) -> tuple[float, float]:
+    """(peak RSS MiB, seconds) of one ``batchcolor run`` child at the defaults users get
+    (its default pipeline: ``--scale auto``), measured by the kernel."""
+    return _peak_rss(["run", str(in_dir), str(out_dir), *args])
+
+
+def _peak_rss(batchcolor_args: list[str]) -> tuple[float, float]:
+    code = ("import resource, subprocess, sys, time; t=time.perf_counter(); "
+            "r=subprocess.run(sys.argv[1:]); dt=time.perf_counter()-t; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, r.returncode)")
+    cmd = [sys.executable, "-c", code, sys.executable, "-m", "batchcolor", *batchcolor_args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=7200).stdout.split()
+    if len(res) != 3 or res[2] != "0":
+        raise RuntimeError(f"batchcolor {' '.join(batchcolor_args[:2])} failed")
+    return int(res[0]) / 1024.0, float(res[1])
+
+
+def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | None = None, log=print) -> dict[str, Any]:
+    import cv2
+
+    from batchcolor.colorize.settings import InferenceSettings, resolve
+    from batchcolor.tools.synthetic import line_art
+
+    sizes = BenchSizes.pick(quick)
+    ref, settings = resolve(InferenceSettings(model=model))
+    card = ref.card
+    tile, overlap = settings.tile, settings.overlap
+    assert tile is not None and overlap is not None
+    tmp = Path(workdir or tempfile.mkdtemp(prefix="batchcolor-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    common = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "cache")]
+    result: dict[str, Any] = {"model": str(ref.model_path.parent), "tile": tile, "overlap": overlap,
+                              "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
+
+    log("benchmark_app ...")
+    ceiling = benchmark_app(ref.model_path, card.network_channels, tile, precision, sizes.seconds)
+    result["benchmark_app_tiles_per_second"] = ceiling
+
+    log(f"run on {sizes.small_count} drawings ...")
+    drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
+    if card.hint_planes:  # a hinted model: every other drawing carries a hint layer
+        result["small_hint_layers"] = write_hint_layers(tmp / "small", drawings, every=2)
+    # Drawings that fit get smaller tiles than the card's (fit_tile). OpenVINO's throughput
+    # in megapixels/s is nearly constant across tile sizes (5.03-5.17 MP/s from 640 down to
+    # 288 px here), so compare tile-megapixels per second against benchmark_app at the
+    # workload's median tile size.
+    plans = [TileSettings(tile, overlap).plan(h, w, card.stride) for h, w in drawings]
+    median_tile = int(statistics.median_low(p.tile for p in plans))
+    small_ceiling = benchmark_app(ref.model_path, card.network_channels, median_tile, precision, sizes.seconds)
+    result["small_median_tile"] = median_tile
+    result["benchmark_app_small_tiles_per_second"] = small_ceiling
+    small_tiles = sum(p.count for p in plans)
+    small_tile_mp = sum(p.count * p.tile * p.tile for p in plans) / 1e6
+    small_mp = sum(h * w for h, w in drawings) / 1e6
+    _cli("tile", str(tmp / "small" / "d0000.png"), "-o", str(tmp / "warm.png"), *common)  # compile once into the cache
+    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out"), *common, "--scale", "none")
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+    result["small_tiles_per_second"] = small_tiles / secs
+    result["small_tile_megapixels_per_second"] = small_tile_mp / secs
+    result["small_megapixels_per_second"] = small_mp / secs
+    # the same drawings at run's defaults (its pipeline's --scale auto resizes each drawing):
+    # what a user's nightly job gets, beside the ratio above, which needs a known tile plan
+    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out_defaults"), *common)
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+    result["small_megapixels_per_second_defaults"] = small_mp / secs
+
+    log(f"tile on a {sizes.sheet}x{sizes.sheet} sheet ...")
+    sheet = tmp / "sheet.png"
+    cv2.imwrite(str(sheet), line_art(sizes.sheet, sizes.sheet, seed=1))
+    plan = plan_tiles(sizes.sheet, sizes.sheet, tile, overlap, card.stride)
+    proc, secs = _cli("tile", str(sheet), "-o", str(tmp / "sheet_out.png"), *common)
+    if proc.returncode != 0:
+        raise RuntimeError(f"batchcolor tile failed: {proc.stderr[-2000:]}")
+    result["sheet_tiles_per_second"] = plan.count / secs
+    result["sheet_megapixels_per_second"] = sizes.sheet**2 / 1e6 / secs
+    result["overlap_overhead"] = plan.overhead()
+    if ceiling:
+        result["benchmark_app_tile_megapixels_per_second"] = ceiling * tile * tile / 1e6
+        result["ratio_vs_benchmark_app_sheet"] = result["sheet_tiles_per_second"] / ceiling
+    if small_ceiling:
+        result["benchmark_app_small_tile_megapixels_per_second"] = small_ceiling * median_tile**2 / 1e6
+        result["ratio_vs_benchmark_app_small"] = (result["small_tile_megapixels_per_second"]
+                                                  / result["benchmark_app_small_tile_megapixels_per_second"])
+
+    log("seed's way (Paddle dygraph, one tile at a time) ...")
+    naive = naive_paddle(ref, tile, sizes.naive_tiles)
+    result["naive_paddle_tiles_per_second"] = naive
+    result["speedup_vs_naive"] = result["sheet_tiles_per_second"] / naive if naive else None
+
+    log(f"peak RSS of run at its defaults on {sizes.huge}x{sizes.huge} ...")
+    (tmp / "huge").mkdir(exist_ok=True)
+    huge = tmp / "huge" / "huge.png"
+    cv2.imwrite(str(huge), line_art(sizes.huge, sizes.huge, seed=2, strokes=sizes.huge * sizes.huge // 10000))
+    rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out", common)
+    result["huge_size"] = sizes.huge  # 20000 in the full run; --quick measures a smaller sheet
+    result["peak_rss_mib_20000"] = rss
+    result["huge_seconds"] = secs
+    if card.hint_planes:  # the same sheet with a hint layer, a global colour and kept lines
+        write_hint_layers(huge.parent, [(sizes.huge, sizes.huge)], names=["huge"], layer_side=2000)
+        rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out_hinted", [*common, "--color", "#3060c0", "--lines", "keep"])
+        result["peak_rss_mib_20000_hinted"] = rss
+        result["huge_hinted_seconds"] = secs
+
+    log("--help and compiled-model cache ...")
+    result["help_seconds"] = statistics.median(_cli("--help")[1] for _ in range(5))
+    one = tmp / "one"
+    write_drawings(one, 1, 300, 300, seed=5)
+    cold_cache = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "fresh_cache")]
+    result["one_file_cold_seconds"] = _cli("run", str(one), str(tmp / "one_out_a"), *cold_cache)[1]
+    result["one_file_warm_seconds"] = _cli("run", str(one), str(tmp / "one_out_b"), *cold_cache)[1]
+    if workdir is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def format_table(r: dict[str, Any]) -> str:
+    def f(v: Any, spec: str = ".1f") -> str:
+        return "n/a" if v is None else format(v, spec)
+
+    rows = [
+        (f"benchmark_app at {r['tile']} px (ceiling), tiles/s", f(r.get("benchmark_app_tiles_per_second")), f"{f(r.get('benchmark_app_tile_megapixels_per_second'), '.2f')} MP/s"),
+        (f"benchmark_app at {r.get('small_median_tile')} px (median small tile), tiles/s", f(r.get("benchmark_app_small_tiles_per_second")), f"{f(r.get('benchmark_app_small_tile_megapixels_per_second'), '.2f')} MP/s"),
+        ("run, small drawings, tiles/s (adaptive sizes)", f(r.get("small_tiles_per_second")), ""),
+        ("run, small drawings, tile MP/s", f(r.get("small_tile_megapixels_per_second"), ".2f"), f"ratio {f(r.get('ratio_vs_benchmark_app_small'), '.2f')}"),
+        ("run, small drawings, MP/s", f(r.get("small_megapixels_per_second"), ".2f"), ""),
+        ("tile, sheet, tiles/s", f(r.get("sheet_tiles_per_second")), f"ratio {f(r.get('ratio_vs_benchmark_app_sheet'), '.2f')}"),
+        ("tile, sheet, MP/s", f(r.get("sheet_megapixels_per_second"), ".2f"), ""),
+        ("seed's way (Paddle dygraph), tiles/s", f(r.get("naive_paddle_tiles_per_second"), ".2f"), f"speed-up {f(r.get('speedup_vs_naive'), '.1f')}x"),
+        ("run at its defaults (scale auto), small drawings, MP/s", f(r.get("small_megapixels_per_second_defaults"), ".2f"), ""),
+        (f"peak RSS of run at its defaults on {r.get('huge_size')}^2, MiB", f(r.get("peak_rss_mib_20000"), ".0f"), ""),
+        ("  same with a hint layer, --color, --lines keep, MiB", f(r.get("peak_rss_mib_20000_hinted"), ".0f"), ""),
+        ("overlap overhead (tiles x T^2 / pixels)", f(r.get("overlap_overhead"), ".3f"), ""),
+        ("batchcolor --help, s", f(r.get("help_seconds"), ".3f"), ""),
+        ("1-file run, cache cold / warm, s", f"{f(r.get('one_file_cold_seconds'), '.2f')} / {f(r.get('one_file_warm_seconds'), '.2f')}", ""),
+    ]
+    head = (f"batchcolor bench: {r['model']}, tile {r['tile']} overlap {r['overlap']}, precision {r['precision']}, "
+            f"THROUGHPUT hint, {r['cpu']} x{r['cores']}{' (quick)' if r['quick'] else ''}")
+    width = max(len(a) for a, _, _ in rows)
+    return "\n".join([head] + [f"  {a:<{width}}  {b:>10}  {c}" for a, b, c in rows])
