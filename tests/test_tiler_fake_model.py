@@ -70,3 +70,55 @@ def test_blending_is_a_partition_of_unity_even_when_tiles_disagree():
     base = model.whole(image)[0, 0]
     # every pixel is a convex mix of what the tiles covering it said: within their range
     assert np.all(out >= base - 1e-6) and np.all(out <= base + 0.01 + 1e-6)
+
+
+class AsyncModel(PointwiseModel):
+    """Answers on worker threads, out of order, as OpenVINO's infer requests do; tile ``fail``
+    raises instead."""
+
+    def __init__(self, channels: int, fail: tuple[int, int] | None = None):
+        super().__init__(channels)
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(4)
+        self.fail = fail
+        self.error: BaseException | None = None
+
+    def submit(self, tile, done, key):
+        tile = tile.copy()  # the caller's view is only valid during submit, as with the engine
+
+        def work():
+            import time
+
+            time.sleep(np.random.default_rng(hash(key) % 2**32).uniform(0, 0.01))
+            if key == self.fail:
+                self.error = RuntimeError(f"tile {key} failed")
+                return
+            done(key, self.whole(tile))
+
+        self.pool.submit(work)
+
+    def raise_if_failed(self):
+        if self.error is not None:
+            raise self.error
+
+
+def test_out_of_order_answers_from_threads_give_the_same_image():
+    image = rng_image(300, 257, 1, seed=3)
+    sync = colorize_array(image, PointwiseModel(1), TileSettings(64, 16), as_uint8=False)
+    out = colorize_array(image, AsyncModel(1), TileSettings(64, 16), rows_in_flight=1, as_uint8=False)
+    np.testing.assert_allclose(out, sync, atol=1e-6)  # only the order of float additions differs
+
+
+def test_a_failed_tile_raises_instead_of_hanging():
+    with pytest.raises(RuntimeError, match=r"tile \(1, 2\) failed"):
+        colorize_array(rng_image(300, 300, 1, seed=4), AsyncModel(1, fail=(1, 2)), TileSettings(64, 16))
+
+
+def test_a_plan_for_another_size_is_refused():
+    from batchcolor.tiling.tiler import ArraySource, colorize_source
+
+    model = PointwiseModel(1)
+    plan = TileSettings(64, 16).plan(100, 100, model.card.stride)
+    with pytest.raises(ValueError, match="tile plan for 100x100 given an image of 90x100"):
+        colorize_source(ArraySource(rng_image(100, 90, 1)), model, plan, lambda start, rows: None)
