@@ -354,6 +354,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
 @click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
 @click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/drawing/chroma.py).")
+@click.option("--hint-transfer", type=click.Choice(["regions", "distance"]), default="regions", show_default=True, help="With --color-transfer chroma, how a hint layer's colours spread: regions (the drawing's line-bounded areas, hue only) or distance (from the nearest hints, hue and lightness; lines kept).")
 @click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/drawing/paper.py); model: the network's output everywhere.")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
@@ -362,7 +363,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
 def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, color_transfer: str,
-           paper: str, fp32: bool, make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
+           hint_transfer: str, paper: str, fp32: bool, make_default: bool, int8: bool, calibration: Path | None, calibration_count: int) -> None:
     """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
 
     With --int8, also quantize it (or, given a model folder, only quantize that).
@@ -382,7 +383,8 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
     from batchcolor.train.export import export_run
 
     result = export_run(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, lines=lines,
-                        color_transfer=color_transfer, paper=paper, make_default=make_default)
+                        color_transfer=color_transfer, hint_transfer=hint_transfer, paper=paper,
+                        make_default=make_default)
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)

@@ -176,6 +176,7 @@ def main() -> None:
     ap.add_argument("--lines", choices=["keep", "none"], default="keep")
     ap.add_argument("--color-transfer", choices=["chroma", "none"], default="chroma")
     ap.add_argument("--paper", choices=["keep", "model"], default="keep")
+    ap.add_argument("--hint-transfer", choices=["regions", "distance"], default="distance")
     ap.add_argument("--overlap", type=int, default=None, help="card overlap (default: measured by export)")
     ap.add_argument("--summary", action="append", default=[], metavar="NAME=TEXT", help="recipe in words, per candidate")
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
@@ -189,7 +190,7 @@ def main() -> None:
         name, ckpt = spec.split("=", 1)
         folder = args.reports / "candidates" / name
         sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
-           "--color-transfer", args.color_transfer, "--paper", args.paper, "--name", args.model_dir.name,
+           "--color-transfer", args.color_transfer, "--paper", args.paper, "--hint-transfer", args.hint_transfer, "--name", args.model_dir.name,
            *(["--overlap", str(args.overlap)] if args.overlap else []))
         results[name] = evaluate(folder, args.data, args.reports / "candidates" / f"{name}-eval")
         print(f"{name}: targets met {targets_met(results[name])}/{len(TARGETS) * len(SETS)}, "

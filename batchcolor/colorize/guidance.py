@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from batchcolor.drawing.hints import Hints, PlaneMap, fit_layer, parse_color
@@ -24,7 +25,8 @@ class Guidance:
     hints: Hints | None = None
     keep_lines: bool = False
     chroma: tuple[int, int, int] | None = None  # --color's hue laid on the object (card: color_transfer)
-    regions: bool = False  # local hints' hue laid on the drawing's regions they sit in (card: color_transfer)
+    regions: bool = False  # local hints' colour spread over the drawing (card: color_transfer, hint_transfer)
+    spread: str = "regions"  # how: "regions" (line-bounded areas, hue only) or "distance" (nearest hints, hue and lightness)
     paper: bool = False  # the drawing's own paper outside its objects (card: paper = keep)
 
     @property
@@ -51,15 +53,19 @@ class Guidance:
         return Guidance(self.hints)
 
     def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
-        """Local hints spread over their regions of ``drawing`` (full image, in memory)."""
+        """Local hints spread over ``drawing`` (full image, in memory), the card's way."""
         if not self.regions or self.hints is None or self.hints.mask is None:
             return rgb
-        from batchcolor.drawing.chroma import transfer_regions
+        from batchcolor.drawing.chroma import spread_points, transfer_regions
 
         h, w = rgb.shape[:2]
         planes = PlaneMap(fit_layer(self.hints, h, w), h, w).tile(np.arange(h), np.arange(w))
+        colour, mask = np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255
+        if self.spread == "distance":
+            gray = drawing[:, :, 0] if drawing.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(drawing), cv2.COLOR_RGB2GRAY)
+            return spread_points(rgb, colour, mask, gray)
         gray = drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)
-        return transfer_regions(rgb, gray, np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255)
+        return transfer_regions(rgb, gray, colour, mask)
 
     def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
         """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
@@ -85,7 +91,7 @@ class Guidance:
         planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
             np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
         local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
-        return Guidance(local, self.keep_lines, self.chroma, self.regions, self.paper)
+        return Guidance(local, self.keep_lines, self.chroma, self.regions, self.spread, self.paper)
 
     def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
         """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
@@ -107,7 +113,8 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
         return Guidance(None, keep, paper=paper)
     transfer = card.extra.get("color_transfer") == "chroma"
     return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), keep,
-                    rgb if transfer else None, transfer and layer is not None, paper)
+                    rgb if transfer else None, transfer and layer is not None,
+                    str(card.extra.get("hint_transfer", "regions")), paper)
 
 
 def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:

@@ -81,8 +81,8 @@ def transfer_regions(rgb: np.ndarray, drawing: np.ndarray, hint_color: np.ndarra
     return out
 
 
-def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray, lightness: float = 1.0,
-                  power: float = 2.0, rows_per_chunk: int = 256) -> np.ndarray:
+def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray, drawing: np.ndarray | None = None,
+                  lightness: float = 1.0, power: float = 2.0) -> np.ndarray:
     """Local hints spread over the object by distance, keeping the network's shading.
 
     Each hint (a connected dot or stroke) is one source: its colour in Lab, and how far the
@@ -90,7 +90,8 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     (a, b), weighted by inverse distance to the power ``power``, and has its lightness moved by
     the same weighted mean of (hint L - network L) times ``lightness``: a pale hint lightens
     the part around it, the network's light and shade stay. Paper is left alone (as in
-    :func:`transfer_chroma`). Distances are Euclidean; they do not stop at lines.
+    :func:`transfer_chroma`), and so are the drawing's lines (``drawing``, H x W gray: its
+    dark pixels keep the network's colour). Distances are Euclidean; they do not stop at lines.
     """
     if not hint_mask.any():
         return rgb
@@ -107,8 +108,11 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     d = np.sqrt(((255.0 - rows.astype(np.float32)) ** 2).sum(axis=-1))
     lo, hi = PAPER_DISTANCE
     w_obj = np.clip((d - lo) / (hi - lo), 0.0, 1.0)
+    if drawing is not None:
+        w_obj *= drawing.astype(np.float32) * np.float32(1 / 255)
     h, w = rows.shape[:2]
     xs = np.arange(w, dtype=np.float32)
+    rows_per_chunk = max(1, (1 << 22) // (w * len(src)))  # n x W x K floats stay ~16 MB
     for top in range(0, h, rows_per_chunk):
         ys = np.arange(top, min(h, top + rows_per_chunk), dtype=np.float32)
         dist2 = (ys[:, None, None] - src[:, 0]) ** 2 + (xs[None, :, None] - src[:, 1]) ** 2  # n x W x K

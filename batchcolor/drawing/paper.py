@@ -72,6 +72,10 @@ def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None
     """uint8 RGB with the drawing's own paper wherever there is no object."""
     gray = drawing[:, :, 0] if drawing.ndim == 3 and drawing.shape[2] == 1 else (
         drawing if drawing.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(drawing[:, :, :3]), cv2.COLOR_RGB2GRAY))
+    if extent is None:
+        from batchcolor.drawing.objects import object_extent
+
+        extent = object_extent(gray)
     w = paper_weight(gray, extent)[:, :, None]
     paper = (drawing if drawing.ndim == 3 and drawing.shape[2] == 3 else np.repeat(gray[:, :, None], 3, axis=2))
     out = rgb.astype(np.float32) * w + paper.astype(np.float32) * (1.0 - w)

@@ -217,8 +217,8 @@ def _hint_protocol() -> dict[str, Any]:
 
 
 def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 512, overlap: int | None = None,
-               fp16: bool = True, lines: str = "none", color_transfer: str = "none", paper: str = "model",
-               make_default: bool = False) -> ExportResult:
+               fp16: bool = True, lines: str = "none", color_transfer: str = "none", hint_transfer: str = "regions",
+               paper: str = "model", make_default: bool = False) -> ExportResult:
     """``batchcolor export``: a run (or checkpoint) to a model folder, with real validation
     drawings for the parity gate, the mean training colour for the flat baseline, and the
     seam sheet that decides the card's overlap. ``color_transfer`` and ``paper`` are the card's
@@ -227,6 +227,7 @@ def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 
     extra: dict[str, Any] = {"default": True} if make_default else {}
     if color_transfer != "none":
         extra["color_transfer"] = color_transfer
+        extra["hint_transfer"] = hint_transfer
     if paper != "model":
         extra["paper"] = paper
     return export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=fp16, real_inputs=real,
