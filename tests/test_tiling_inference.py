@@ -205,3 +205,22 @@ def test_onnx_model_with_card(tmp_path):
     out = colorize_array(image, engine, TileSettings(32, 0), as_uint8=False)
     expected = np.tanh(((image.astype(np.float32) - 127.5) / 127.5) * w[:, 0, 0, 0])
     np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_an_engine_is_freed_where_its_last_user_lets_go(pointwise_rgb):
+    """No engine <-> queue cycle (a weak callback, tokens as userdata): dropping the last
+    reference frees it at once, on this thread, never later in the garbage collector on an
+    OpenVINO callback thread (which aborted the process: "Resource deadlock avoided")."""
+    import gc
+    import weakref
+
+    engine = engine_for(pointwise_rgb, 64)
+    out = colorize_array(rng_image(150, 130, 3), engine, TileSettings(64, 16))  # closures referencing a merger
+    assert out.shape == (150, 130, 3)
+    ref = weakref.ref(engine)
+    gc.disable()
+    try:
+        del engine
+        assert ref() is None, "the engine outlived its last reference: a cycle left for the collector"
+    finally:
+        gc.enable()

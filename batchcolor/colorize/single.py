@@ -43,12 +43,15 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         except InputError as exc:
             raise InputError(f"{layer_path}: hint layer: {exc}") from exc
     guide = guidance(settings, engine.card, layer)
+    precision = engine.inference_precision()
     observer = TileDump(save_tiles, engine.card.output_range, engine.card.input_channels) if save_tiles else None
     t1 = time.perf_counter()
     try:
         written = colorize_file(src, dst, engine, tiling, settings.scale, guide, observer, info)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
+    finally:
+        engine.close()
     tiles = engine.tiles_submitted  # counted where they ran: --scale and sheets change the plan
     t_infer = time.perf_counter() - t1
     if observer is not None and written.plan is not None:
@@ -57,7 +60,7 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     return (
         f"{src} -> {dst}: {w}x{h}, {tiles} tiles of up to {tiling.tile}px (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
-        f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {engine.inference_precision()}"
+        f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {precision}"
         f"{', input streamed' if written.streamed else ''}"
     )
 

@@ -20,7 +20,10 @@ and re-raised in the submitting thread at its next ``submit`` or ``wait``.
 """
 from __future__ import annotations
 
+import atexit
+import itertools
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -148,6 +151,38 @@ def normalise(tile: np.ndarray, card: ModelCard) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
+_LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_engines() -> None:
+    """Engines nobody closed are closed before the interpreter starts tearing down: a queue
+    destroyed during finalization can wait forever on its callback threads."""
+    for engine in list(_LIVE):
+        engine.close()
+
+
+def _weak_callback(ref: "weakref.ref[Engine]") -> Callable[[Any, int], None]:
+    """The queue's callback, holding its engine weakly (no engine <-> queue cycle)."""
+
+    def on_done(request: Any, token: int) -> None:
+        engine = ref()
+        if engine is None:
+            return
+        done, key = engine._pending.pop(token)
+        # No strong reference while ``done`` runs: it may release the submitting thread,
+        # which may then drop the engine; the last reference must not die on this thread.
+        del engine
+        try:
+            done(key, request.get_output_tensor(0).data[0])
+        except BaseException as exc:  # re-raised in the submitting thread
+            engine = ref()
+            if engine is not None and engine._error is None:
+                engine._error = exc
+
+    return on_done
+
+
 class Engine:
     """Compiled models behind async queues with back-pressure.
 
@@ -168,10 +203,19 @@ class Engine:
             Path(config.cache_dir).mkdir(parents=True, exist_ok=True)
             self._core.set_property({"CACHE_DIR": str(config.cache_dir)})
         self._error: BaseException | None = None
+        # Requests carry a token, not the completion: OpenVINO keeps a request's userdata
+        # until the request is reused, and a completion (an image's merger, its closures)
+        # would keep a cycle through this engine alive for the garbage collector to break,
+        # on whatever thread it runs: on a queue's own callback thread that aborts the
+        # process ("Resource deadlock avoided"). With tokens and a weak callback there is no
+        # cycle: an engine is freed where its last user lets go.
+        self._pending: dict[int, tuple[Completion, Any]] = {}
+        self._tokens = itertools.count()
         self._lock = threading.Lock()  # guards lazy compiles and start_async
         self._models: dict[bool, tuple[Any, Any]] = {}  # dynamic? -> (compiled, queue)
         self._sync_requests: dict[bool, Any] = {}
         self.tiles_submitted = 0  # what ran, whatever the caller planned (reports count this)
+        _LIVE.add(self)
         # The dynamic model first: it is the cheaper compile (0.09 s against 0.18 s here) and
         # serves every size, so a run of small drawings never builds the static one.
         self.compiled, _ = self._model(dynamic=True)
@@ -191,7 +235,7 @@ class Engine:
                                  f"{', '.join(self._core.available_devices) or 'none'})") from exc
             n = self.config.num_requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
             queue = _ov().AsyncInferQueue(compiled, max(1, n))
-            queue.set_callback(self._on_done)
+            queue.set_callback(_weak_callback(weakref.ref(self)))
             self._models[dynamic] = (compiled, queue)
         return self._models[dynamic]
 
@@ -206,14 +250,6 @@ class Engine:
     def inference_precision(self) -> str:
         value = self.compiled.get_property("INFERENCE_PRECISION_HINT")
         return value.get_type_name() if hasattr(value, "get_type_name") else str(value)
-
-    def _on_done(self, request: Any, userdata: tuple[Completion, Any]) -> None:
-        done, key = userdata
-        try:
-            done(key, request.get_output_tensor(0).data[0])
-        except BaseException as exc:  # re-raised in the submitting thread
-            if self._error is None:
-                self._error = exc
 
     def raise_if_failed(self) -> None:
         if self._error is not None:
@@ -235,9 +271,12 @@ class Engine:
         with self._lock:
             _, queue = self._model(dynamic)
             self.tiles_submitted += 1
+            token = next(self._tokens)
+            self._pending[token] = (done, key)
             try:
-                queue.start_async({0: batch}, (done, key))
+                queue.start_async({0: batch}, token)
             except Exception as exc:
+                self._pending.pop(token, None)
                 raise InferenceError(f"inference request failed to start: {exc}") from exc
         self.raise_if_failed()
 
