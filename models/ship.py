@@ -172,8 +172,8 @@ def main() -> None:
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--candidate", action="append", required=True, metavar="NAME=CHECKPOINT")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
-    ap.add_argument("--tile", type=int, default=640)
-    ap.add_argument("--lines", choices=["keep", "none"], default="keep")
+    ap.add_argument("--tile", type=int, default=768)
+    ap.add_argument("--lines", choices=["keep", "none"], default="none")
     ap.add_argument("--color-transfer", choices=["chroma", "none"], default="chroma")
     ap.add_argument("--paper", choices=["keep", "model"], default="keep")
     ap.add_argument("--hint-transfer", choices=["regions", "distance"], default="distance")
@@ -182,6 +182,7 @@ def main() -> None:
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
     ap.add_argument("--reports", type=Path, default=Path("reports"))
     ap.add_argument("--int8", type=Path, metavar="CALIBRATION_DIR")
+    ap.add_argument("--reuse", action="store_true", help="reuse a candidate already exported and measured in --reports")
     args = ap.parse_args()
     summaries = dict(s.split("=", 1) for s in args.summary)
     commands = {k: v.split(";") for k, v in (c.split("=", 1) for c in args.commands)}
@@ -189,10 +190,16 @@ def main() -> None:
     for spec in args.candidate:
         name, ckpt = spec.split("=", 1)
         folder = args.reports / "candidates" / name
+        saved = args.reports / "candidates" / f"{name}-eval" / "metrics.json"
+        if args.reuse and saved.exists() and (folder / "card.json").exists():
+            results[name] = json.loads(saved.read_text())
+            print(f"{name}: reused {saved}", file=sys.stderr)
+            continue
         sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
            "--color-transfer", args.color_transfer, "--paper", args.paper, "--hint-transfer", args.hint_transfer, "--name", args.model_dir.name,
            *(["--overlap", str(args.overlap)] if args.overlap else []))
         results[name] = evaluate(folder, args.data, args.reports / "candidates" / f"{name}-eval")
+        saved.write_text(json.dumps(results[name], indent=1) + "\n")
         print(f"{name}: targets met {targets_met(results[name])}/{len(TARGETS) * len(SETS)}, "
               f"mean PSNR over conditions and sets {score(results[name]):.2f} dB", file=sys.stderr)
     ranked = sorted(results, key=lambda n: rank_key(results[n]), reverse=True)

@@ -239,6 +239,7 @@ def test_hinted_export_round_trips_hint_block_with_parity(tiny_data, tmp_path):
     assert card["parity_max_abs_f32"]["real"] is not None and card["parity_max_abs_f32"]["real"] <= 1e-3
     assert card["training"]["hint_protocol"]["global_color_probability"] == 0.5
     assert card["seams"]["table"] and card["tile"]["overlap"] in [r["overlap"] for r in card["seams"]["table"]] + [128]
+    assert card["seams"]["measured"].count("x") == 2, "the overlap is judged on two sheets of drawings"
     import os
 
     assert os.stat(tmp_path / "models" / "hinted").st_mode & 0o777 == 0o777 & ~_umask()

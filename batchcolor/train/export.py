@@ -99,7 +99,7 @@ def export(
     mean_color: list[float] | None = None,
     extra_card: dict[str, Any] | None = None,
     lines: str = "none",
-    seam_sheet: np.ndarray | None = None,
+    seam_sheet: np.ndarray | list[np.ndarray] | None = None,
     seam_overlaps: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 224, 256, 320),
 ) -> ExportResult:
     """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure.
@@ -188,13 +188,18 @@ def export(
             from batchcolor.inference.modelcard import ModelRef
             from batchcolor.tools.seams import SEAM_BAR, smallest_passing_overlap, tiled_vs_one_tile
 
-            rows = tiled_vs_one_tile(ModelRef(xml, staging / "card.json", card), seam_sheet, tile,
-                                     [o for o in seam_overlaps if o < tile])
+            # Several sheets (drawings at different sizes put different strokes under the seams):
+            # each overlap is judged by its worst sheet.
+            sheets = seam_sheet if isinstance(seam_sheet, list) else [seam_sheet]
+            ref = ModelRef(xml, staging / "card.json", card)
+            per_sheet = [tiled_vs_one_tile(ref, s, tile, [o for o in seam_overlaps if o < tile]) for s in sheets]
+            rows = [min(group, key=lambda r: (r["psnr_seams"], r["psnr"])) for group in zip(*per_sheet)]
             best = smallest_passing_overlap(rows)
             if chosen_overlap is None and best is not None:
                 card_fields["overlap"] = best
             card_fields["extra"] = {**card_fields["extra"], "seams": {
-                "measured": f"tiled at {tile} vs one tile, f32, a {seam_sheet.shape[1]}x{seam_sheet.shape[0]} sheet of drawings",
+                "measured": f"tiled at {tile} vs one tile, f32, worst of sheets of drawings "
+                            + ", ".join(f"{s.shape[1]}x{s.shape[0]}" for s in sheets),
                 "bar": SEAM_BAR, "smallest_passing_overlap": best, "table": rows}}
             card = card_from_dict(**card_fields)
             write_card(card, staging / "card.json")
@@ -231,7 +236,21 @@ def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 
     if paper != "model":
         extra["paper"] = paper
     return export(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=fp16, real_inputs=real,
-                  mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheet(run))
+                  mean_color=mean_color, extra_card=extra, lines=lines, seam_sheet=seam_sheets(run))
+
+
+def seam_sheets(run: Path) -> list[np.ndarray] | None:
+    """Two sheets of validation drawings, at 256 px (24 of them) and at 400 px (12): the
+    overlap is chosen by the worse of the two (one sheet alone once picked an overlap that
+    another sheet failed: 56 against 43.8 dB)."""
+    import cv2
+
+    small = seam_sheet(run)
+    if small is None:
+        return None
+    part = small[: 3 * 256, : 4 * 256]
+    big = cv2.resize(part, (part.shape[1] * 25 // 16, part.shape[0] * 25 // 16), interpolation=cv2.INTER_CUBIC)
+    return [small, np.ascontiguousarray(big.reshape(big.shape[0], big.shape[1], small.shape[2]))]
 
 
 def seam_sheet(run: Path, cols: int = 6, rows: int = 4, size: int = 256) -> np.ndarray | None:
