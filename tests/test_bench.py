@@ -25,9 +25,13 @@ def test_bench_quick_end_to_end(tmp_path, unet_model):
     result = json.loads(out.read_text())
     missing = [k for k in KEYS if result.get(k) is None and not (k == "speedup_vs_naive" and not _has_paddle())]
     assert not missing, missing
-    assert 0 < result["ratio_vs_benchmark_app_small"] < 5 and 0 < result["ratio_vs_benchmark_app_sheet"] < 5
-    assert 50 < result["peak_rss_mib_20000"] < 8000
-    assert 1.0 <= result["overlap_overhead"] < 10
+    # measured here (one core, random UNet): 0.83 small, 0.82 sheet; the pipeline cannot beat its
+    # ceiling by much, and falling to half of it is a regression
+    assert 0.5 < result["ratio_vs_benchmark_app_small"] < 1.25, result["ratio_vs_benchmark_app_small"]
+    assert 0.5 < result["ratio_vs_benchmark_app_sheet"] < 1.25, result["ratio_vs_benchmark_app_sheet"]
+    # a 3000 x 3000 drawing at run defaults: 199 MiB measured (OpenVINO + a few bands)
+    assert result["huge_size"] == 3000 and 100 < result["peak_rss_mib_20000"] < 600, result["peak_rss_mib_20000"]
+    assert 1.5 < result["overlap_overhead"] < 2.1, result["overlap_overhead"]  # geometry: 1.78 at 512/128
     assert "(ceiling)" in r.stdout and "median small tile" in r.stdout and "peak RSS" in r.stdout
     assert (tmp_path / "work" / "sheet_out.png").exists()
 
