@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 LINE_LEVEL = 200  # darker than this is a stroke
+WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
 
 
 def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
@@ -27,7 +28,17 @@ def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
     strokes = (gray < LINE_LEVEL).astype(np.uint8)
     if not strokes.any():
         return np.zeros(gray.shape, bool)
-    size = extent or float(max(gray.shape))
+    shrink = WORK_SIDE / max(gray.shape)
+    if shrink < 1:  # a big drawing: the shape is found on a reduced copy (any ink in a cell counts)
+        h, w = gray.shape
+        small = cv2.resize(strokes * np.uint8(255), (max(1, round(w * shrink)), max(1, round(h * shrink))),
+                           interpolation=cv2.INTER_AREA) > 0
+        mask = _silhouette_of_strokes(small.astype(np.uint8), (extent or float(max(h, w))) * shrink)
+        return cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return _silhouette_of_strokes(strokes, extent or float(max(gray.shape)))
+
+
+def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
     k = max(1, int(round(0.03 * size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
     padded = cv2.copyMakeBorder(strokes, k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
@@ -68,15 +79,21 @@ def paper_weight(gray: np.ndarray, extent: float | None = None, feather: float =
     return np.maximum(inside, cv2.GaussianBlur(grown, (0, 0), feather))
 
 
-def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None) -> np.ndarray:
-    """uint8 RGB with the drawing's own paper wherever there is no object."""
+def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None, rows: int = 256) -> np.ndarray:
+    """uint8 RGB with the drawing's own paper wherever there is no object (``rows`` at a time,
+    so a big drawing needs no image-sized float buffers)."""
     gray = drawing[:, :, 0] if drawing.ndim == 3 and drawing.shape[2] == 1 else (
         drawing if drawing.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(drawing[:, :, :3]), cv2.COLOR_RGB2GRAY))
     if extent is None:
         from batchcolor.drawing.objects import object_extent
 
         extent = object_extent(gray)
-    w = paper_weight(gray, extent)[:, :, None]
-    paper = (drawing if drawing.ndim == 3 and drawing.shape[2] == 3 else np.repeat(gray[:, :, None], 3, axis=2))
-    out = rgb.astype(np.float32) * w + paper.astype(np.float32) * (1.0 - w)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    weight = paper_weight(gray, extent)
+    colour = drawing.ndim == 3 and drawing.shape[2] == 3
+    out = np.empty_like(rgb)
+    for top in range(0, rgb.shape[0], rows):
+        band = slice(top, top + rows)
+        w = weight[band][:, :, None]
+        paper = drawing[band] if colour else gray[band][:, :, None]
+        out[band] = np.clip(np.rint(rgb[band] * w + paper * (1.0 - w)), 0, 255)
+    return out
