@@ -1,9 +1,10 @@
-"""What steers one image besides its pixels: colour hints, ``--color`` and the kept line layer.
+"""What steers one image besides its pixels: colour hints, ``--color``, kept lines, paper.
 
-A :class:`Guidance` is resolved per file (the run's ``--color`` and ``--lines`` plus that
-file's hint layer) and cut per crop for drawings coloured object by object. The colour
-finishing steps it drives (chroma transfer, regions) are pointwise or whole-image functions
-of :mod:`batchcolor.drawing.chroma`.
+A :class:`Guidance` is resolved per file (the run's ``--color`` and ``--lines``, that file's
+hint layer, and the finishing steps its model's card asks for) and cut per crop for drawings
+coloured object by object. The finishing steps are functions of :mod:`batchcolor.drawing`
+(``chroma``: ``--color`` and hint spreading; ``paper``): pointwise ones run row by row on
+streamed images, whole-image ones (paper, hint spreading) on images held in memory.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Guidance:
         """Whether a finishing step needs the whole image (regions, paper): not row by row."""
         return self.paper or (self.regions and self.hints is not None and self.hints.mask is not None)
 
-    def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard, extent: float | None = None) -> np.ndarray:
+    def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard) -> np.ndarray:
         """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
         paper kept outside the objects, ``--color``'s chroma, hint regions, then the line layer
         on multiply (last, so lines stay the drawing's own)."""
@@ -42,7 +43,7 @@ class Guidance:
         if self.paper:
             from batchcolor.drawing.paper import keep_paper
 
-            rgb = keep_paper(rgb, drawing, extent)
+            rgb = keep_paper(rgb, drawing)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
         if self.keep_lines:
             rgb = keep_lines(rgb, drawing)
