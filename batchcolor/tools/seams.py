@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from batchcolor.tiling.geometry import AxisPlan, TilePlan, round_up, seam_positions
+from batchcolor.tiling.geometry import TilePlan, round_up, seam_positions
 
 
 def whole_image(model: Any, image: np.ndarray, stride: int, pad: int, mean: float = 127.5, std: float = 127.5) -> np.ndarray:

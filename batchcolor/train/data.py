@@ -17,7 +17,7 @@ import numpy as np
 
 from batchcolor.imageio.images import atomic_output
 from batchcolor.inference.modelcard import DRAWING_MEAN, DRAWING_STD
-from batchcolor.imageio.pairs import Pair, find_pairs, normalise, read_pair
+from batchcolor.imageio.pairs import Pair, find_pairs, normalise, read_pair  # noqa: F401  (find_pairs: used as datamod.find_pairs)
 
 SIZES = (64, 128, 256)
 
