@@ -15,6 +15,10 @@
    it. (Ranking by targets met was tried in session 4: it picked a pix2pix whose automatic
    output is one dark green on every drawing, one target ahead on line recall, 0.6 dB behind;
    the pictures decided against it.) The runner-up's figures go into its card and README;
+   Before that, each candidate's automatic saturation (the card's chroma gain, see
+   ``batchcolor/drawing/chroma.py``) is measured: automatic mode on both sets at each gain of
+   SATURATIONS, and the card takes the gain whose colourfulness comes nearest the photos' own
+   (ratio 1) among those that cost at most SATURATION_PSNR_COST dB of automatic PSNR on either set;
 4. ``benchmark_app`` measures tiles/s at 256x256 (THROUGHPUT hint, bf16 and f32 here);
 5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
    gives >= 1.5x the tiles/s at <= 1 dB automatic PSNR on both sets; otherwise it is removed.
@@ -59,6 +63,31 @@ def evaluate(model_dir: Path, data: Path, reports: Path) -> dict:
         out["evaluated_at"] = (f"{full['size']} px gray drawings through run's defaults (--scale auto, --lines "
                                f"{full['lines']}), f32 hint; 10 points = seeded 5x5 patches of the target's colour")
     return out
+
+
+SATURATIONS = (1.0, 1.25, 1.5, 1.75, 2.0)
+SATURATION_PSNR_COST = 0.15
+
+
+def measure_saturation(model_dir: Path, data: Path) -> dict:
+    """Automatic PSNR and colourfulness at each gain of SATURATIONS; the chosen gain."""
+    rows = []
+    for gain in SATURATIONS:
+        row = {"gain": gain}
+        for key, (folder, extra) in SETS.items():
+            r = json.loads(sh(*BC, "eval", str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto",
+                              "--saturation", str(gain)))["conditions"]["automatic"]
+            row[key] = {"psnr": r["psnr"], "colorfulness_ratio": r["colorfulness_ratio"]}
+        rows.append(row)
+    return {"table": rows, "gain": choose_saturation(rows), "rule": (
+        f"the gain whose mean colourfulness ratio is nearest 1 among those costing <= {SATURATION_PSNR_COST} dB "
+        "automatic PSNR on either set against gain 1")}
+
+
+def choose_saturation(rows: list[dict]) -> float:
+    base = rows[0]
+    allowed = [r for r in rows if all(base[s]["psnr"] - r[s]["psnr"] <= SATURATION_PSNR_COST for s in SETS)]
+    return min(allowed, key=lambda r: abs(1.0 - sum(r[s]["colorfulness_ratio"] for s in SETS) / len(SETS)))["gain"]
 
 
 # (condition, metric, bound, higher is better): the default-model issue's targets
@@ -138,6 +167,8 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Licence caveat: {card['training']['licence']}
 * Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects.
 * Lines: `--lines {card['lines']['default']}` by default.
+* Saturation: automatic colours' chroma x{card.get('saturation', 1.0)} (`--saturation` overrides; chosen by
+  {card.get('saturation_measured', {}).get('rule', 'hand')}).
 * `--color`: {'the network sets light and shade, the colour sets the hue (chroma transfer, `batchcolor/drawing/chroma.py`)' if card.get('color_transfer') == 'chroma' else 'given to the network only'}; hint layers: {'each hint colours the region of the drawing it sits in, with the network'"'"'s light and shade' if card.get('color_transfer') == 'chroma' else 'given to the network only'}.
 * Tiles: {card['tile']['recommended']} px, overlap {card['tile']['overlap']}: the smallest overlap whose tiled output
   is >= {seams.get('bar', {}).get('psnr', 50)} dB from one-tile output overall and >= {seams.get('bar', {}).get('psnr_seams', 45)}
@@ -179,6 +210,7 @@ def main() -> None:
     ap.add_argument("--color-transfer", choices=["chroma", "none"], default="chroma")
     ap.add_argument("--paper", choices=["keep", "model"], default="keep")
     ap.add_argument("--hint-transfer", choices=["regions", "distance"], default="distance")
+    ap.add_argument("--hint-input", choices=["points", "mean"], default="mean")
     ap.add_argument("--overlap", type=int, default=None, help="card overlap (default: measured by export)")
     ap.add_argument("--summary", action="append", default=[], metavar="NAME=TEXT", help="recipe in words, per candidate")
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
@@ -198,8 +230,15 @@ def main() -> None:
             print(f"{name}: reused {saved}", file=sys.stderr)
             continue
         sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
-           "--color-transfer", args.color_transfer, "--paper", args.paper, "--hint-transfer", args.hint_transfer, "--name", args.model_dir.name,
+           "--color-transfer", args.color_transfer, "--paper", args.paper, "--hint-transfer", args.hint_transfer,
+           "--hint-input", args.hint_input, "--name", args.model_dir.name,
            *(["--overlap", str(args.overlap)] if args.overlap else []))
+        sat = measure_saturation(folder, args.data)
+        card = json.loads((folder / "card.json").read_text())
+        card["saturation"] = sat["gain"]
+        card["saturation_measured"] = sat
+        (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+        print(f"{name}: saturation {sat['gain']}", file=sys.stderr)
         results[name] = evaluate(folder, args.data, args.reports / "candidates" / f"{name}-eval")
         saved.write_text(json.dumps(results[name], indent=1) + "\n")
         print(f"{name}: targets met {targets_met(results[name])}/{len(TARGETS) * len(SETS)}, "

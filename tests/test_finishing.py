@@ -96,3 +96,133 @@ def test_card_finishing_runs_through_tile_and_run_alike(finishing_model, tmp_pat
     assert (a[3, 3] == 255).all() and (a[115, 5] == 255).all(), "paper outside the outline stays the drawing's"
     inside = rgb_to_lab(np.ascontiguousarray(a[45:75, 50:110, ::-1]))
     assert inside[..., 1].mean() > 20, "the red dot spread over the object"
+
+
+def test_saturate_scales_chroma_about_neutral_and_keeps_lightness_and_greys():
+    from batchcolor.drawing.chroma import saturate
+
+    rgb = np.array([[[120, 90, 70], [200, 200, 200], [255, 255, 255], [80, 90, 115]]], np.uint8)  # in gamut at 2x
+    lab = rgb_to_lab(rgb)
+    for gain in (0.0, 1.6, 2.0):
+        out = saturate(rgb, gain)
+        got = rgb_to_lab(out)
+        assert np.abs(got[..., 0] - lab[..., 0]).max() < 2.5, gain  # lightness kept (through 8-bit Lab)
+        chroma = np.hypot(got[..., 1], got[..., 2]).reshape(-1)
+        before = np.hypot(lab[..., 1], lab[..., 2]).reshape(-1)
+        np.testing.assert_allclose(chroma[[0, 3]], gain * before[[0, 3]], rtol=0.12, atol=1.5)
+        np.testing.assert_array_equal(out[0, 1:3], rgb[0, 1:3])  # greys and paper exactly as they were
+    assert saturate(rgb, 1.0) is rgb
+
+
+def test_saturation_is_for_automatic_colours_only():
+    from batchcolor.colorize.guidance import guidance
+    from batchcolor.colorize.settings import InferenceSettings, validate_guidance
+    from batchcolor.drawing.hints import Hints
+    from dataclasses import replace
+    from pathlib import Path
+
+    plain = synthetic.test_card("s", 1, 16, tile=64, overlap=16, hints=True)
+    card = replace(plain, extra={**plain.extra, "saturation": 1.5})
+    assert guidance(InferenceSettings(), plain).saturation == 1.0  # a card without a gain: the network's own
+    layer = Hints(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool))
+    assert guidance(InferenceSettings(), card).saturation == 1.5  # the card's measured gain
+    assert guidance(InferenceSettings(saturation=1.0), card).saturation == 1.0  # the user's word wins
+    assert guidance(InferenceSettings(saturation=3.0), card, layer).saturation == 1.0  # hinted: the user's colours
+    assert guidance(InferenceSettings(saturation=3.0, color="#ff0000"), card).saturation == 1.0
+    with pytest.raises(ValueError, match="saturation"):
+        validate_guidance(InferenceSettings(saturation=9.0), card, Path("m.xml"))
+
+
+@pytest.fixture(scope="module")
+def saturated_model(tmp_path_factory):
+    """A 1x1-conv model whose card asks for automatic colours at twice their chroma."""
+    folder = tmp_path_factory.mktemp("models") / "saturated"
+    synthetic.save_with_card(synthetic.pointwise(1, seed=7), folder, synthetic.test_card("saturated", 1, 16, tile=64, overlap=16))
+    doc = json.loads((folder / "card.json").read_text())
+    doc["saturation"] = 2.0
+    (folder / "card.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_run_saturates_automatic_colours_and_redoes_files_when_the_gain_changes(saturated_model, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "d.png"), synthetic.line_art(90, 120, seed=3))
+    outs = {}
+    for name, extra in {"card": [], "one": ["--saturation", "1"], "gray": ["--saturation", "0"]}.items():
+        r = run_cli("run", src, tmp_path / name, "--model", saturated_model, "--precision", "f32", "--no-cache", *extra)
+        assert r.returncode == 0, r.stderr
+        outs[name] = rgb_to_lab(np.ascontiguousarray(cv2.imread(str(tmp_path / name / "d.png"))[:, :, ::-1]))
+    chroma = {k: np.hypot(v[..., 1], v[..., 2]) for k, v in outs.items()}
+    coloured = chroma["one"] > 4
+    assert coloured.mean() > 0.2, "the test model must give colours to scale"
+    ratio = np.median(chroma["card"][coloured] / chroma["one"][coloured])
+    assert 1.7 < ratio < 2.3, ratio
+    assert chroma["gray"].max() < 1.5
+    assert np.abs(outs["card"][..., 0] - outs["one"][..., 0]).max() < 3  # lightness is the network's
+    # the gain decides pixels, so it keys the manifest: a new gain redoes the file, the same skips it
+    again = run_cli("run", src, tmp_path / "one", "--model", saturated_model, "--precision", "f32", "--no-cache",
+                    "--saturation", "1", "--log-format", "json")
+    assert again.returncode == 0 and '"skipped"' in again.stderr + again.stdout, again.stderr
+    redo = run_cli("run", src, tmp_path / "one", "--model", saturated_model, "--precision", "f32", "--no-cache",
+                   "--saturation", "2")
+    assert redo.returncode == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "one" / "d.png")), cv2.imread(str(tmp_path / "card" / "d.png")))
+
+
+def test_hint_input_mean_shows_the_network_the_layers_median_colour_only():
+    from batchcolor.colorize.guidance import guidance
+    from batchcolor.colorize.settings import InferenceSettings
+    from dataclasses import replace
+    from batchcolor.drawing.hints import Hints
+
+    color = np.zeros((40, 60, 3), np.uint8)
+    mask = np.zeros((40, 60), bool)
+    color[5:10, 5:10], mask[5:10, 5:10] = (200, 30, 30), True
+    color[20:25, 30:35], mask[20:25, 30:35] = (190, 40, 20), True
+    color[30:33, 50:53], mask[30:33, 50:53] = (20, 20, 220), True  # a minority colour
+    layer = Hints(color, mask)
+    plain = synthetic.test_card("h", 1, 16, tile=64, overlap=16, hints=True)
+    chroma = replace(plain, extra={**plain.extra, "color_transfer": "chroma", "hint_transfer": "distance"})
+    mean = replace(chroma, extra={**chroma.extra, "hint_input": "mean"})
+    rows, cols = np.arange(40), np.arange(60)
+    seen = guidance(InferenceSettings(), mean, layer).planes(mean, 40, 60).tile(rows, cols)
+    assert (seen[:, :, 3] == 0).all() and (seen[:, :, 7] == 255).all()  # no points, a global colour
+    assert tuple(seen[0, 0, 4:7]) == (190, 30, 30)  # the per-channel median of the hinted pixels
+    given = guidance(InferenceSettings(color="#00ff00"), mean, layer).planes(mean, 40, 60).tile(rows, cols)
+    assert tuple(given[0, 0, 4:7]) == (0, 255, 0) and (given[:, :, 3] == 0).all()  # --color wins as the global
+    points = guidance(InferenceSettings(), chroma, layer).planes(chroma, 40, 60).tile(rows, cols)
+    assert (points[:, :, 3][mask] == 255).all()  # the card's default: the network sees the points
+    # a card that does not lay the points itself must show them to the network
+    no_transfer = replace(plain, extra={**plain.extra, "hint_input": "mean"})
+    assert (guidance(InferenceSettings(), no_transfer, layer).planes(no_transfer, 40, 60).tile(rows, cols)[:, :, 3][mask] == 255).all()
+    # and so must a streamed image, where no whole-image step lays them
+    streamed = guidance(InferenceSettings(), mean, layer).streamed().planes(mean, 40, 60).tile(rows, cols)
+    assert (streamed[:, :, 3][mask] == 255).all()
+
+
+def test_hint_input_mean_runs_and_lays_the_points_in_finishing(finishing_model, tmp_path):
+    import shutil
+
+    mean_model = tmp_path / "mean-model"
+    shutil.copytree(finishing_model, mean_model)
+    doc = json.loads((mean_model / "card.json").read_text())
+    doc["hint_input"] = "mean"
+    (mean_model / "card.json").write_text(json.dumps(doc))
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "d.png"), cv2.cvtColor(_outline(), cv2.COLOR_GRAY2BGR))
+    layer = np.zeros((120, 160, 4), np.uint8)
+    layer[55:60, 40:45] = (30, 30, 220, 255)  # red (BGRA) on the left
+    layer[55:60, 115:120] = (220, 60, 30, 255)  # blue on the right
+    cv2.imwrite(str(src / "d.hints.png"), layer)
+    outs = {}
+    for name, model in (("points", finishing_model), ("mean", mean_model)):
+        r = run_cli("run", src, tmp_path / name, "--model", model, "--precision", "f32", "--no-cache")
+        assert r.returncode == 0, r.stderr
+        outs[name] = cv2.imread(str(tmp_path / name / "d.png"))
+    assert np.abs(outs["mean"].astype(int) - outs["points"]).max() > 0  # the network saw something else
+    rgb = outs["mean"][:, :, ::-1]
+    left, right = rgb_to_lab(np.ascontiguousarray(rgb[50:65, 35:50])), rgb_to_lab(np.ascontiguousarray(rgb[50:65, 110:125]))
+    assert left[..., 1].mean() > 20 and right[..., 2].mean() < -20, "each side took its own hint's colour"
+    assert (outs["mean"][3, 3] == 255).all(), "paper kept"

@@ -261,3 +261,13 @@ def test_short_run_still_draws_its_loss_curve(tiny_data, tmp_path):
     assert len((tmp_path / "run" / "losses.jsonl").read_text().splitlines()) == 1
     img = cv2.imread(str(tmp_path / "run" / "loss.png"))
     assert img is not None and img.shape[0] > 100
+
+
+def test_card_scale_is_the_middle_of_the_objects_a_run_saw():
+    from batchcolor.train.export import object_scale
+
+    assert object_scale({"size": 128}) == 128  # no scale augmentation: the training size
+    assert object_scale({"size": 128, "augment": True, "scale_min": 0.5, "scale_max": 2.0}) == 128
+    assert object_scale({"size": 128, "augment": True, "scale_min": 0.8, "scale_max": 1.8}) == 154
+    assert object_scale({"size": 256, "augment": True, "scale_min": 1.0, "scale_max": 4.0}) == 512
+    assert object_scale({}) is None  # an old checkpoint without a size: no auto scale

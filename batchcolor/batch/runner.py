@@ -94,6 +94,8 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
         pixel_settings["color"] = filled.color.lower().lstrip("#")
     if (filled.lines or ref.card.lines) == "keep":
         pixel_settings["lines"] = "keep"
+    if filled.saturation is not None:  # the card's own gain is in the card's hash already
+        pixel_settings["saturation"] = filled.saturation
     return filled, settings_key(hash_files(files), pixel_settings)
 
 

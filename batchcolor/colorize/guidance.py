@@ -8,7 +8,7 @@ streamed images, whole-image ones (paper, hint spreading) on images held in memo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -29,6 +29,13 @@ class Guidance:
     regions: bool = False  # local hints' colour spread over the drawing (card: color_transfer, hint_transfer)
     spread: str = "regions"  # how: "regions" (line-bounded areas, hue only) or "distance" (nearest hints, hue and lightness)
     paper: bool = False  # the drawing's own paper outside its objects (card: paper = keep)
+    saturation: float = 1.0  # chroma gain of automatic colours (card: saturation; no hints, no --color)
+    hint_input: str = "points"  # what the network sees of a hint layer: "points", or "mean" (card: hint_input)
+
+    @property
+    def by_rows(self) -> bool:
+        """Whether a pointwise finishing step (``--color``'s chroma, saturation) runs on rows."""
+        return self.chroma is not None or self.saturation != 1.0
 
     @property
     def whole_image(self) -> bool:
@@ -37,8 +44,8 @@ class Guidance:
 
     def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard) -> np.ndarray:
         """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
-        paper kept outside the objects, ``--color``'s chroma, hint regions, then the line layer
-        on multiply (last, so lines stay the drawing's own)."""
+        paper kept outside the objects, ``--color``'s chroma (or the automatic saturation),
+        hint regions, then the line layer on multiply (last, so lines stay the drawing's own)."""
         h, w = rgb.shape[:2]
         if self.paper:
             from batchcolor.drawing.paper import keep_paper
@@ -51,7 +58,12 @@ class Guidance:
 
     def without_finishing(self) -> "Guidance":
         """The same hints for the network, with every finishing step off (done once, later)."""
-        return Guidance(self.hints)
+        return Guidance(self.hints, hint_input=self.hint_input)
+
+    def streamed(self) -> "Guidance":
+        """For images coloured band by band, where no whole-image step runs: a hint layer's
+        points go to the network (``hint_input`` "mean" relies on the spreading step)."""
+        return replace(self, hint_input="points") if self.hint_input != "points" else self
 
     def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
         """Local hints spread over ``drawing`` (full image, in memory), the card's way."""
@@ -70,9 +82,14 @@ class Guidance:
 
     def tint(self, rgb: np.ndarray, card: ModelCard, height: int, width: int, top: int = 0) -> np.ndarray:
         """Rows ``top..`` of an image of ``height`` x ``width``, with ``--color``'s chroma
-        (:mod:`batchcolor.drawing.chroma`); local hints keep their own colour where they are."""
+        (:mod:`batchcolor.drawing.chroma`; local hints keep their own colour where they are),
+        or, with no colour given, the automatic colours' saturation."""
         if self.chroma is None:
-            return rgb
+            if self.saturation == 1.0:
+                return rgb
+            from batchcolor.drawing.chroma import saturate
+
+            return saturate(rgb, self.saturation)
         from batchcolor.drawing.chroma import transfer_chroma
 
         keep = None
@@ -92,30 +109,46 @@ class Guidance:
         planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(
             np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1), outside_r, outside_c)
         local = Hints(np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255, self.hints.global_rgb)
-        return Guidance(local, self.keep_lines, self.chroma, self.regions, self.spread, self.paper)
+        return replace(self, hints=local)
 
     def planes(self, card: ModelCard, height: int, width: int) -> TilePlanes | None:
-        """Per-tile hint planes for a hinted model (automatic mode when there are no hints)."""
+        """Per-tile hint planes for a hinted model (automatic mode when there are no hints).
+
+        With ``hint_input`` "mean" the network sees a hint layer only as its median colour
+        (a global colour) and the finishing step lays the points: a network shown 5x5 dots
+        paints each as a round blob of its own, and measured on the hold-outs the mean is
+        also closer to the photos (10 points: shoes 17.50 -> 18.53 dB, bags 16.50 -> 17.00)."""
         if not card.hint_planes:
             return None
-        return PlaneMap(fit_layer(self.hints or Hints(), height, width), height, width)
+        hints = self.hints or Hints()
+        if self.hint_input == "mean":
+            hints = hints.as_global()
+        return PlaneMap(fit_layer(hints, height, width), height, width)
 
 
 def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None = None) -> Guidance:
     """The run's global colour and line setting plus one file's hint layer, for ``card``.
 
     A hint layer given to a model without hint inputs is ignored (the drawing still gets
-    coloured); a ``--color`` for such a model is refused up front by :func:`resolve`.
+    coloured); a ``--color`` for such a model is refused up front by :func:`resolve`. The
+    saturation applies to automatic colours only: given colours are the user's own.
     """
     keep = (settings.lines or card.lines) == "keep"
     paper = card.extra.get("paper") == "keep"
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
-        return Guidance(None, keep, paper=paper)
+        return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card))
     transfer = card.extra.get("color_transfer") == "chroma"
+    # the points can be left out of the network only where the finishing step lays them
+    hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"
     return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), keep,
                     rgb if transfer else None, transfer and layer is not None,
-                    str(card.extra.get("hint_transfer", "regions")), paper)
+                    str(card.extra.get("hint_transfer", "regions")), paper, hint_input=hint_input)
+
+
+def effective_saturation(settings: InferenceSettings, card: ModelCard) -> float:
+    """``--saturation`` if given, else the card's measured gain, else 1 (the network's own)."""
+    return float(settings.saturation if settings.saturation is not None else card.extra.get("saturation", 1.0))
 
 
 def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:

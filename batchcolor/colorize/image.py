@@ -76,7 +76,7 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
             h, w, _ = source.shape
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,
-                        lambda emit: _tiled(source, plan, engine, tiling, guide, emit, observe))
+                        lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
             return Written(h, w, True, plan)
     gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha)
     decoded = images.decode(src, gray) if isinstance(src, Path) else images.decode_bytes(src, gray)
@@ -148,7 +148,7 @@ def _tiled(source: RowSource, plan: TilePlan, engine: Engine, tiling: TileSettin
     """The 1:1 route: RGB rows of ``source`` tiled along ``plan``, with the row-by-row
     finishing steps (``--color``'s chroma after the network; kept lines inside the tiler)."""
     height, width, _ = source.shape
-    if guide.chroma is not None:
+    if guide.by_rows:
         plain = emit
 
         def emit(start: int, rows: np.ndarray) -> None:

@@ -17,6 +17,9 @@ from batchcolor.inference.registry import default_model, lookup
 from batchcolor.tiling.tiler import TileSettings
 
 
+MAX_SATURATION = 4.0
+
+
 @dataclass(frozen=True)
 class InferenceSettings:
     """Everything that decides which pixels come out (plus where and how fast they're made)."""
@@ -32,6 +35,7 @@ class InferenceSettings:
     num_requests: int | None = None
     color: str | None = None  # '#RRGGBB': the drawn object's main colour (hinted models)
     lines: str | None = None  # "keep" or "none"; None: the card's default
+    saturation: float | None = None  # chroma gain of automatic colours; None: the card's (1 if it has none)
 
 
 def default_cache_dir() -> Path:
@@ -59,6 +63,8 @@ def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: 
         parse_scale(settings.scale)
     if settings.lines is not None and settings.lines not in ("keep", "none"):
         raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
+    if settings.saturation is not None and not 0.0 <= settings.saturation <= MAX_SATURATION:
+        raise ValueError(f"--saturation must be between 0 and {MAX_SATURATION:g}, got {settings.saturation!r}")
     if settings.color is not None:
         parse_color(settings.color)
         if not card.hint_planes:

@@ -81,6 +81,14 @@ class Hints:
     def empty(self) -> bool:
         return self.global_rgb is None and (self.mask is None or not self.mask.any())
 
+    def as_global(self) -> "Hints":
+        """Only a global colour: the given one, else the per-channel median of the local hints'
+        colours (what a hint layer says about the object as a whole); empty without either."""
+        if self.global_rgb is not None or self.mask is None or self.color is None or not self.mask.any():
+            return Hints(global_rgb=self.global_rgb)
+        med = np.median(self.color[self.mask].astype(np.float32), axis=0)
+        return Hints(global_rgb=tuple(int(round(float(c))) for c in med))  # type: ignore[arg-type]
+
 
 def card_block() -> dict:
     """The model card's ``input.hints`` block for a network trained with these planes."""
