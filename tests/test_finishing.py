@@ -226,3 +226,34 @@ def test_hint_input_mean_runs_and_lays_the_points_in_finishing(finishing_model, 
     left, right = rgb_to_lab(np.ascontiguousarray(rgb[50:65, 35:50])), rgb_to_lab(np.ascontiguousarray(rgb[50:65, 110:125]))
     assert left[..., 1].mean() > 20 and right[..., 2].mean() < -20, "each side took its own hint's colour"
     assert (outs["mean"][3, 3] == 255).all(), "paper kept"
+
+
+def test_a_hint_stroke_colours_its_whole_length_not_only_its_middle():
+    drawing = np.full((60, 300), 255, np.uint8)
+    rgb = np.full((60, 300, 3), 255, np.uint8)
+    rgb[10:50, 10:290] = (120, 110, 100)
+    colour = np.zeros((60, 300, 3), np.uint8)
+    mask = np.zeros((60, 300), bool)
+    colour[28:31, 20:200], mask[28:31, 20:200] = (200, 30, 30), True  # a long red stroke
+    colour[28:33, 270:275], mask[28:33, 270:275] = (40, 60, 200), True  # a blue dot at the far right
+    out = spread_points(rgb, colour, mask, drawing)
+    # the stroke's right end (x 200) is 35 px from the blue dot but 90 px from its own middle:
+    # taken as one source at its centroid it would turn blue there
+    near_end = rgb_to_lab(np.ascontiguousarray(out[15:45, 195:215]))
+    assert near_end[..., 1].mean() > 30 and near_end[..., 2].mean() > -5, "red along the stroke to its end"
+    assert rgb_to_lab(np.ascontiguousarray(out[20:40, 268:285]))[..., 2].mean() < -20, "blue by the dot"
+
+
+def test_hint_sources_one_per_dot_a_chain_per_stroke():
+    from batchcolor.drawing.chroma import SOURCE_CELL, hint_sources
+
+    mask = np.zeros((64, 200), bool)
+    mask[3:6, 3:6] = True  # a dot inside one cell
+    mask[40, 0:160] = True  # a stroke across 20 cells
+    lab = np.zeros((64, 200, 3), np.float32)
+    lab[..., 0] = 70
+    src = hint_sources(mask, lab, np.full((64, 200), 50, np.float32))
+    assert len(src) == 1 + 160 // SOURCE_CELL
+    dot = src[np.argmin(src[:, 0])]
+    np.testing.assert_allclose(dot[:2], (4, 4))
+    assert np.allclose(src[:, 2], 20)  # hint L minus the network's

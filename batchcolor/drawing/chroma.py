@@ -103,12 +103,32 @@ def transfer_regions(rgb: np.ndarray, drawing: np.ndarray, hint_color: np.ndarra
     return out
 
 
+SOURCE_CELL = 8  # px: a hint stroke becomes one source per cell it crosses
+
+
+def hint_sources(hint_mask: np.ndarray, hint_lab: np.ndarray, network_l: np.ndarray) -> np.ndarray:
+    """K x (y, x, dL, a, b) float32: one source per hint (connected pixels) per SOURCE_CELL
+    cell, at the mean position of its pixels there, with their mean hint Lab and the hint's
+    lightness minus the network's under it."""
+    count, labels = cv2.connectedComponents(hint_mask.astype(np.uint8), connectivity=8)
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs].astype(np.int64)
+    cells_x = -(-hint_mask.shape[1] // SOURCE_CELL)
+    key = (ids * (-(-hint_mask.shape[0] // SOURCE_CELL)) + ys // SOURCE_CELL) * cells_x + xs // SOURCE_CELL
+    _, group, n = np.unique(key, return_inverse=True, return_counts=True)
+    values = np.stack([ys, xs, hint_lab[ys, xs, 0] - network_l[ys, xs], hint_lab[ys, xs, 1], hint_lab[ys, xs, 2]], 1)
+    sums = np.zeros((n.size, 5), np.float64)
+    np.add.at(sums, group.reshape(-1), values.astype(np.float64))
+    return (sums / n[:, None]).astype(np.float32)
+
+
 def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray, drawing: np.ndarray | None = None,
                   lightness: float = 1.0, power: float = 2.0) -> np.ndarray:
     """Local hints spread over the object by distance, keeping the network's shading.
 
-    Each hint (a connected dot or stroke) is one source: its colour in Lab, and how far the
-    network's own colour there is from it. Every object pixel takes the sources' chroma
+    Each hint is cut into sources of at most ``SOURCE_CELL`` px square (a dot is one source,
+    a stroke a chain of them, so its far end is as near as its middle): each source has its
+    colour in Lab, and how far the network's own colour there is from it. Every object pixel takes the sources' chroma
     (a, b), weighted by inverse distance to the power ``power``, and has its lightness moved by
     the same weighted mean of (hint L - network L) times ``lightness``: a pale hint lightens
     the part around it, the network's light and shade stay. Paper is left alone (as in
@@ -117,16 +137,10 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     """
     if not hint_mask.any():
         return rgb
-    count, labels, _, centroids = cv2.connectedComponentsWithStats(hint_mask.astype(np.uint8), connectivity=8)
     rows = np.ascontiguousarray(rgb)
     lab = cv2.cvtColor(rows, cv2.COLOR_RGB2Lab).astype(np.float32)
     hint_lab = cv2.cvtColor(np.ascontiguousarray(hint_color), cv2.COLOR_RGB2Lab).astype(np.float32)
-    sources = []
-    for i in range(1, count):
-        where = labels == i
-        h = hint_lab[where].mean(axis=0)
-        sources.append((centroids[i][1], centroids[i][0], h[0] - lab[where][:, 0].mean(), h[1], h[2]))
-    src = np.asarray(sources, np.float32)  # K x (y, x, dL, a, b)
+    src = hint_sources(hint_mask, hint_lab, lab[:, :, 0])  # K x (y, x, dL, a, b)
     d = np.sqrt(((255.0 - rows.astype(np.float32)) ** 2).sum(axis=-1))
     lo, hi = PAPER_DISTANCE
     w_obj = np.clip((d - lo) / (hi - lo), 0.0, 1.0)
