@@ -1,0 +1,28 @@
+"""The rules models/ship.py decides the shipped card by, on made-up measurement tables."""
+from __future__ import annotations
+
+import importlib.util
+
+from conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("ship", REPO / "models" / "ship.py")
+ship = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ship)
+
+
+def _row(gain: float, psnr: tuple[float, float], ratio: tuple[float, float]) -> dict:
+    return {"gain": gain, "shoes_holdout": {"psnr": psnr[0], "colorfulness_ratio": ratio[0]},
+            "handbags_val": {"psnr": psnr[1], "colorfulness_ratio": ratio[1]}}
+
+
+def test_saturation_is_the_least_gain_that_reaches_the_colourfulness_target():
+    rows = [_row(1.0, (15.04, 14.76), (0.53, 0.53)), _row(1.5, (15.05, 14.72), (0.77, 0.77)),
+            _row(1.75, (15.04, 14.68), (0.88, 0.88)), _row(2.0, (15.02, 14.64), (1.01, 1.01))]
+    assert ship.choose_saturation(rows) == 1.75  # the measured table of the session-3 weights
+
+
+def test_saturation_never_costs_more_psnr_than_allowed():
+    rows = [_row(1.0, (15.0, 15.0), (0.5, 0.5)), _row(1.5, (14.9, 14.95), (0.7, 0.75)),
+            _row(2.0, (14.5, 15.0), (0.9, 0.9))]  # 2.0 reaches the target but costs 0.5 dB on shoes
+    assert ship.choose_saturation(rows) == 1.5  # the most colourful of the affordable gains
+    assert ship.choose_saturation([_row(1.0, (15.0, 15.0), (0.9, 0.9)), _row(1.5, (15.0, 15.0), (1.2, 1.2))]) == 1.0
