@@ -26,3 +26,16 @@ def test_saturation_never_costs_more_psnr_than_allowed():
             _row(2.0, (14.5, 15.0), (0.9, 0.9))]  # 2.0 reaches the target but costs 0.5 dB on shoes
     assert ship.choose_saturation(rows) == 1.5  # the most colourful of the affordable gains
     assert ship.choose_saturation([_row(1.0, (15.0, 15.0), (0.9, 0.9)), _row(1.5, (15.0, 15.0), (1.2, 1.2))]) == 1.0
+
+
+def _scale_row(px: int, psnr: tuple[float, float], recall: tuple[float, float]) -> dict:
+    return {"px": px, "shoes_holdout": {"psnr": psnr[0], "line_recall": recall[0]},
+            "handbags_val": {"psnr": psnr[1], "line_recall": recall[1]}}
+
+
+def test_card_scale_keeps_the_most_lines_at_no_cost_in_psnr():
+    rows = [_scale_row(128, (15.04, 14.76), (0.78, 0.88)), _scale_row(154, (15.04, 14.74), (0.88, 0.93)),
+            _scale_row(179, (15.05, 14.60), (0.93, 0.96))]  # 179 keeps most lines but costs 0.16 dB on bags
+    assert ship.choose_scale(rows) == 154
+    rows[2]["handbags_val"]["psnr"] = 14.70
+    assert ship.choose_scale(rows) == 179
