@@ -79,3 +79,14 @@ def test_int8_of_a_hinted_model_keeps_its_hint_inputs(tmp_path):
         assert r.returncode == 0, r.stderr
         outs.append(cv2.imread(str(tmp_path / f"{color[1:]}.png")).astype(int))
     assert np.abs(outs[0] - outs[1]).mean() > 1
+
+
+def test_calibration_tiles_are_whole_strides_at_the_cards_scale():
+    from dataclasses import replace
+
+    from batchcolor.inference.quantize import calibration_size
+
+    card = synthetic.test_card("c", 1, 16, tile=256, overlap=64)
+    assert calibration_size(replace(card, scale=154)) == 160
+    assert calibration_size(replace(card, scale=128)) == 128
+    assert calibration_size(replace(card, scale=None)) == 256  # no scale: the card's tile

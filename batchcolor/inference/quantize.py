@@ -54,6 +54,13 @@ def calibration_tiles(folder: Path, card: ModelCard, size: int, count: int = 64,
     return tiles
 
 
+def calibration_size(card: ModelCard) -> int:
+    """Calibration tiles show objects at the card's scale, on a whole number of strides (a
+    154 px tile would not pass a stride-16 UNet's skip connections)."""
+    size = card.scale or card.tile
+    return -(-size // card.stride) * card.stride
+
+
 def _edge_convolutions(model: Any) -> list[str]:
     convs = [op for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"]
     return [convs[0].get_friendly_name(), convs[-1].get_friendly_name()] if len(convs) >= 2 else []
@@ -69,8 +76,7 @@ def quantize_model(src: ModelRef, calibration: Path, dst: Path, count: int = 64,
     core = ov.Core()
     model = core.read_model(str(src.model_path))
     card = src.card
-    size = card.scale or card.tile
-    data = calibration_tiles(calibration, card, size, count)
+    data = calibration_tiles(calibration, card, calibration_size(card), count)
     ignored = nncf.IgnoredScope(names=_edge_convolutions(model)) if keep_edges else None
     kwargs = {"subset_size": len(data)}
     if ignored is not None:
