@@ -39,3 +39,14 @@ def test_card_scale_keeps_the_most_lines_at_no_cost_in_psnr():
     assert ship.choose_scale(rows) == 154
     rows[2]["handbags_val"]["psnr"] = 14.70
     assert ship.choose_scale(rows) == 179
+
+
+def test_targets_decide_only_among_candidates_close_in_psnr(monkeypatch):
+    scores = {"a": 16.72, "b": 16.67, "c": 16.10}
+    met = {"a": 5, "b": 6, "c": 9}
+    monkeypatch.setattr(ship, "score", lambda m: scores[m])
+    monkeypatch.setattr(ship, "targets_met", lambda m: met[m])
+    results = {n: n for n in scores}
+    assert ship.rank(results) == ["b", "a", "c"]  # c meets most but is 0.6 dB behind
+    met["b"] = 5
+    assert ship.rank(results) == ["a", "b", "c"]  # a tie on targets: PSNR

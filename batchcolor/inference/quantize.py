@@ -76,7 +76,8 @@ def quantize_model(src: ModelRef, calibration: Path, dst: Path, count: int = 64,
     core = ov.Core()
     model = core.read_model(str(src.model_path))
     card = src.card
-    data = calibration_tiles(calibration, card, calibration_size(card), count)
+    size = calibration_size(card)
+    data = calibration_tiles(calibration, card, size, count)
     ignored = nncf.IgnoredScope(names=_edge_convolutions(model)) if keep_edges else None
     kwargs = {"subset_size": len(data)}
     if ignored is not None:
