@@ -133,11 +133,11 @@ def test_a_3x3_sheet_is_coloured_like_its_drawings_alone(tmp_path):
     scores = [metrics.psnr(c, a) for c, a in zip(cells_out, alone)]
     sheet_psnr = metrics.psnr(np.concatenate(cells_out), np.concatenate(alone))  # all cells as one picture
     print("sheet vs cells alone:", round(sheet_psnr, 1), "dB; per cell", np.round(scores, 1))
-    # measured with the shipped model: 23.9 dB over the sheet (24.8 before its card kept the
-    # paper; 7 dB before objects were coloured alone; the target of 25 is not met), cells
-    # 16.7-32.9: the worst is a drawing whose lines run off its frame (cut out with paper where,
-    # alone, its strokes met the border). This guards the level reached.
-    assert sheet_psnr >= 23 and min(scores) >= 15, scores
+    # measured with the shipped model (session 5): 26.2 dB over the sheet, cells 21.6-31.2
+    # (the session-3 weights: 28.9); 7 dB before objects were coloured alone. The worst cells
+    # are drawings whose lines run off their frame (cut out with paper where, alone, their
+    # strokes met the border). This guards the level reached and the target of 25.
+    assert sheet_psnr >= 25 and min(scores) >= 15, scores
     if default_model().card.extra.get("paper") == "keep":  # the gaps between drawings stay paper
         gaps = np.concatenate([whole[:gap].reshape(-1, 3), whole[256 + gap : 256 + 2 * gap].reshape(-1, 3)])
         assert (gaps >= 250).mean() > 0.99, (gaps >= 250).mean()
