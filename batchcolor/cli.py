@@ -246,7 +246,9 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--gray-edges", is_flag=True, help="1-channel edge input (memory-saving variant).")
 @click.option("--width", type=click.IntRange(4, 128), default=16, show_default=True, help="UNet base width.")
 @click.option("--depth", type=click.IntRange(2, 6), default=4, show_default=True, help="UNet levels; stride is 2**depth.")
-@click.option("--up", type=click.Choice(["resize", "transpose"]), default="resize", show_default=True)
+@click.option("--up", type=click.Choice(["resize", "bilinear", "transpose"]), default="resize", show_default=True,
+              help="Decoder up-sampling: nearest x2 + conv, the same made bilinear by a fixed blur (no 2x2 banding; "
+                   "a resize checkpoint initialises it), or 2x2 transposed convolutions.")
 @click.option("--epochs", type=click.IntRange(1), default=None)
 @click.option("--time-budget", "time_budget", type=click.FloatRange(0.1), default=None, help="Minutes of training (instead of --epochs).")
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (smoke runs).")

@@ -271,3 +271,36 @@ def test_card_scale_is_the_middle_of_the_objects_a_run_saw():
     assert object_scale({"size": 128, "augment": True, "scale_min": 0.8, "scale_max": 1.8}) == 154
     assert object_scale({"size": 256, "augment": True, "scale_min": 1.0, "scale_max": 4.0}) == 512
     assert object_scale({}) is None  # an old checkpoint without a size: no auto scale
+
+
+def test_bilinear_up_sampling_starts_from_a_resize_run_and_exports(tiny_data, tmp_path):
+    """`--up bilinear` is nearest x2 + a fixed blur: exactly bilinear, no new weights, so a
+    nearest-resize checkpoint starts it, and its export keeps parity with Paddle."""
+    import paddle.nn.functional as F
+
+    from batchcolor.inference.modelcard import resolve_model
+    from batchcolor.train.export import export, reference_data
+    from batchcolor.train.models import blur121, upsample_nearest2x
+    from batchcolor.train.trainer import same_weights, train
+
+    x = paddle.randn([1, 2, 5, 7])
+    ours = blur121(upsample_nearest2x(x)).numpy()
+    theirs = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).numpy()
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert same_weights({"base": 8, "up": "resize"}, {"base": 8, "up": "bilinear"})
+    assert not same_weights({"base": 8, "up": "resize"}, {"base": 8, "up": "transpose"})
+    assert not same_weights({"base": 8, "up": "resize"}, {"base": 12, "up": "bilinear"})
+
+    nearest = tmp_path / "nearest"
+    train(config(tiny_data, nearest, epochs=2, lr=2e-3), log=lambda *a: None)
+    run = tmp_path / "run"
+    train(config(tiny_data, run, epochs=1, lr=2e-3, up="bilinear", init_from=str(nearest / "last.pdckpt")),
+          log=lambda *a: None)
+    with pytest.raises(ValueError, match="differs"):
+        train(config(tiny_data, tmp_path / "t", max_steps=1, up="transpose", init_from=str(nearest / "last.pdckpt")),
+              log=lambda *a: None)
+    real, mean = reference_data(run)
+    result = export(run, tmp_path / "model", tile=128, overlap=32, real_inputs=real, mean_color=mean)
+    assert result.parity_random <= 1e-3 and result.parity_real <= 1e-3
+    ref = resolve_model(tmp_path / "model")
+    assert ref.card.training["recipe"]["up"] == "bilinear" and ref.card.extra["architecture"]["up"] == "bilinear"

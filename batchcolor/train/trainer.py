@@ -145,6 +145,16 @@ def local_optimizer_state(state: dict[str, Any], params: list) -> dict[str, Any]
     return out
 
 
+def same_weights(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two UNet configs hold the same parameters: ``resize`` and ``bilinear`` differ
+    only by a fixed blur, so a checkpoint of one starts the other."""
+    resize_like = {"resize", "bilinear"}
+    ups = {a.get("up"), b.get("up")}
+    if ups <= resize_like:
+        return {**a, "up": "resize"} == {**b, "up": "resize"}
+    return a == b
+
+
 class Interrupted(Exception):
     def __init__(self, signum: int):
         super().__init__(f"signal {signum}")
@@ -203,12 +213,13 @@ class Trainer:
             self._init_generator(Path(config.init_from))
 
     def _init_generator(self, path: Path) -> None:
+        """Load a generator's weights; a nearest-resize network may start a bilinear one."""
         import paddle
 
         if path.is_dir():
             path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
         ckpt = paddle.load(str(path))
-        if ckpt["unet"] != self.config.unet_config().to_dict():
+        if not same_weights(ckpt["unet"], self.config.unet_config().to_dict()):
             raise ValueError(f"{path}: --init-from network {ckpt['unet']} differs from this run's {self.config.unet_config().to_dict()}")
         self.gen.set_state_dict(ckpt["gen"])
 
@@ -242,7 +253,7 @@ class Trainer:
         import paddle
 
         ckpt = paddle.load(str(path))
-        if ckpt["unet"] != self.config.unet_config().to_dict():
+        if not same_weights(ckpt["unet"], self.config.unet_config().to_dict()):
             raise ValueError(f"{path}: the checkpoint's network {ckpt['unet']} differs from this run's settings")
         self.gen.set_state_dict(ckpt["gen"])
         self.opt_g.set_state_dict(local_optimizer_state(ckpt["opt_g"], self.gen.parameters()))
