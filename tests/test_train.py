@@ -304,3 +304,23 @@ def test_bilinear_up_sampling_starts_from_a_resize_run_and_exports(tiny_data, tm
     assert result.parity_random <= 1e-3 and result.parity_real <= 1e-3
     ref = resolve_model(tmp_path / "model")
     assert ref.card.training["recipe"]["up"] == "bilinear" and ref.card.extra["architecture"]["up"] == "bilinear"
+
+
+def test_bilinear_up_layer_is_the_same_function_in_training_and_export_spelling():
+    """Training runs Paddle's bilinear kernel, export the nearest + blur spelling: same output."""
+    from batchcolor.train.models import UNet, UNetConfig
+
+    paddle.seed(3)
+    net = UNet(UNetConfig(in_channels=2, base=4, depth=2, up="bilinear"))
+    net.eval()  # batch norm on running statistics in both spellings
+    up = net.ups[0]
+    low, skip = paddle.randn([1, 16, 4, 6]), paddle.randn([1, 8, 8, 12])
+    with paddle.no_grad():
+        exported = up(low, skip).numpy()
+        up.training = True  # only this layer: its sublayers stay in eval
+        trained = up(low, skip).numpy()
+    assert exported.shape == (1, 8, 8, 12)
+    assert np.abs(trained - exported).max() < 1e-5
+    up.training = False
+    with paddle.no_grad():
+        assert np.abs(up(low * 1.5, skip).numpy() - exported).max() > 1e-3  # the check can fail
