@@ -257,3 +257,34 @@ def test_hint_sources_one_per_dot_a_chain_per_stroke():
     dot = src[np.argmin(src[:, 0])]
     np.testing.assert_allclose(dot[:2], (4, 4))
     assert np.allclose(src[:, 2], 20)  # hint L minus the network's
+
+
+def test_line_regions_split_at_lines_even_with_a_one_pixel_break():
+    from batchcolor.drawing.chroma import line_regions
+
+    drawing = np.full((40, 100), 255, np.uint8)
+    cv2.rectangle(drawing, (5, 5), (94, 34), 0, 1)
+    cv2.line(drawing, (50, 5), (50, 34), 0, 1)
+    drawing[20, 50] = 255  # a one-pixel break in the dividing line
+    labels = line_regions(drawing)
+    inside_left, inside_right, outside = labels[20, 30], labels[20, 70], labels[1, 1]
+    assert len({inside_left, inside_right, outside}) == 3 and 0 not in (inside_left, inside_right, outside)
+    assert labels[20, 49] == inside_left and labels[20, 51] == inside_right, "pixels beside a line keep their side"
+    assert labels[10, 50] == 0, "the line itself belongs to no area"
+
+
+def test_a_hint_colours_its_own_area_even_where_another_hint_is_nearer():
+    drawing = np.full((60, 200), 255, np.uint8)
+    cv2.line(drawing, (100, 0), (100, 59), 0, 1)  # the line between sole and upper
+    rgb = np.full((60, 200, 3), 255, np.uint8)
+    rgb[10:50, 10:190] = (120, 110, 100)
+    rgb[:, 100] = (30, 30, 30)
+    colour = np.zeros((60, 200, 3), np.uint8)
+    mask = np.zeros((60, 200), bool)
+    colour[28:33, 15:20], mask[28:33, 15:20] = (200, 30, 30), True  # red, far left
+    colour[28:33, 108:113], mask[28:33, 108:113] = (40, 60, 200), True  # blue, just right of the line
+    strip = np.s_[20:40, 85:97]  # left of the line: 15-25 px from blue, 65-80 px from red
+    by_area = rgb_to_lab(np.ascontiguousarray(spread_points(rgb, colour, mask, drawing)[strip]))
+    by_distance = rgb_to_lab(np.ascontiguousarray(spread_points(rgb, colour, mask, drawing, region_gain=0)[strip]))
+    assert by_area[..., 1].mean() > 30 and by_area[..., 2].mean() > 0, "red up to the line"
+    assert by_distance[..., 2].mean() < -20, "by distance alone the nearer blue crosses the line"

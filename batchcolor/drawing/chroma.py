@@ -122,8 +122,31 @@ def hint_sources(hint_mask: np.ndarray, hint_lab: np.ndarray, network_l: np.ndar
     return (sums / n[:, None]).astype(np.float32)
 
 
+# A hint source weighs (1 + REGION_GAIN) times more on the pixels of its own line-bounded area.
+# Measured, 10 points, v3 model, hold-outs shoes / bags: 0 (Euclidean only) 18.44 / 16.89 dB,
+# 10: 18.97 / 17.12, 100: 19.16 / 17.15, 1000: 19.19 / 17.15 with hint fidelity 1.70 / 3.31 ->
+# 1.72 / 3.36 -> 1.75 / 3.43: 100 takes nearly all of the gain.
+REGION_GAIN = 100.0
+LINE_LEVEL = 160  # gray level below which a drawing's pixel is a line
+
+
+def line_regions(drawing: np.ndarray, line_level: int = LINE_LEVEL) -> np.ndarray:
+    """H x W int32 labels of the areas between a drawing's lines (0: none).
+
+    Lines are thickened by one pixel first, so a one-pixel break does not merge two areas;
+    the pixels that took from the areas are then given back to their neighbour's label, so
+    only the lines themselves are left without one."""
+    lines = (drawing < line_level).astype(np.uint8)
+    closed = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    _, labels = cv2.connectedComponents(1 - closed, connectivity=4)
+    grown = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+    fringe = (labels == 0) & (lines == 0)
+    labels[fringe] = grown[fringe]
+    return labels.astype(np.int32)
+
+
 def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray, drawing: np.ndarray | None = None,
-                  lightness: float = 1.0, power: float = 2.0) -> np.ndarray:
+                  lightness: float = 1.0, power: float = 2.0, region_gain: float | None = None) -> np.ndarray:
     """Local hints spread over the object by distance, keeping the network's shading.
 
     Each hint is cut into sources of at most ``SOURCE_CELL`` px square (a dot is one source,
@@ -133,7 +156,12 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     the same weighted mean of (hint L - network L) times ``lightness``: a pale hint lightens
     the part around it, the network's light and shade stay. Paper is left alone (as in
     :func:`transfer_chroma`), and so are the drawing's lines (``drawing``, H x W gray: its
-    dark pixels keep the network's colour). Distances are Euclidean; they do not stop at lines.
+    dark pixels keep the network's colour).
+
+    Distances are Euclidean, but a colourist's hint means "this part": with ``drawing`` given,
+    a source weighs ``1 + region_gain`` times more inside its own area between the lines
+    (:func:`line_regions`), so a hint on a white sole stays off the brown upper beside it even
+    when it is the nearest. An area without a hint takes the nearest ones, as before.
     """
     if not hint_mask.any():
         return rgb
@@ -147,12 +175,20 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     if drawing is not None:
         w_obj *= drawing.astype(np.float32) * np.float32(1 / 255)
     h, w = rows.shape[:2]
+    gain = REGION_GAIN if region_gain is None else region_gain
+    labels = src_labels = None
+    if drawing is not None and gain > 0:
+        labels = line_regions(drawing)
+        src_labels = labels[np.clip(np.rint(src[:, 0]).astype(int), 0, h - 1), np.clip(np.rint(src[:, 1]).astype(int), 0, w - 1)]
     xs = np.arange(w, dtype=np.float32)
     rows_per_chunk = max(1, (1 << 22) // (w * len(src)))  # n x W x K floats stay ~16 MB
     for top in range(0, h, rows_per_chunk):
         ys = np.arange(top, min(h, top + rows_per_chunk), dtype=np.float32)
         dist2 = (ys[:, None, None] - src[:, 0]) ** 2 + (xs[None, :, None] - src[:, 1]) ** 2  # n x W x K
         weight = 1.0 / np.maximum(dist2, 1.0) ** (power / 2)
+        if labels is not None:
+            same = (labels[top : top + len(ys), :, None] == src_labels) & (src_labels > 0)
+            weight *= 1.0 + np.float32(gain) * same
         weight /= weight.sum(axis=2, keepdims=True)
         band = lab[top : top + len(ys)]
         wo = w_obj[top : top + len(ys)]
