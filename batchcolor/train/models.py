@@ -74,16 +74,19 @@ UP_MODES = ("resize", "bilinear", "transpose")
 RESIZE_MODES = ("resize", "bilinear")  # same weights: a checkpoint of one initialises the other
 
 
-def blur121(x: paddle.Tensor) -> paddle.Tensor:
+BLUR121 = [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+
+
+def blur121(x: paddle.Tensor, weight: paddle.Tensor | None = None) -> paddle.Tensor:
     """The separable [1 2 1]/4 blur that turns a nearest x2 into bilinear x2.
 
-    Edge padding, as bilinear resizing clamps at the border. Written as a depthwise convolution
-    with a constant kernel, which every exporter and OpenVINO take as it is.
+    Edge padding, as bilinear resizing clamps at the border. A depthwise convolution with a
+    constant kernel (``weight``, C x 1 x 3 x 3; built here when not given), which every
+    exporter and OpenVINO take as it is.
     """
-    channels = x.shape[1]
-    k = paddle.to_tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]], dtype=x.dtype) / 16.0
-    weight = paddle.tile(k.reshape([1, 1, 3, 3]), [channels, 1, 1, 1])
-    return F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), weight, groups=channels)
+    if weight is None:
+        weight = paddle.to_tensor([[BLUR121]] * x.shape[1], dtype=x.dtype) / 16.0
+    return F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), weight, groups=weight.shape[0])
 
 
 class Up(nn.Layer):
@@ -97,6 +100,8 @@ class Up(nn.Layer):
         else:
             raise ValueError(f"up-sampling must be one of {UP_MODES}, got {mode!r}")
         self.conv = DoubleConv(2 * cout, cout)
+        if mode == "bilinear":  # a constant of the graph, not a weight: never trained, never saved
+            self.register_buffer("blur", paddle.to_tensor([[BLUR121]] * cin, dtype="float32") / 16.0, persistable=False)
 
     def forward(self, x: paddle.Tensor, skip: paddle.Tensor) -> paddle.Tensor:
         if self.mode == "bilinear" and self.training:
@@ -106,7 +111,7 @@ class Up(nn.Layer):
         elif self.mode in RESIZE_MODES:
             x = upsample_nearest2x(x)
             if self.mode == "bilinear":
-                x = blur121(x)
+                x = blur121(x, self.blur)
         return self.conv(paddle.concat([self.up(x), skip], axis=1))
 
 
