@@ -324,3 +324,34 @@ def test_bilinear_up_layer_is_the_same_function_in_training_and_export_spelling(
     up.training = False
     with paddle.no_grad():
         assert np.abs(up(low * 1.5, skip).numpy() - exported).max() > 1e-3  # the check can fail
+
+
+def _line_widths(gray: np.ndarray) -> list[int]:
+    """Lengths of the dark runs down a few columns (the drawing's lines are horizontal)."""
+    runs = []
+    for x in (30, 60, 90):
+        dark = np.concatenate([[0], (gray[:, x] < 128).astype(np.int8), [0]])
+        edges = np.flatnonzero(np.diff(dark))
+        runs += list(edges[1::2] - edges[0::2])
+    return runs
+
+
+def test_line_style_thickness_reaches_line_max_and_not_beyond():
+    from batchcolor.train.augment import line_style
+
+    edges = np.full((128, 128), 255, np.uint8)
+    for y in range(10, 120, 12):
+        cv2.line(edges, (5, y), (122, y), 0, 1)
+    widths = {m: [w for s in range(40) for w in _line_widths(line_style(np.random.default_rng(s), edges, m))] for m in (3, 5)}
+    assert max(widths[3]) == 3 and max(widths[5]) == 5, {m: sorted(set(w)) for m, w in widths.items()}
+    assert min(widths[5]) == 1, "thin lines are still drawn"
+
+
+def test_train_cli_takes_line_max(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    r = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "4", "--depth", "2", "--augment",
+                "--line-max", "5", "--max-steps", "1", "--epochs", "1", "--batch-size", "4", "--val-last", "4")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / "config.json").read_text())["line_max"] == 5
+    bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--augment", "--line-max", "0", "--max-steps", "1")
+    assert bad.returncode == 2 and "line-max" in bad.stderr

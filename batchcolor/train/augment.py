@@ -5,7 +5,9 @@ frame. Users draw with 1-3 px lines, pencil-grey or inked, with breaks, at any s
 page. A network that only ever saw the dataset's style learns that style, so every sample is
 re-drawn here (pure NumPy/OpenCV, a few ms per batch against ~800 ms for the step):
 
-* thickness 1-3 px (a min filter on the dark lines), at the 256 px source;
+* thickness 1-3 px (a min filter on the dark lines), at the 256 px source (``line_max``
+  raises the top: XDoG-style or marker drawings have 4-5 px lines, which a network trained
+  on 1-3 px paints as coloured strokes with halos);
 * small breaks along the lines (a few lines in three);
 * inked (binarised) or soft, and sometimes lighter, pencil-like lines;
 * scale: a random rescale of 0.5-2x of the object before the crop to the training size,
@@ -26,12 +28,14 @@ class Augment:
     line_style: bool = True
     scale_min: float = 0.5
     scale_max: float = 2.0
+    line_max: int = 3  # thickest re-drawn line, px at the 256 px source
 
 
-def line_style(rng: np.random.Generator, edges: np.ndarray) -> np.ndarray:
-    """Re-draw an H x W uint8 edge map (dark lines on white) in a random user-like style."""
+def line_style(rng: np.random.Generator, edges: np.ndarray, line_max: int = 3) -> np.ndarray:
+    """Re-draw an H x W uint8 edge map (dark lines on white) in a random user-like style,
+    lines 1 to ``line_max`` px thick (uniform)."""
     out = edges
-    t = int(rng.integers(1, 4))
+    t = int(rng.integers(1, line_max + 1))
     if t > 1:
         out = cv2.erode(out, np.ones((t, t), np.uint8))
     if rng.random() < 0.35:
@@ -73,7 +77,7 @@ def rescale_crop(rng: np.random.Generator, edges: np.ndarray, photo: np.ndarray,
 def sample(rng: np.random.Generator, edges: np.ndarray, photo: np.ndarray, size: int, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
     """One augmented (edges H x W uint8, photo H x W x 3 uint8) pair at ``size``."""
     if aug.line_style:
-        edges = line_style(rng, edges)
+        edges = line_style(rng, edges, aug.line_max)
     if aug.scale_max > 0:
         edges, photo = rescale_crop(rng, edges, photo, size, aug.scale_min, aug.scale_max)
     elif edges.shape[0] != size:

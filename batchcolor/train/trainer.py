@@ -63,6 +63,7 @@ class TrainConfig:
     augment: bool = False  # line style (thickness, breaks, ink/pencil) and scale (rescale, then crop)
     scale_min: float = 0.5
     scale_max: float = 2.0
+    line_max: int = 3  # thickest --augment line (px at the source)
     init_from: str | None = None  # start the generator from this checkpoint (L1 pre-training -> GAN fine-tune)
     hint_weight: float = 0.0  # extra L1 weight on hinted pixels: the output under a hint should be its colour
     recolour: float = 0.0  # share of hinted samples whose target is recoloured (hue/chroma), see augment.recolour
@@ -94,7 +95,8 @@ class TrainConfig:
     def augmentation(self):
         from batchcolor.train.augment import Augment
 
-        return Augment(line_style=self.augment, scale_min=self.scale_min, scale_max=self.scale_max if self.augment else 0.0)
+        return Augment(line_style=self.augment, scale_min=self.scale_min, scale_max=self.scale_max if self.augment else 0.0,
+                       line_max=self.line_max)
 
     @property
     def source_size(self) -> int:
