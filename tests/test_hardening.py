@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -453,3 +455,27 @@ def test_ctrl_c_while_the_command_is_still_importing_exits_130_without_a_traceba
     r = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, r.stderr
     assert r.stderr.strip() == "batchcolor: interrupted"
+
+
+FREE_AFTER_CLOSE = """
+import sys, numpy as np
+from batchcolor.colorize.image import colorize_image
+from batchcolor.colorize.settings import InferenceSettings, open_engine
+for i in range(12):
+    engine, tiling = open_engine(InferenceSettings(model=sys.argv[1], precision="f32", cache_dir=None))
+    colorize_image(np.full((40, 40), 255, np.uint8), engine, tiling)
+    engine.close()
+    del engine  # the compiled model is freed here, right after the last tile's callback
+print("freed", i + 1)
+"""
+
+
+def test_an_engine_freed_right_after_close_does_not_hang(tmp_path, pointwise_gray):
+    """OpenVINO's wait_all returns before a request's callback has run; freeing the compiled
+    model then joined its executor with the GIL held while the callback waited for the GIL:
+    a hang in 5 of 5 suite runs of the lines-auto test. close() now waits for callbacks."""
+    out = tmp_path / "out.txt"
+    with open(out, "w") as fh:  # output to a file, as under pytest's capture, where it hung
+        proc = subprocess.run([sys.executable, "-c", FREE_AFTER_CLOSE, str(pointwise_gray)], stdout=fh,
+                              stderr=subprocess.STDOUT, timeout=60)
+    assert proc.returncode == 0 and "freed 12" in out.read_text(), out.read_text()[-2000:]

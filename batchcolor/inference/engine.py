@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,23 +163,54 @@ def _close_live_engines() -> None:
         engine.close()
 
 
-def _weak_callback(ref: "weakref.ref[Engine]") -> Callable[[Any, int], None]:
+class _Callbacks:
+    """How many completion callbacks have not returned yet.
+
+    OpenVINO's ``wait_all`` returns once the requests are done, and a request's callback can
+    still be waiting for the GIL then. Freeing a compiled model joins its executor's threads
+    with the GIL held, so freeing it under such a callback hangs the process (seen in the
+    suite: main thread in ``~CPUStreamsExecutor`` joining, callback thread in ``take_gil``).
+    :meth:`Engine.close` waits here, with the GIL released, until every callback is out."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+
+    def started(self) -> None:
+        with self._cond:
+            self._running += 1
+
+    def finished(self) -> None:
+        with self._cond:
+            self._running -= 1
+            if self._running == 0:
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._running == 0, timeout)
+
+
+def _weak_callback(ref: "weakref.ref[Engine]", callbacks: _Callbacks) -> Callable[[Any, int], None]:
     """The queue's callback, holding its engine weakly (no engine <-> queue cycle)."""
 
     def on_done(request: Any, token: int) -> None:
-        engine = ref()
-        if engine is None:
-            return
-        done, key = engine._pending.pop(token)
-        # No strong reference while ``done`` runs: it may release the submitting thread,
-        # which may then drop the engine; the last reference must not die on this thread.
-        del engine
         try:
-            done(key, request.get_output_tensor(0).data[0])
-        except BaseException as exc:  # re-raised in the submitting thread
             engine = ref()
-            if engine is not None and engine._error is None:
-                engine._error = exc
+            if engine is None:
+                return
+            done, key = engine._pending.pop(token)
+            # No strong reference while ``done`` runs: it may release the submitting thread,
+            # which may then drop the engine; the last reference must not die on this thread.
+            del engine
+            try:
+                done(key, request.get_output_tensor(0).data[0])
+            except BaseException as exc:  # re-raised in the submitting thread
+                engine = ref()
+                if engine is not None and engine._error is None:
+                    engine._error = exc
+        finally:
+            callbacks.finished()
 
     return on_done
 
@@ -210,6 +242,7 @@ class Engine:
         # process ("Resource deadlock avoided"). With tokens and a weak callback there is no
         # cycle: an engine is freed where its last user lets go.
         self._pending: dict[int, tuple[Completion, Any]] = {}
+        self._callbacks = _Callbacks()
         self._tokens = itertools.count()
         self._lock = threading.Lock()  # guards lazy compiles and start_async
         self._models: dict[bool, tuple[Any, Any]] = {}  # dynamic? -> (compiled, queue)
@@ -235,7 +268,7 @@ class Engine:
                                  f"{', '.join(self._core.available_devices) or 'none'})") from exc
             n = self.config.num_requests or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
             queue = _ov().AsyncInferQueue(compiled, max(1, n))
-            queue.set_callback(_weak_callback(weakref.ref(self)))
+            queue.set_callback(_weak_callback(weakref.ref(self), self._callbacks))
             self._models[dynamic] = (compiled, queue)
         return self._models[dynamic]
 
@@ -273,10 +306,12 @@ class Engine:
             self.tiles_submitted += 1
             token = next(self._tokens)
             self._pending[token] = (done, key)
+            self._callbacks.started()
             try:
                 queue.start_async({0: batch}, token)
             except Exception as exc:
                 self._pending.pop(token, None)
+                self._callbacks.finished()
                 raise InferenceError(f"inference request failed to start: {exc}") from exc
         self.raise_if_failed()
 
@@ -287,9 +322,19 @@ class Engine:
             return False, np.ascontiguousarray(tile[None])
         return True, normalise(tile, self.card)
 
-    def wait_all(self) -> None:
+    CALLBACK_TIMEOUT_S = 60.0
+
+    def _wait_callbacks(self) -> None:
+        """Every request done and every callback returned (see :class:`_Callbacks`)."""
         for _, queue in list(self._models.values()):
             queue.wait_all()
+        self._callbacks.wait_idle(self.CALLBACK_TIMEOUT_S)
+        # the last callback has returned but its thread may still need the GIL for a moment
+        # to leave OpenVINO's wrapper: let it have it before anything is freed
+        time.sleep(0.001)
+
+    def wait_all(self) -> None:
+        self._wait_callbacks()
         self.raise_if_failed()
 
     def close(self) -> None:
@@ -298,8 +343,7 @@ class Engine:
         Callers that are done with the engine call this rather than leaving OpenVINO's
         queues to garbage collection at interpreter exit, where a queue torn down under a
         live callback thread aborts the process."""
-        for _, queue in list(self._models.values()):
-            queue.wait_all()
+        self._wait_callbacks()
         with self._lock:
             self._models.clear()
             self._sync_requests.clear()
