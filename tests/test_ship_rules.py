@@ -50,3 +50,31 @@ def test_targets_decide_only_among_candidates_close_in_psnr(monkeypatch):
     assert ship.rank(results) == ["b", "a", "c"]  # c meets most but is 0.6 dB behind
     met["b"] = 5
     assert ship.rank(results) == ["a", "b", "c"]  # a tie on targets: PSNR
+
+
+def _conditions(auto: float, glob: float, pts: float) -> dict:
+    keys = {"ssim": 0.7, "ciede2000": 9.0, "colorfulness_ratio": 0.8, "line_recall": 0.99, "hint_fidelity": 2.0}
+    return {"automatic": {"psnr": auto, **keys}, "global": {"psnr": glob, **keys}, "points10": {"psnr": pts, **keys}}
+
+
+def _metrics(hed: float, other: float | None) -> dict:
+    m = {s: _conditions(hed, hed + 3, hed + 4) for s in ship.SETS}
+    if other is not None:
+        m["other_edges"] = {e: {s: _conditions(other, other + 3, other + 4) for s in ship.SETS} for e in ship.OTHER_EDGES}
+    return m
+
+
+def test_score_weighs_every_edge_style_the_same():
+    assert abs(ship.score(_metrics(15.0, None)) - 17.333) < 1e-3  # HED only: (15 + 18 + 19) / 3
+    assert abs(ship.score(_metrics(15.0, 12.0)) - (17.333 + 2 * 14.333) / 3) < 1e-3
+    # a model 0.2 dB ahead on HED that falls apart on thicker lines loses the ranking
+    fits_hed, generalises = _metrics(15.2, 11.0), _metrics(15.0, 12.5)
+    assert ship.rank({"fits_hed": fits_hed, "generalises": generalises})[0] == "generalises"
+
+
+def test_other_edges_table_lists_each_style_and_set():
+    text = ship.other_edges_table(_metrics(15.0, 12.0))
+    rows = [r for r in text.splitlines() if r.startswith("| ") and "---" not in r][1:]
+    assert len(rows) == (1 + len(ship.OTHER_EDGES)) * len(ship.SETS)
+    assert any(r.startswith("| xdog (re-drawn) | handbags val | 12.00 |") for r in rows)
+    assert ship.other_edges_table(_metrics(15.0, None)) == ""
