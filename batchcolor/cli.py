@@ -100,7 +100,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, **env("cache_dir"), help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
         click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache."),
         click.option("--color", default=None, **env("color"), help="'#RRGGBB': the main colour of the drawn object (models trained with hints). A hint layer's points win where they are."),
-        click.option("--lines", type=click.Choice(["keep", "none"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is (default: from the model card)."),
+        click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is; auto: keep them where the colouring was enlarged 2x or more (a big drawing coloured at the model's scale) (default: from the model card)."),
         click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, **env("saturation"), help="Chroma gain of automatic colours (no hints, no --color): 1 is the network's own, 0 gray (default: the model card's measured gain)."),
     ]
 
@@ -357,7 +357,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--name", default=None, help="Model name for the card (default: the folder name).")
 @click.option("--tile", type=click.IntRange(16, 4096), default=512, show_default=True, help="Recommended tile for the card.")
 @click.option("--overlap", type=click.IntRange(0, 4095), default=None, help="Recommended overlap for the card (default: the smallest that meets the seam bar, measured on the exported model; 128 if it cannot be measured).")
-@click.option("--lines", type=click.Choice(["keep", "none"]), default="none", show_default=True, help="The card's default for --lines.")
+@click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default="none", show_default=True, help="The card's default for --lines.")
 @click.option("--color-transfer", type=click.Choice(["chroma", "none"]), default="none", show_default=True, help="How --color finishes the network's output: chroma lays the colour's hue on the object, keeping the network's light and shade (see batchcolor/drawing/chroma.py).")
 @click.option("--hint-transfer", type=click.Choice(["regions", "distance"]), default="regions", show_default=True, help="With --color-transfer chroma, how a hint layer's colours spread: regions (the drawing's line-bounded areas, hue only) or distance (from the nearest hints, hue and lightness; lines kept).")
 @click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/drawing/paper.py); model: the network's output everywhere.")
@@ -414,7 +414,7 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 @click.option("--size", type=click.IntRange(16, 4096), default=None, help="Evaluation size (default: the card's training scale).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="f32", show_default=True)
 @click.option("--scale", default="none", show_default=True, help="As run's --scale ('auto' is run's default; use it with --size 256 to measure what users get).")
-@click.option("--lines", type=click.Choice(["keep", "none"]), default=None, help="As run's --lines (default: the card's).")
+@click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, help="As run's --lines (default: the card's).")
 @click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, help="As run's --saturation (default: the card's).")
 @click.option("--hints", "points", type=click.IntRange(0, 1000), default=0, show_default=True, help="Also evaluate with N seeded 5x5 point hints sampled from each target (hinted models).")
 @click.option("--global-color", is_flag=True, help="Also evaluate with each target's median object colour as --color (hinted models).")

@@ -288,3 +288,51 @@ def test_a_hint_colours_its_own_area_even_where_another_hint_is_nearer():
     by_distance = rgb_to_lab(np.ascontiguousarray(spread_points(rgb, colour, mask, drawing, region_gain=0)[strip]))
     assert by_area[..., 1].mean() > 30 and by_area[..., 2].mean() > 0, "red up to the line"
     assert by_distance[..., 2].mean() < -20, "by distance alone the nearer blue crosses the line"
+
+
+@pytest.fixture(scope="module")
+def lines_auto_model(tmp_path_factory):
+    """A 1x1-conv model whose card brings objects to 32 px and says ``--lines auto``."""
+    folder = tmp_path_factory.mktemp("models") / "lines_auto"
+    synthetic.save_with_card(synthetic.pointwise(1, seed=3), folder,
+                             synthetic.test_card("lines_auto", 1, 16, tile=64, overlap=16, lines="auto"))
+    doc = json.loads((folder / "card.json").read_text())
+    doc["scale"] = 32
+    (folder / "card.json").write_text(json.dumps(doc))
+    return folder
+
+
+def _square(canvas: int, side: int) -> np.ndarray:
+    img = np.full((canvas, canvas), 255, np.uint8)
+    a = (canvas - side) // 2
+    cv2.rectangle(img, (a, a), (a + side, a + side), 0, 2)
+    return img
+
+
+@pytest.mark.parametrize("side, lines, kept", [(200, None, True), (200, "none", False), (48, None, False),
+                                               (48, "keep", True)])
+def test_lines_auto_keeps_the_drawings_lines_where_the_colouring_was_enlarged(lines_auto_model, side, lines, kept):
+    """A 200 px object coloured at 32 px comes back enlarged 6x: its lines are laid on top
+    (black, where the 1x1 model alone paints them a colour); a 48 px one (1.5x) is left as
+    the network paints it; an explicit --lines wins either way."""
+    from batchcolor.colorize.guidance import guidance
+    from batchcolor.colorize.image import colorize_image
+    from batchcolor.colorize.settings import InferenceSettings, open_engine
+
+    settings = InferenceSettings(model=str(lines_auto_model), precision="f32", scale="auto", lines=lines, cache_dir=None)
+    engine, tiling = open_engine(settings)
+    drawing = _square(256, side)
+    out = colorize_image(drawing, engine, tiling, "auto", guide=guidance(settings, engine.card))
+    engine.close()
+    a = (256 - side) // 2
+    on_line = out[a : a + side, a].astype(int)  # the left edge of the square, the line's middle
+    assert on_line.max(axis=1).mean() < 1 if kept else on_line.max(axis=1).mean() > 40, on_line.max(axis=1).mean()
+
+
+def test_for_enlargement_rule():
+    from batchcolor.colorize.guidance import Guidance
+
+    auto = Guidance(lines_auto=True)
+    assert auto.for_enlargement(0.5).keep_lines and auto.for_enlargement(0.2).keep_lines
+    assert not auto.for_enlargement(0.51).keep_lines and not auto.for_enlargement(1.0).keep_lines
+    assert not Guidance().for_enlargement(0.1).keep_lines  # "none" stays none

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from batchcolor.errors import ConfigError
+from batchcolor.inference.modelcard import LINE_MODES
 
 try:
     import tomllib
@@ -57,8 +58,8 @@ def _check_values(path: Path, values: dict[str, Any]) -> None:
             parse_color(values["color"])
         except ValueError as exc:
             raise ConfigError(f"{path}: setting 'color': {exc}") from None
-    if "lines" in values and values["lines"] not in ("keep", "none"):
-        raise ConfigError(f"{path}: setting 'lines' must be keep or none, got {values['lines']!r}")
+    if "lines" in values and values["lines"] not in LINE_MODES:
+        raise ConfigError(f"{path}: setting 'lines' must be one of {', '.join(LINE_MODES)}, got {values['lines']!r}")
 
 
 def load_pipeline(spec: str) -> dict[str, Any]:

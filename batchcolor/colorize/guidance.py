@@ -31,6 +31,7 @@ class Guidance:
     paper: bool = False  # the drawing's own paper outside its objects (card: paper = keep)
     saturation: float = 1.0  # chroma gain of automatic colours (card: saturation; no hints, no --color)
     hint_input: str = "points"  # what the network sees of a hint layer: "points", or "mean" (card: hint_input)
+    lines_auto: bool = False  # --lines auto: keep_lines where the colouring is enlarged (see :meth:`for_enlargement`)
 
     @property
     def by_rows(self) -> bool:
@@ -55,6 +56,16 @@ class Guidance:
         if self.keep_lines:
             rgb = keep_lines(rgb, drawing)
         return rgb
+
+    def for_enlargement(self, factor: float) -> "Guidance":
+        """The guidance for a drawing coloured at ``factor`` times its size and brought back:
+        with ``--lines auto``, the drawing's own lines are kept once that enlarges the colouring
+        LINES_AUTO_ENLARGEMENT times or more (the network's line strokes blur away)."""
+        from batchcolor.inference.modelcard import LINES_AUTO_ENLARGEMENT
+
+        if self.lines_auto and not self.keep_lines and factor * LINES_AUTO_ENLARGEMENT <= 1.0:
+            return replace(self, keep_lines=True)
+        return self
 
     def without_finishing(self) -> "Guidance":
         """The same hints for the network, with every finishing step off (done once, later)."""
@@ -133,17 +144,18 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     coloured); a ``--color`` for such a model is refused up front by :func:`resolve`. The
     saturation applies to automatic colours only: given colours are the user's own.
     """
-    keep = (settings.lines or card.lines) == "keep"
+    lines = settings.lines or card.lines
+    keep, auto = lines == "keep", lines == "auto"
     paper = card.extra.get("paper") == "keep"
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
-        return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card))
+        return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto)
     transfer = card.extra.get("color_transfer") == "chroma"
     # the points can be left out of the network only where the finishing step lays them
     hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"
     return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), keep,
                     rgb if transfer else None, transfer and layer is not None,
-                    str(card.extra.get("hint_transfer", "regions")), paper, hint_input=hint_input)
+                    str(card.extra.get("hint_transfer", "regions")), paper, hint_input=hint_input, lines_auto=auto)
 
 
 def effective_saturation(settings: InferenceSettings, card: ModelCard) -> float:

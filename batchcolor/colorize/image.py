@@ -126,10 +126,12 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
         emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
 
     boxes = _objects_to_colour_alone(x, scale, card)
+    # (on a sheet: its typical drawing's factor, which only --lines auto needs)
+    factor = scale_factor(x, scale, card) if len(boxes) <= 1 or guide.lines_auto else 1.0
+    guide = guide.for_enlargement(factor)
     if len(boxes) > 1:
         finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card))
         return None
-    factor = scale_factor(x, scale, card)
     if abs(factor - 1.0) > 1e-3:
         finished(0, guide.finish(_colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe), x, card))
         return None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from batchcolor.inference.engine import Engine, EngineConfig
 from batchcolor.drawing.hints import parse_color
-from batchcolor.inference.modelcard import ModelCard, ModelRef
+from batchcolor.inference.modelcard import LINE_MODES, ModelCard, ModelRef
 from batchcolor.inference.registry import default_model, lookup
 from batchcolor.tiling.tiler import TileSettings
 
@@ -61,8 +61,8 @@ def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: 
     """Usage errors (ValueError) for ``--scale``/``--color``/``--lines`` before any file is touched."""
     if settings.scale not in ("none", "auto"):
         parse_scale(settings.scale)
-    if settings.lines is not None and settings.lines not in ("keep", "none"):
-        raise ValueError(f"--lines must be keep or none, got {settings.lines!r}")
+    if settings.lines is not None and settings.lines not in LINE_MODES:
+        raise ValueError(f"--lines must be one of {', '.join(LINE_MODES)}, got {settings.lines!r}")
     if settings.saturation is not None and not 0.0 <= settings.saturation <= MAX_SATURATION:
         raise ValueError(f"--saturation must be between 0 and {MAX_SATURATION:g}, got {settings.saturation!r}")
     if settings.color is not None:

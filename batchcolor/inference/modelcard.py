@@ -24,6 +24,16 @@ DRAWING_MEAN = 127.5
 DRAWING_STD = 127.5
 
 
+
+# ``--lines``: "keep" multiplies the colour by the drawing's lightness (its lines on top),
+# "none" leaves the network's output as it is, "auto" keeps the lines only where the colouring
+# was enlarged at least LINES_AUTO_ENLARGEMENT times to the drawing's size (a big drawing that
+# ``--scale auto`` brought down to the model's scale): the network paints a drawing's lines
+# as thin strokes of its own, and enlarged 5x those strokes are blurred bands (line recall
+# 0.44-0.62 at 1024 px objects against 1.00 at 256, benchmarks/sizes.py).
+LINE_MODES = ("keep", "none", "auto")
+LINES_AUTO_ENLARGEMENT = 2.0
+
 @dataclass(frozen=True)
 class ModelCard:
     name: str
@@ -45,8 +55,7 @@ class ModelCard:
     # ``input.hints``: a hinted model takes 8 more planes after the drawing (batchcolor.drawing.hints),
     # uint8-encoded and normalised per plane with these means and stds; None for plain models
     hints: dict[str, Any] | None = None
-    # what ``--lines`` does when not given: "keep" multiplies the colour by the drawing's
-    # lightness (the line layer on multiply), "none" leaves the network's output alone
+    # what ``--lines`` does when not given (LINE_MODES)
     lines: str = "none"
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -187,8 +196,9 @@ def _check(card: ModelCard, source: Path) -> None:
         raise ModelError(f"{source}: model card field 'padding.mode' must be reflect or constant, got {card.padding!r}")
     if not isinstance(card.pad_value, int) or not 0 <= card.pad_value <= 255:
         raise ModelError(f"{source}: model card field 'padding.value' must be an integer 0-255, got {card.pad_value!r}")
-    if card.lines not in ("keep", "none"):
-        raise ModelError(f"{source}: model card field 'lines.default' must be keep or none, got {card.lines!r}")
+    if card.lines not in LINE_MODES:
+        raise ModelError(f"{source}: model card field 'lines.default' must be one of {', '.join(LINE_MODES)}, "
+                         f"got {card.lines!r}")
     if card.hints is not None and list(card.hints.get("planes", [])) != list(HINT_PLANE_NAMES):
         raise ModelError(f"{source}: model card field 'input.hints.planes' must be {list(HINT_PLANE_NAMES)} "
                          f"(the planes this runtime can build), got {card.hints.get('planes')!r}")
