@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=30, help="drawings per set")
     ap.add_argument("--sizes", default="128,256,512,1024")
     ap.add_argument("--widths", default="1,2,3")
-    ap.add_argument("--lines", choices=["keep", "none"], default=None, help="as run's --lines (default: the card's)")
+    ap.add_argument("--lines", choices=["keep", "none", "auto"], default=None, help="as run's --lines (default: the card's)")
     args = ap.parse_args()
     sizes = [int(v) for v in args.sizes.split(",")]
     widths = [int(v) for v in args.widths.split(",")]
