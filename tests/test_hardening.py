@@ -416,7 +416,9 @@ def test_sigint_during_start_up_exits_130(tmp_path, small_unet):
     import subprocess
     import sys
 
-    src = _tree(tmp_path / "in", 40)  # enough work that the signal lands before the end
+    # enough work that the signal lands before the end: 40 files of 48 px took under a second on
+    # a quiet fast box and the run finished before the signal (exit 0); 400 take several
+    src = _tree(tmp_path / "in", 400)
     # The signal is sent once the command's own start-up is under way (OpenCV, then OpenVINO
     # loaded by the run command), not after a fixed delay: on a loaded box a fixed 0.1 s can
     # land inside Python's own start-up (site packages), before any of batchcolor's code.
