@@ -76,10 +76,10 @@ def test_manifest_records_the_stat_of_what_was_read(tmp_path, engine):
     assert done.error is None and done.size == st.st_size and done.mtime_ns == st.st_mtime_ns
 
 
-def _tree(root, n=3):
+def _tree(root, n=3, size=48):
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        cv2.imwrite(str(root / f"d{i}.png"), synthetic.line_art(48, 48, seed=i))
+        cv2.imwrite(str(root / f"d{i}.png"), synthetic.line_art(size, size, seed=i))
     return root
 
 
@@ -416,9 +416,9 @@ def test_sigint_during_start_up_exits_130(tmp_path, small_unet):
     import subprocess
     import sys
 
-    # enough work that the signal lands before the end: 40 files of 48 px took under a second on
-    # a quiet fast box and the run finished before the signal (exit 0); 400 take several
-    src = _tree(tmp_path / "in", 400)
+    # enough work that the signal lands before the end: 400 files of 48 px took 1.2 s, and under
+    # the suite's load the run had finished before the poll below saw OpenVINO loaded (exit 0)
+    src = _tree(tmp_path / "in", 120, size=256)
     # The signal is sent once the command's own start-up is under way (OpenCV, then OpenVINO
     # loaded by the run command), not after a fixed delay: on a loaded box a fixed 0.1 s can
     # land inside Python's own start-up (site packages), before any of batchcolor's code.
