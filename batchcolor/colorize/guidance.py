@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.hints import Hints, PlaneMap, fit_layer, parse_color
-from batchcolor.inference.modelcard import ModelCard
+from batchcolor.inference.modelcard import LINES_AUTO_ENLARGEMENT, ModelCard
 from batchcolor.colorize.settings import InferenceSettings
 from batchcolor.tiling.tiler import TilePlanes
 
@@ -61,8 +61,6 @@ class Guidance:
         """The guidance for a drawing coloured at ``factor`` times its size and brought back:
         with ``--lines auto``, the drawing's own lines are kept once that enlarges the colouring
         LINES_AUTO_ENLARGEMENT times or more (the network's line strokes blur away)."""
-        from batchcolor.inference.modelcard import LINES_AUTO_ENLARGEMENT
-
         if self.lines_auto and not self.keep_lines and factor * LINES_AUTO_ENLARGEMENT <= 1.0:
             return replace(self, keep_lines=True)
         return self
