@@ -254,7 +254,11 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (smoke runs).")
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--lr", type=float, default=2e-4, show_default=True)
-@click.option("--l1-weight", type=float, default=100.0, show_default=True)
+@click.option("--l1-weight", type=float, default=100.0, show_default=True, help="Weight of the reconstruction term (the pix2pix paper's lambda).")
+@click.option("--recon", type=click.Choice(["l1", "mse"]), default="l1", show_default=True,
+              help="Reconstruction loss: L1 (the per-pixel median: crisper, the pix2pix default) or squared error "
+                   "(the per-pixel mean: what PSNR rewards; greyer where the colour is ambiguous). best.pdckpt follows it: "
+                   "lowest validation L1, or highest validation PSNR.")
 @click.option("--gan-mode", type=click.Choice(["vanilla", "lsgan"]), default="vanilla", show_default=True)
 @click.option("--no-flip", is_flag=True, help="Disable random horizontal flips.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -293,7 +297,7 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
         raise click.UsageError(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
-    click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val L1 {state.best_val_l1:.4f}", err=True)
+    click.echo(f"done: {state.step} steps, {state.epoch} epochs, {state.seconds / 60:.1f} min; best val {'-PSNR' if config.recon == 'mse' else 'L1'} {state.best_val:.4f}", err=True)
 
 
 @main.command()
@@ -308,7 +312,8 @@ def bench(model: str | None, quick: bool, precision: str, json_path: Path | None
 
     from batchcolor.tools.bench import format_table, run_bench
 
-    result = run_bench(model, quick, precision, workdir, log=lambda m: click.echo(m, err=True))
+    with _terminate_as_exit():  # SIGTERM unwinds: the child run is killed and the temp inputs removed
+        result = run_bench(model, quick, precision, workdir, log=lambda m: click.echo(m, err=True))
     click.echo(format_table(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2) + "\n")

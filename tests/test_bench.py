@@ -42,3 +42,36 @@ def _has_paddle() -> bool:
         return True
     except ImportError:
         return False
+
+
+@pytest.mark.slow
+def test_stopped_bench_removes_its_inputs_and_its_child(tmp_path, unet_model):
+    """A bench stopped with SIGTERM (a cron timeout, ``kill``) used to leave its generated
+    drawings (300-700 MiB at full size) in the temp folder and its child ``run`` going."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder, _ = unet_model
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "batchcolor", "bench", "--quick", "--model", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    seen = ""
+    deadline = time.monotonic() + 300
+    while "run on" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    assert "run on" in seen, seen
+    children: list[str] = []
+    while not children and time.monotonic() < deadline:  # wait for the child run on the generated drawings
+        time.sleep(0.2)
+        children = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert not list(scratch.glob("batchcolor-bench-*")), list(scratch.iterdir())
+    time.sleep(1)
+    alive = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
+    assert children and not alive, (children, alive)

@@ -355,3 +355,45 @@ def test_train_cli_takes_line_max(tiny_data, tmp_path):
     assert json.loads((run / "config.json").read_text())["line_max"] == 5
     bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--augment", "--line-max", "0", "--max-steps", "1")
     assert bad.returncode == 2 and "line-max" in bad.stderr
+
+
+@pytest.mark.parametrize("recon, lo, hi", [("l1", -1.0, -0.8), ("mse", -0.65, -0.35)])
+def test_recon_loss_learns_the_median_or_the_mean_of_an_ambiguous_target(recon, lo, hi):
+    """One drawing, two photos: black three times in four, white once. L1 must settle on the
+    median (black), squared error on the mean (-0.5 in the network's range): that difference
+    is the reason ``--recon mse`` exists (PSNR rewards the mean)."""
+    from batchcolor.train.trainer import Trainer
+
+    trainer = Trainer(config(Path("/nonexistent"), "/nonexistent", gray_edges=True, recon=recon, lr=5e-3))
+    rng = np.random.default_rng(0)
+    a = np.ones((4, 1, 32, 32), np.float32)
+    for _ in range(150):
+        b = np.where(rng.random(4) < 0.25, 1.0, -1.0).astype(np.float32)[:, None, None, None] * np.ones((4, 3, 32, 32), np.float32)
+        out = trainer.step(a, b)
+    assert ("loss_mse" in out) == (recon == "mse")
+    trainer.gen.eval()
+    with paddle.no_grad():
+        mean = float(trainer.gen(paddle.to_tensor(a[:1])).numpy().mean())
+    assert lo <= mean <= hi, (recon, mean)
+
+
+def test_best_checkpoint_follows_the_runs_objective():
+    from batchcolor.train.trainer import TrainConfig, val_score
+
+    l1, mse = TrainConfig(data=(), run_dir="x"), TrainConfig(data=(), run_dir="x", recon="mse")
+    sharp, mean = {"val_l1": 0.20, "val_psnr": 15.0}, {"val_l1": 0.22, "val_psnr": 15.6}
+    assert val_score(l1, sharp) < val_score(l1, mean)
+    assert val_score(mse, mean) < val_score(mse, sharp)
+    assert val_score(mse, {}) is None and val_score(l1, {}) is None
+
+
+def test_train_cli_takes_recon_and_records_it(tiny_data, tmp_path):
+    run = tmp_path / "mse"
+    res = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "8", "--recon", "mse", "--max-steps", "2",
+                  "--epochs", "1", "--batch-size", "4", "--val-last", "4")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((run / "config.json").read_text())["recon"] == "mse"
+    assert all("loss_mse" in r for r in losses(run))
+    assert "best val -PSNR" in res.stderr
+    bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--recon", "l2", "--max-steps", "1")
+    assert bad.returncode == 2 and "recon" in bad.stderr

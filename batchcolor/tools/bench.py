@@ -187,91 +187,93 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     assert tile is not None and overlap is not None
     tmp = Path(workdir or tempfile.mkdtemp(prefix="batchcolor-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    common = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "cache")]
-    result: dict[str, Any] = {"model": str(ref.model_path.parent), "tile": tile, "overlap": overlap,
-                              "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
+    try:  # a stopped bench (Ctrl-C, SIGTERM) removes its inputs too: they are hundreds of MiB
+        common = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "cache")]
+        result: dict[str, Any] = {"model": str(ref.model_path.parent), "tile": tile, "overlap": overlap,
+                                  "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
 
-    log("benchmark_app ...")
-    ceiling = benchmark_app(ref.model_path, card.network_channels, tile, precision, sizes.seconds)
-    result["benchmark_app_tiles_per_second"] = ceiling
+        log("benchmark_app ...")
+        ceiling = benchmark_app(ref.model_path, card.network_channels, tile, precision, sizes.seconds)
+        result["benchmark_app_tiles_per_second"] = ceiling
 
-    log(f"run on {sizes.small_count} drawings ...")
-    drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
-    if card.hint_planes:  # a hinted model: every other drawing carries a hint layer
-        result["small_hint_layers"] = write_hint_layers(tmp / "small", drawings, every=2)
-    # Drawings that fit get smaller tiles than the card's (fit_tile). OpenVINO's throughput
-    # in megapixels/s is nearly constant across tile sizes (5.03-5.17 MP/s from 640 down to
-    # 288 px here), so compare tile-megapixels per second against benchmark_app at the
-    # workload's median tile size.
-    plans = [TileSettings(tile, overlap).plan(h, w, card.stride) for h, w in drawings]
-    median_tile = int(statistics.median_low(p.tile for p in plans))
-    small_ceiling = benchmark_app(ref.model_path, card.network_channels, median_tile, precision, sizes.seconds)
-    result["small_median_tile"] = median_tile
-    result["benchmark_app_small_tiles_per_second"] = small_ceiling
-    small_tiles = sum(p.count for p in plans)
-    small_tile_mp = sum(p.count * p.tile * p.tile for p in plans) / 1e6
-    small_mp = sum(h * w for h, w in drawings) / 1e6
-    _cli("tile", str(tmp / "small" / "d0000.png"), "-o", str(tmp / "warm.png"), *common)  # compile once into the cache
-    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out"), *common, "--scale", "none")
-    if proc.returncode != 0:
-        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
-    result["small_tiles_per_second"] = small_tiles / secs
-    result["small_tile_megapixels_per_second"] = small_tile_mp / secs
-    result["small_megapixels_per_second"] = small_mp / secs
-    # the same drawings at run's defaults (its pipeline's --scale auto resizes each drawing):
-    # what a user's nightly job gets, beside the ratio above, which needs a known tile plan
-    proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out_defaults"), *common)
-    if proc.returncode != 0:
-        raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
-    result["small_megapixels_per_second_defaults"] = small_mp / secs
+        log(f"run on {sizes.small_count} drawings ...")
+        drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
+        if card.hint_planes:  # a hinted model: every other drawing carries a hint layer
+            result["small_hint_layers"] = write_hint_layers(tmp / "small", drawings, every=2)
+        # Drawings that fit get smaller tiles than the card's (fit_tile). OpenVINO's throughput
+        # in megapixels/s is nearly constant across tile sizes (5.03-5.17 MP/s from 640 down to
+        # 288 px here), so compare tile-megapixels per second against benchmark_app at the
+        # workload's median tile size.
+        plans = [TileSettings(tile, overlap).plan(h, w, card.stride) for h, w in drawings]
+        median_tile = int(statistics.median_low(p.tile for p in plans))
+        small_ceiling = benchmark_app(ref.model_path, card.network_channels, median_tile, precision, sizes.seconds)
+        result["small_median_tile"] = median_tile
+        result["benchmark_app_small_tiles_per_second"] = small_ceiling
+        small_tiles = sum(p.count for p in plans)
+        small_tile_mp = sum(p.count * p.tile * p.tile for p in plans) / 1e6
+        small_mp = sum(h * w for h, w in drawings) / 1e6
+        _cli("tile", str(tmp / "small" / "d0000.png"), "-o", str(tmp / "warm.png"), *common)  # compile once into the cache
+        proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out"), *common, "--scale", "none")
+        if proc.returncode != 0:
+            raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+        result["small_tiles_per_second"] = small_tiles / secs
+        result["small_tile_megapixels_per_second"] = small_tile_mp / secs
+        result["small_megapixels_per_second"] = small_mp / secs
+        # the same drawings at run's defaults (its pipeline's --scale auto resizes each drawing):
+        # what a user's nightly job gets, beside the ratio above, which needs a known tile plan
+        proc, secs = _cli("run", str(tmp / "small"), str(tmp / "small_out_defaults"), *common)
+        if proc.returncode != 0:
+            raise RuntimeError(f"batchcolor run failed: {proc.stderr[-2000:]}")
+        result["small_megapixels_per_second_defaults"] = small_mp / secs
 
-    log(f"tile on a {sizes.sheet}x{sizes.sheet} sheet ...")
-    sheet = tmp / "sheet.png"
-    cv2.imwrite(str(sheet), line_art(sizes.sheet, sizes.sheet, seed=1))
-    plan = plan_tiles(sizes.sheet, sizes.sheet, tile, overlap, card.stride)
-    proc, secs = _cli("tile", str(sheet), "-o", str(tmp / "sheet_out.png"), *common)
-    if proc.returncode != 0:
-        raise RuntimeError(f"batchcolor tile failed: {proc.stderr[-2000:]}")
-    result["sheet_tiles_per_second"] = plan.count / secs
-    result["sheet_megapixels_per_second"] = sizes.sheet**2 / 1e6 / secs
-    result["overlap_overhead"] = plan.overhead()
-    if ceiling:
-        result["benchmark_app_tile_megapixels_per_second"] = ceiling * tile * tile / 1e6
-        result["ratio_vs_benchmark_app_sheet"] = result["sheet_tiles_per_second"] / ceiling
-    if small_ceiling:
-        result["benchmark_app_small_tile_megapixels_per_second"] = small_ceiling * median_tile**2 / 1e6
-        result["ratio_vs_benchmark_app_small"] = (result["small_tile_megapixels_per_second"]
-                                                  / result["benchmark_app_small_tile_megapixels_per_second"])
+        log(f"tile on a {sizes.sheet}x{sizes.sheet} sheet ...")
+        sheet = tmp / "sheet.png"
+        cv2.imwrite(str(sheet), line_art(sizes.sheet, sizes.sheet, seed=1))
+        plan = plan_tiles(sizes.sheet, sizes.sheet, tile, overlap, card.stride)
+        proc, secs = _cli("tile", str(sheet), "-o", str(tmp / "sheet_out.png"), *common)
+        if proc.returncode != 0:
+            raise RuntimeError(f"batchcolor tile failed: {proc.stderr[-2000:]}")
+        result["sheet_tiles_per_second"] = plan.count / secs
+        result["sheet_megapixels_per_second"] = sizes.sheet**2 / 1e6 / secs
+        result["overlap_overhead"] = plan.overhead()
+        if ceiling:
+            result["benchmark_app_tile_megapixels_per_second"] = ceiling * tile * tile / 1e6
+            result["ratio_vs_benchmark_app_sheet"] = result["sheet_tiles_per_second"] / ceiling
+        if small_ceiling:
+            result["benchmark_app_small_tile_megapixels_per_second"] = small_ceiling * median_tile**2 / 1e6
+            result["ratio_vs_benchmark_app_small"] = (result["small_tile_megapixels_per_second"]
+                                                      / result["benchmark_app_small_tile_megapixels_per_second"])
 
-    log("seed's way (Paddle dygraph, one tile at a time) ...")
-    naive = naive_paddle(ref, tile, sizes.naive_tiles)
-    result["naive_paddle_tiles_per_second"] = naive
-    result["speedup_vs_naive"] = result["sheet_tiles_per_second"] / naive if naive else None
+        log("seed's way (Paddle dygraph, one tile at a time) ...")
+        naive = naive_paddle(ref, tile, sizes.naive_tiles)
+        result["naive_paddle_tiles_per_second"] = naive
+        result["speedup_vs_naive"] = result["sheet_tiles_per_second"] / naive if naive else None
 
-    log(f"peak RSS of run at its defaults on {sizes.huge}x{sizes.huge_height} ...")
-    (tmp / "huge").mkdir(exist_ok=True)
-    huge = tmp / "huge" / "huge.png"
-    cv2.imwrite(str(huge), line_art(sizes.huge_height, sizes.huge, seed=2, strokes=sizes.huge_height * sizes.huge // 10000))
-    rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out", common)
-    result["huge_shape"] = [sizes.huge_height, sizes.huge]  # rows x columns; --quick: a smaller sheet
-    result["peak_rss_mib_huge"] = rss
-    result["huge_seconds"] = secs
-    if card.hint_planes:  # the same sheet with a hint layer, a global colour and kept lines
-        write_hint_layers(huge.parent, [(sizes.huge_height, sizes.huge)], names=["huge"], layer_side=2000)
-        rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out_hinted", [*common, "--color", "#3060c0", "--lines", "keep"])
-        result["peak_rss_mib_huge_hinted"] = rss
-        result["huge_hinted_seconds"] = secs
+        log(f"peak RSS of run at its defaults on {sizes.huge}x{sizes.huge_height} ...")
+        (tmp / "huge").mkdir(exist_ok=True)
+        huge = tmp / "huge" / "huge.png"
+        cv2.imwrite(str(huge), line_art(sizes.huge_height, sizes.huge, seed=2, strokes=sizes.huge_height * sizes.huge // 10000))
+        rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out", common)
+        result["huge_shape"] = [sizes.huge_height, sizes.huge]  # rows x columns; --quick: a smaller sheet
+        result["peak_rss_mib_huge"] = rss
+        result["huge_seconds"] = secs
+        if card.hint_planes:  # the same sheet with a hint layer, a global colour and kept lines
+            write_hint_layers(huge.parent, [(sizes.huge_height, sizes.huge)], names=["huge"], layer_side=2000)
+            rss, secs = peak_rss_of_run(huge.parent, tmp / "huge_out_hinted", [*common, "--color", "#3060c0", "--lines", "keep"])
+            result["peak_rss_mib_huge_hinted"] = rss
+            result["huge_hinted_seconds"] = secs
 
-    log("--help and compiled-model cache ...")
-    result["help_seconds"] = statistics.median(_cli("--help")[1] for _ in range(5))
-    one = tmp / "one"
-    write_drawings(one, 1, 300, 300, seed=5)
-    cold_cache = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "fresh_cache")]
-    result["one_file_cold_seconds"] = _cli("run", str(one), str(tmp / "one_out_a"), *cold_cache)[1]
-    result["one_file_warm_seconds"] = _cli("run", str(one), str(tmp / "one_out_b"), *cold_cache)[1]
-    if workdir is None:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return result
+        log("--help and compiled-model cache ...")
+        result["help_seconds"] = statistics.median(_cli("--help")[1] for _ in range(5))
+        one = tmp / "one"
+        write_drawings(one, 1, 300, 300, seed=5)
+        cold_cache = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "fresh_cache")]
+        result["one_file_cold_seconds"] = _cli("run", str(one), str(tmp / "one_out_a"), *cold_cache)[1]
+        result["one_file_warm_seconds"] = _cli("run", str(one), str(tmp / "one_out_b"), *cold_cache)[1]
+        return result
+    finally:
+        if workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _cpu_name() -> str:

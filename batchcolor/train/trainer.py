@@ -4,7 +4,7 @@ A run folder holds everything a person or a resumed run needs:
 
     config.json         the exact settings (and command) of the run
     last.pdckpt         networks, optimizers, step/epoch, time used and RNG state (atomic)
-    best.pdckpt         the checkpoint with the lowest validation L1 so far
+    best.pdckpt         the checkpoint with the lowest validation L1 so far (highest PSNR with --recon mse)
     losses.jsonl        one line per logged step
     metrics.jsonl       validation metrics per epoch
     loss.png            loss curves
@@ -48,7 +48,8 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 2e-4
     beta1: float = 0.5
-    l1_weight: float = 100.0
+    l1_weight: float = 100.0  # weight of the reconstruction term (L1, or squared error with recon="mse")
+    recon: str = "l1"  # l1 (pix2pix: the per-pixel median, crisp) or mse (the per-pixel mean: what PSNR rewards)
     gan_mode: str = "vanilla"  # vanilla (BCE with logits) or lsgan
     flip: bool = True
     seed: int = 0
@@ -109,8 +110,26 @@ class TrainState:
     epoch: int = 0
     step: int = 0
     seconds: float = 0.0
-    best_val_l1: float = math.inf
+    best_val: float = math.inf  # lower is better: validation L1, or -PSNR for recon="mse" (see val_score)
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def val_score(config: TrainConfig, metrics: dict[str, Any]) -> float | None:
+    """The number ``best.pdckpt`` minimises: the run's own objective measured on the hold-out,
+    so a squared-error run keeps its best-PSNR checkpoint rather than its best-L1 one."""
+    if config.recon == "mse":
+        return -metrics["val_psnr"] if "val_psnr" in metrics else None
+    return metrics.get("val_l1")
+
+
+def reconstruction_loss(config: TrainConfig, fake, target):
+    import paddle.nn.functional as F
+
+    if config.recon == "mse":
+        return F.mse_loss(fake, target)
+    if config.recon == "l1":
+        return F.l1_loss(fake, target)
+    raise ValueError(f"unknown reconstruction loss {config.recon!r} (l1 or mse)")
 
 
 def lr_at(config: TrainConfig, progress: float) -> float:
@@ -264,7 +283,10 @@ class Trainer:
                 raise ValueError(f"{path}: no discriminator in the checkpoint; cannot resume as pix2pix")
             self.disc.set_state_dict(ckpt["disc"])
             self.opt_d.set_state_dict(local_optimizer_state(ckpt["opt_d"], self.disc.parameters()))
-        self.state = TrainState(**ckpt["state"])
+        saved = dict(ckpt["state"])
+        if "best_val_l1" in saved:  # checkpoints before --recon
+            saved.setdefault("best_val", saved.pop("best_val_l1"))
+        self.state = TrainState(**saved)
         self.rng.bit_generator.state = ckpt["rng"]["numpy"]
         paddle.set_rng_state(ckpt["rng"]["paddle"])
         random.setstate(ckpt["rng"]["python"])
@@ -292,8 +314,8 @@ class Trainer:
             loss_d.backward()
             self.opt_d.step()
             out["loss_d"] = float(loss_d)
-        l1 = F.l1_loss(fake, b)
-        loss_g = self.config.l1_weight * l1
+        recon = reconstruction_loss(self.config, fake, b)
+        loss_g = self.config.l1_weight * recon
         if self.config.hints and self.config.hint_weight > 0:
             ec = self.config.edge_channels
             mask = a[:, ec + 3 : ec + 4]  # the hint mask plane, exactly 0 or 1
@@ -307,7 +329,9 @@ class Trainer:
         self.opt_g.clear_grad()
         loss_g.backward()
         self.opt_g.step()
-        out["loss_l1"] = float(l1)
+        out["loss_l1"] = float(recon) if self.config.recon == "l1" else float(F.l1_loss(fake.detach(), b))
+        if self.config.recon == "mse":
+            out["loss_mse"] = float(recon)
         return out
 
     def _gan_loss(self, logits, real: bool):
@@ -449,9 +473,9 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
                          run_dir / f"preview_e{trainer.state.epoch:03d}.png")
             plot_losses(run_dir / "losses.jsonl", run_dir / "loss.png")
             trainer.save("last.pdckpt")
-            val_l1 = metrics.get("val_l1")
-            if val_l1 is not None and val_l1 < trainer.state.best_val_l1:
-                trainer.state.best_val_l1 = val_l1
+            score = val_score(config, metrics)
+            if score is not None and score < trainer.state.best_val:
+                trainer.state.best_val = score
                 trainer.save("best.pdckpt")
             if tty:
                 print(file=sys.stderr)
