@@ -336,3 +336,51 @@ def test_for_enlargement_rule():
     assert auto.for_enlargement(0.5).keep_lines and auto.for_enlargement(0.2).keep_lines
     assert not auto.for_enlargement(0.51).keep_lines and not auto.for_enlargement(1.0).keep_lines
     assert not Guidance().for_enlargement(0.1).keep_lines  # "none" stays none
+
+
+@pytest.mark.parametrize("gain", [0.0, 100.0])
+def test_spread_points_matches_its_definition_pixel_by_pixel(gain):
+    """The vectorised spreading (bounding box, one product for sums and weights, per-area
+    boosts) against the docstring's formula written out for every pixel."""
+    import cv2
+
+    from batchcolor.drawing.chroma import hint_sources, line_regions, object_weight
+
+    rng = np.random.default_rng(3)
+    h, w = 40, 56
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    rgb[6:34, 10:48] = rng.integers(40, 200, (28, 38, 3))  # an object with paper around it
+    drawing = np.full((h, w), 255, np.uint8)
+    cv2.rectangle(drawing, (10, 6), (47, 33), 0, 1)  # its outline
+    drawing[6:34, 28] = 0  # lines cutting it into four areas
+    drawing[20, 10:48] = 90
+    mask = np.zeros((h, w), bool)
+    colour = np.zeros((h, w, 3), np.uint8)
+    for y, x, c in [(10, 14, (200, 30, 30)), (12, 40, (30, 200, 40)), (28, 20, (20, 40, 220)), (30, 44, (240, 200, 20))]:
+        mask[y : y + 3, x : x + 3] = True
+        colour[y : y + 3, x : x + 3] = c
+    out = spread_points(rgb, colour, mask, drawing, region_gain=gain)
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float64)
+    src = hint_sources(mask, cv2.cvtColor(colour, cv2.COLOR_RGB2Lab).astype(np.float32), lab[:, :, 0].astype(np.float32))
+    labels = line_regions(drawing)
+    src_labels = labels[np.rint(src[:, 0]).astype(int), np.rint(src[:, 1]).astype(int)]
+    w_obj = object_weight(rgb) * drawing / 255.0
+    want = rgb.copy()
+    for y in range(h):
+        for x in range(w):
+            if w_obj[y, x] == 0:
+                continue
+            weight = 1.0 / np.maximum((y - src[:, 0]) ** 2 + (x - src[:, 1]) ** 2, 1.0)
+            weight *= 1.0 + gain * ((src_labels == labels[y, x]) & (src_labels > 0))
+            dl, a, b = (weight[:, None] * src[:, 2:5]).sum(axis=0) / weight.sum()
+            L0, a0, b0 = lab[y, x]
+            px = np.array([[[L0 + w_obj[y, x] * dl, a0 + w_obj[y, x] * (a - a0), b0 + w_obj[y, x] * (b - b0)]]])
+            want[y, x] = cv2.cvtColor(np.clip(np.rint(px), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)[0, 0]
+    diff = np.abs(out.astype(int) - want)
+    assert diff.max() <= 2 and (diff.max(axis=2) > 0).mean() < 0.02, (diff.max(), (diff.max(axis=2) > 0).mean())
+    assert np.array_equal(out[:6], rgb[:6]) and np.array_equal(out[:, :10], rgb[:, :10])  # paper as it was
+    # the areas matter with a gain: the top-left area is red-ish, not a blend with its green neighbour
+    if gain:
+        top_left = cv2.cvtColor(out[8:19, 12:27], cv2.COLOR_RGB2Lab).astype(int)
+        assert top_left[:, :, 1].mean() > 140, top_left[:, :, 1].mean()

@@ -224,3 +224,32 @@ def test_an_engine_is_freed_where_its_last_user_lets_go(pointwise_rgb):
         assert ref() is None, "the engine outlived its last reference: a cycle left for the collector"
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("size", [64, 32])  # the card's tile (static model) and a smaller one (dynamic)
+def test_a_tile_buffer_may_be_reused_as_soon_as_submit_returns(pointwise_rgb, size):
+    """The tiler fills views of one band into requests; a request that read its input in place
+    (OpenVINO's ``share_inputs``, tried for speed) would colour whatever the buffer held when
+    it ran, not what it held at ``submit``."""
+    import threading
+
+    engine = engine_for(pointwise_rgb, 64, num_requests=2)
+    buffer = rng_image(size, size, 3, seed=5)
+    first = buffer.copy()
+    got: dict = {}
+    finished = threading.Event()
+
+    def done(key, out):
+        got[key] = out.copy()
+        if len(got) == 8:
+            finished.set()
+
+    for i in range(8):
+        buffer[:] = first if i % 2 == 0 else 255 - first
+        engine.submit(buffer, done, i)
+    buffer[:] = 0
+    assert finished.wait(30)
+    engine.close()
+    even, odd = pointwise_reference(3, first), pointwise_reference(3, 255 - first)
+    for i in range(8):
+        np.testing.assert_allclose(got[i], even if i % 2 == 0 else odd, atol=1e-5, err_msg=f"tile {i}")

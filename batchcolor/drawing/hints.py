@@ -306,10 +306,15 @@ class PlaneMap:
 
     def tile(self, rows: np.ndarray, cols: np.ndarray, row_pad: np.ndarray | None = None,
              col_pad: np.ndarray | None = None) -> np.ndarray:
-        out = np.empty((len(rows), len(cols), HINT_PLANES), np.uint8)
-        out[:, :, 0:3] = 128
-        out[:, :, 3] = 0
         h = self.hints
+        # every pixel's planes start as one 8-byte pattern (no hint; the global colour or none),
+        # written as one 64-bit word a pixel: per-plane strided fills took 4.5 ms a 656 px tile
+        pattern = np.array([128, 128, 128, 0, 128, 128, 128, 0], np.uint8)
+        if h.global_rgb is not None:
+            pattern[4:7] = np.asarray(h.global_rgb, np.uint8)
+            pattern[7] = 255
+        out = np.empty((len(rows), len(cols), HINT_PLANES), np.uint8)
+        out.view(np.uint64).fill(pattern.view(np.uint64)[0])
         if h.mask is not None and h.color is not None:
             lh, lw = h.mask.shape
             ys = np.minimum(((rows + 0.5) * (lh / self.height)).astype(np.int64), lh - 1)
@@ -319,15 +324,9 @@ class PlaneMap:
                 m[row_pad] = False
             if col_pad is not None:
                 m[:, col_pad] = False
-            if m.any():
-                out[:, :, 0:3][m] = h.color[ys][:, xs][m]
-                out[:, :, 3][m] = 255
-        if h.global_rgb is not None:
-            out[:, :, 4:7] = np.asarray(h.global_rgb, np.uint8)
-            out[:, :, 7] = 255
-        else:
-            out[:, :, 4:7] = 128
-            out[:, :, 7] = 0
+            iy, ix = np.nonzero(m)  # the few hinted pixels only: no tile-sized colour gather
+            out[iy, ix, 0:3] = h.color[ys[iy], xs[ix]]
+            out[iy, ix, 3] = 255
         return out
 
     __call__ = tile
