@@ -182,12 +182,11 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
         w_obj *= drawing.astype(np.float32) * np.float32(1 / 255)
     h, w = rows.shape[:2]
     gain = REGION_GAIN if region_gain is None else region_gain
-    # Only the object's bounding box can change (paper is left as it was): on a drawing
-    # with white around it that is most of the n x W x K work saved.
-    rows_on, cols_on = np.flatnonzero(w_obj.any(axis=1)), np.flatnonzero(w_obj.any(axis=0))
-    if not rows_on.size:
+    # Only object pixels change (paper is left as it was): the sums run over a list of them,
+    # not the image (on drawings with paper around and between their parts, 2-8x less work).
+    ys, xs = np.nonzero(w_obj)
+    if not ys.size:
         return rgb
-    y0, y1, x0, x1 = int(rows_on[0]), int(rows_on[-1]) + 1, int(cols_on[0]), int(cols_on[-1]) + 1
     # A source's weight is multiplied by ``boost[area of the pixel, source]``: 1 + gain in the
     # source's own area, else 1. Areas are renumbered to the few that hold a source (0: none).
     area = boost = None
@@ -197,28 +196,27 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
         held = np.unique(src_labels[src_labels > 0])
         renumber = np.zeros(int(labels.max()) + 1, np.int32)
         renumber[held] = np.arange(1, held.size + 1, dtype=np.int32)
-        area = renumber[labels[y0:y1, x0:x1]]
+        area = renumber[labels[ys, xs]]
         boost = np.ones((held.size + 1, len(src)), np.float32)
         boost[renumber[src_labels], np.arange(len(src))] = np.float32(1.0 + gain)
         boost[0] = 1.0
     # the weighted sums of (dL, a, b) and of the weights themselves, in one product
     values = np.concatenate([src[:, 2:5], np.ones((len(src), 1), np.float32)], axis=1)
-    dx2 = (np.arange(x0, x1, dtype=np.float32)[:, None] - src[:, 1]) ** 2  # W x K
-    rows_per_chunk = max(1, (1 << 22) // ((x1 - x0) * len(src)))  # n x W x K floats stay ~16 MB
-    for top in range(y0, y1, rows_per_chunk):
-        bottom = min(y1, top + rows_per_chunk)
-        dy2 = (np.arange(top, bottom, dtype=np.float32)[:, None] - src[:, 0]) ** 2  # n x K
-        dist2 = dy2[:, None, :] + dx2[None, :, :]  # n x W x K
+    pixels_per_chunk = max(1, (1 << 22) // len(src))  # P x K floats stay ~16 MB
+    for start in range(0, ys.size, pixels_per_chunk):
+        py, px = ys[start : start + pixels_per_chunk], xs[start : start + pixels_per_chunk]
+        dist2 = (py.astype(np.float32)[:, None] - src[:, 0]) ** 2 + (px.astype(np.float32)[:, None] - src[:, 1]) ** 2
         np.maximum(dist2, 1.0, out=dist2)
         weight = np.reciprocal(dist2, out=dist2) if power == 2.0 else 1.0 / dist2 ** (power / 2)
         if area is not None:
-            weight *= np.take(boost, area[top - y0 : bottom - y0], axis=0)
-        sums = weight @ values  # n x W x 4
-        mean = sums[:, :, :3] / sums[:, :, 3:]
-        band = lab[top:bottom, x0:x1]
-        wo = w_obj[top:bottom, x0:x1]
-        band[:, :, 0] += wo * lightness * mean[:, :, 0]
-        band[:, :, 1:] += wo[:, :, None] * (mean[:, :, 1:] - band[:, :, 1:])
+            weight *= np.take(boost, area[start : start + pixels_per_chunk], axis=0)
+        sums = weight @ values  # P x 4
+        mean = sums[:, :3] / sums[:, 3:]
+        wo = w_obj[py, px]
+        pix = lab[py, px]
+        pix[:, 0] += wo * lightness * mean[:, 0]
+        pix[:, 1:] += wo[:, None] * (mean[:, 1:] - pix[:, 1:])
+        lab[py, px] = pix
     out = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
     untouched = w_obj == 0
     np.copyto(out, rows, where=untouched[..., None])
