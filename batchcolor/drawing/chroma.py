@@ -199,7 +199,7 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
         area = renumber[labels[ys, xs]]
         boost = np.ones((held.size + 1, len(src)), np.float32)
         boost[renumber[src_labels], np.arange(len(src))] = np.float32(1.0 + gain)
-        boost[0] = 1.0
+        boost[0] = 1.0  # sources on a line have no area of their own, and pixels outside held areas no boost
     # the weighted sums of (dL, a, b) and of the weights themselves, in one product
     values = np.concatenate([src[:, 2:5], np.ones((len(src), 1), np.float32)], axis=1)
     pixels_per_chunk = max(1, (1 << 22) // len(src))  # P x K floats stay ~16 MB
