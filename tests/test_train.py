@@ -397,3 +397,17 @@ def test_train_cli_takes_recon_and_records_it(tiny_data, tmp_path):
     assert "best val -PSNR" in res.stderr
     bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--recon", "l2", "--max-steps", "1")
     assert bad.returncode == 2 and "recon" in bad.stderr
+
+
+def test_checkpoint_from_before_recon_resumes_with_its_best_score(tiny_data, tmp_path):
+    """Checkpoints written before ``--recon`` keep their best validation L1 as ``best_val``."""
+    from batchcolor.train.trainer import Trainer
+
+    trainer = Trainer(config(tiny_data, tmp_path / "r"))
+    (tmp_path / "r").mkdir()
+    ckpt = trainer.checkpoint()
+    del ckpt["state"]["best_val"]
+    ckpt["state"]["best_val_l1"] = 0.1234
+    paddle.save(ckpt, str(tmp_path / "old.pdckpt"))
+    trainer.restore(tmp_path / "old.pdckpt")
+    assert trainer.state.best_val == pytest.approx(0.1234)
