@@ -1,0 +1,110 @@
+"""models/gpu_train.py: the accelerator mirror of the Paddle UNet-L1 recipe.
+
+Needs PyTorch, which the package does not depend on: skipped without it (CI), run where the
+mirror is used. On the CPU here: the same function as the Paddle network for the same
+weights, and an end-to-end run whose weights, imported into Paddle, give the numbers the
+mirror logged."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DATA
+
+torch = pytest.importorskip("torch", reason="the accelerator trainer needs PyTorch")
+paddle = pytest.importorskip("paddle", reason="needs the train extra")
+pytestmark = pytest.mark.train
+
+SCRIPT = Path(__file__).resolve().parents[1] / "models" / "gpu_train.py"
+
+
+@pytest.fixture(scope="module")
+def mirror():
+    spec = importlib.util.spec_from_file_location("gpu_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _randomised(net, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            else:
+                t.add_(torch.randn(t.shape, generator=g) * 0.05)
+    return net.eval()
+
+
+@pytest.mark.parametrize("depth,base", [(3, 4), (4, 6)])
+def test_mirror_is_the_paddle_unet_for_the_same_weights(mirror, tmp_path, depth, base):
+    from batchcolor.train.trainer import load_generator
+    from batchcolor.train.weights import checkpoint_from_arrays
+
+    net = _randomised(mirror.UNet(9, base, depth), seed=depth)
+    unet = {"in_channels": 9, "out_channels": 3, "base": base, "depth": depth, "up": "resize"}
+    ckpt = checkpoint_from_arrays(mirror.paddle_arrays(net), unet, {}, {}, tmp_path / "m.pdckpt")
+    gen, _ = load_generator(ckpt)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 9, 48, 80)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    got = gen(paddle.to_tensor(x)).numpy()
+    assert np.abs(got - expected).max() < 1e-5
+    # and back: Paddle-named arrays load into the mirror (--model NAME=BASE:LR:INIT.npz)
+    again = mirror.UNet(9, base, depth)
+    mirror.load_paddle_arrays(again, mirror.paddle_arrays(net))
+    with torch.no_grad():
+        assert torch.equal(again.eval()(torch.from_numpy(x)), torch.from_numpy(expected))
+
+
+def test_split_weight_files_round_trip(mirror, tmp_path):
+    from batchcolor.train.weights import read_arrays
+
+    arrays = mirror.paddle_arrays(mirror.UNet(9, 8, 3))
+    files = mirror.write_arrays(tmp_path / "w8.npz", arrays, max_bytes=60_000)
+    assert len(files) > 2
+    for f in files:  # each piece stays under the bound unless one array alone is larger
+        with np.load(f) as z:
+            assert len(z.files) == 1 or sum(z[k].nbytes for k in z.files) <= 60_000
+    back = read_arrays(tmp_path / "w8.npz")
+    assert back.keys() == arrays.keys() and all(np.array_equal(back[k], arrays[k]) for k in arrays)
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_run_end_to_end_imports_into_paddle_with_the_logged_validation(mirror, tmp_path):
+    from batchcolor.tools.metrics import l1
+    from batchcolor.train.trainer import TrainConfig, Trainer, load_data
+    from batchcolor.train.weights import import_run
+
+    shoes = DATA / "shoes-train"
+    if not shoes.is_dir():
+        pytest.skip(f"shared data not found at {shoes}")
+    data = tmp_path / "pairs"
+    data.mkdir()
+    for i in range(1, 13):
+        (data / f"{i}_AB.jpg").write_bytes((shoes / f"{i}_AB.jpg").read_bytes())
+    out = tmp_path / "out"
+    rc = mirror.main([str(data), "--out", str(out), "--model", "a=4:2e-3", "--model", "b=6:2e-3", "--depth", "3",
+                      "--size", "64", "--batch", "4", "--workers", "1", "--budget", "600", "--max-steps", "6",
+                      "--val-last", "3", "--device", "cpu"])
+    assert rc == 0
+    meta = json.loads((out / "b.json").read_text())
+    assert meta["final"] and meta["state"]["step"] == 6 and meta["state"]["images"] == 24
+    first, last = meta["state"]["history"][0], meta["state"]["history"][-1]
+    assert first["step"] == 0 and last["step"] == 6 and last["val_l1"] != first["val_l1"]
+    run = tmp_path / "run-b"
+    import_run(out / "b.json", run)
+    doc = json.loads((run / "config.json").read_text())
+    cfg = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": ()})
+    assert cfg.width == 6 and cfg.depth == 3 and cfg.hints and cfg.recolour == 0.5
+    _, val = load_data(cfg)
+    trainer = Trainer(TrainConfig(**{**cfg.__dict__, "init_from": str(run / "last.pdckpt")}))
+    pred = trainer.predict(val.a)
+    assert abs(l1(pred, np.asarray(val.b)) - last["val_l1"]) < 2e-4

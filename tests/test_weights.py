@@ -1,0 +1,105 @@
+"""Generator weights as arrays -> Paddle checkpoints (the road of a network trained on an
+accelerator by models/gpu_train.py into export, eval and --init-from)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+paddle = pytest.importorskip("paddle", reason="needs the train extra")
+pytestmark = pytest.mark.train
+
+UNET = {"in_channels": 9, "out_channels": 3, "base": 4, "depth": 3, "up": "resize"}
+
+
+def _trained_looking_generator(seed: int = 0):
+    """A UNet whose BatchNorm statistics are not the defaults (so a lost _mean/_variance shows)."""
+    from batchcolor.train.models import UNet, UNetConfig
+
+    paddle.seed(seed)
+    gen = UNet(UNetConfig(**UNET))
+    rng = np.random.default_rng(seed)
+    gen.set_state_dict({k: paddle.to_tensor((rng.uniform(0.5, 1.5, v.shape) if k.endswith("_variance")
+                                             else v.numpy() + rng.normal(0, 0.05, v.shape)).astype(np.float32))
+                        for k, v in gen.state_dict().items()})
+    gen.eval()
+    return gen
+
+
+def _recipe(**kw) -> dict:
+    from dataclasses import asdict
+
+    from batchcolor.train.trainer import TrainConfig
+
+    cfg = TrainConfig(data=("/nowhere",), run_dir="/nowhere", size=64, gray_edges=True, width=4, depth=3, hints=True,
+                      augment=True, val_last=4, command="python models/gpu_train.py ...", **kw)
+    return {**asdict(cfg), "data": list(cfg.data), "val_dirs": []}
+
+
+def test_arrays_round_trip_into_a_checkpoint_that_loads_exports_and_starts_runs(tmp_path):
+    from batchcolor.train.trainer import TrainConfig, Trainer, load_generator
+    from batchcolor.train.weights import checkpoint_from_arrays, generator_arrays
+
+    gen = _trained_looking_generator()
+    arrays = generator_arrays(gen)
+    assert any(k.endswith("._mean") for k in arrays) and all(v.dtype == np.float32 for v in arrays.values())
+    state = {"step": 123, "seconds": 4.5, "history": [{"step": 123, "val_l1": 0.2}]}
+    target = checkpoint_from_arrays(arrays, UNET, _recipe(), state, tmp_path / "run" / "last.pdckpt")
+    loaded, ckpt = load_generator(target)
+    x = paddle.to_tensor(np.random.default_rng(1).uniform(-1, 1, (2, 9, 32, 48)).astype(np.float32))
+    with paddle.no_grad():
+        assert np.array_equal(loaded(x).numpy(), gen(x).numpy())
+    assert ckpt["state"]["step"] == 123 and ckpt["state"]["history"][-1]["val_l1"] == 0.2
+    # --init-from takes it (a continuation of an accelerator-trained network on the CPU)
+    cfg = TrainConfig(**{**_recipe(), "data": ("/nowhere",), "val_dirs": (), "init_from": str(target)})
+    started = Trainer(cfg)
+    started.gen.eval()
+    with paddle.no_grad():
+        assert np.array_equal(started.gen(x).numpy(), gen(x).numpy())
+
+
+def test_a_missing_or_reshaped_weight_is_refused(tmp_path):
+    from batchcolor.train.weights import checkpoint_from_arrays, generator_arrays
+
+    arrays = generator_arrays(_trained_looking_generator())
+    missing = {k: v for k, v in arrays.items() if not k.endswith("._variance")}
+    with pytest.raises(ValueError, match="missing"):
+        checkpoint_from_arrays(missing, UNET, _recipe(), {}, tmp_path / "a.pdckpt")
+    reshaped = dict(arrays, **{"head.weight": np.zeros((3, 5, 1, 1), np.float32)})
+    with pytest.raises(ValueError, match="head.weight"):
+        checkpoint_from_arrays(reshaped, UNET, _recipe(), {}, tmp_path / "b.pdckpt")
+    with pytest.raises(ValueError, match="shape"):
+        checkpoint_from_arrays(arrays, {**UNET, "base": 8}, _recipe(), {}, tmp_path / "c.pdckpt")
+    with pytest.raises(ValueError, match="do not match"):
+        checkpoint_from_arrays(arrays, {**UNET, "depth": 4}, _recipe(), {}, tmp_path / "d.pdckpt")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_path):
+    from batchcolor.train.trainer import TrainConfig, load_generator
+    from batchcolor.train.weights import generator_arrays, main
+
+    gen = _trained_looking_generator(seed=3)
+    arrays = generator_arrays(gen)
+    keys = list(arrays)
+    out = tmp_path / "device"
+    out.mkdir()
+    np.savez(out / "w4.part0.npz", **{k: arrays[k] for k in keys[: len(keys) // 2]})
+    np.savez(out / "w4.part1.npz", **{k: arrays[k] for k in keys[len(keys) // 2:]})
+    (out / "w4.json").write_text(json.dumps({"unet": UNET, "config": _recipe(), "device": "NVIDIA H200",
+                                             "state": {"step": 7, "seconds": 1.0, "history": []}}))
+    run = tmp_path / "run"
+    assert main([str(out / "w4.json"), str(run)]) == 0
+    loaded, _ = load_generator(run)
+    x = paddle.to_tensor(np.random.default_rng(2).uniform(-1, 1, (1, 9, 32, 32)).astype(np.float32))
+    with paddle.no_grad():
+        assert np.array_equal(loaded(x).numpy(), gen(x).numpy())
+    # export and eval rebuild the recipe from config.json: it must be a TrainConfig
+    doc = json.loads((run / "config.json").read_text())
+    cfg = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": tuple(doc.get("val_dirs", ()))})
+    assert cfg.hints and cfg.gray_edges and cfg.width == 4
+    assert main([str(out / "absent.json")]) == 2
+    with pytest.raises(FileNotFoundError):
+        main([str(out / "w4.json").replace("w4", "w5"), str(tmp_path / "r2")])
