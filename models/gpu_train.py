@@ -62,20 +62,24 @@ class DoubleConv(nn.Sequential):
 
 
 class Up(nn.Module):
-    """Nearest x2 + 3x3 conv (the Paddle UNet's ``up="resize"``)."""
+    """x2 + 3x3 conv: the Paddle UNet's ``up="resize"`` (nearest) or ``"bilinear"`` (half-pixel
+    centres, which the Paddle network exports as nearest + a fixed [1 2 1] blur)."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, mode: str = "resize"):
         super().__init__()
+        if mode not in ("resize", "bilinear"):
+            raise ValueError(f"up-sampling must be resize or bilinear, got {mode!r}")
+        self.mode = "nearest" if mode == "resize" else "bilinear"
         self.up = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
         self.conv = DoubleConv(2 * cout, cout)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = F.interpolate(x, scale_factor=2, mode=self.mode, **({} if self.mode == "nearest" else {"align_corners": False}))
         return self.conv(torch.cat([self.up(x), skip], dim=1))
 
 
 class UNet(nn.Module):
-    def __init__(self, in_channels: int, base: int, depth: int = 4, out_channels: int = 3):
+    def __init__(self, in_channels: int, base: int, depth: int = 4, out_channels: int = 3, up: str = "resize"):
         super().__init__()
         widths = [base * 2**i for i in range(depth + 1)]
         self.downs = nn.ModuleList()
@@ -84,7 +88,7 @@ class UNet(nn.Module):
             self.downs.append(DoubleConv(cin, w))
             cin = w
         self.bottom = DoubleConv(widths[-2], widths[-1])
-        self.ups = nn.ModuleList([Up(widths[i + 1], widths[i]) for i in reversed(range(depth))])
+        self.ups = nn.ModuleList([Up(widths[i + 1], widths[i], up) for i in reversed(range(depth))])
         self.head = nn.Conv2d(widths[0], out_channels, 1)
         for m in self.modules():  # pix2pix init, as the Paddle network's
             if isinstance(m, nn.Conv2d):
@@ -228,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recolour", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--up", choices=["resize", "bilinear"], default="resize",
+                    help="up-sampling; a resize network's weights start a bilinear one (see batchcolor.train.models)")
     ap.add_argument("--val-last", type=int, default=100, help="hold out the last N pairs of each folder (as train --val-last)")
     ap.add_argument("--val-every", type=float, default=45.0)
     ap.add_argument("--save-every", type=float, default=60.0)
@@ -260,13 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     val_targets = np.asarray(val_set.b)
     models = []
     for spec in map(parse_model, args.model):
-        net = UNet(in_channels, spec["base"], args.depth).to(dev)
+        net = UNet(in_channels, spec["base"], args.depth, up=args.up).to(dev)
         if spec["init"]:
             load_paddle_arrays(net, read_arrays(Path(spec["init"])))
         net = net.to(memory_format=torch.channels_last)
         opt = torch.optim.Adam(net.parameters(), lr=spec["lr"], betas=(0.5, 0.999), **({"fused": True} if dev.type == "cuda" else {}))
-        unet = {"in_channels": in_channels, "out_channels": 3, "base": spec["base"], "depth": args.depth, "up": "resize"}
-        recipe = {**asdict(config), "width": spec["base"], "depth": args.depth, "lr": spec["lr"], "init_from": spec["init"],
+        unet = {"in_channels": in_channels, "out_channels": 3, "base": spec["base"], "depth": args.depth, "up": args.up}
+        recipe = {**asdict(config), "width": spec["base"], "depth": args.depth, "up": args.up, "lr": spec["lr"], "init_from": spec["init"],
                   "time_budget_min": round(args.budget / 60, 2), "data": list(config.data)}
         models.append({**spec, "net": net, "opt": opt, "unet": unet, "recipe": recipe, "history": [], "gpu_seconds": 0.0})
         first = evaluate(net, val_inputs, val_targets)

@@ -90,3 +90,38 @@ def test_calibration_tiles_are_whole_strides_at_the_cards_scale():
     assert calibration_size(replace(card, scale=154)) == 160
     assert calibration_size(replace(card, scale=128)) == 128
     assert calibration_size(replace(card, scale=None)) == 256  # no scale: the card's tile
+
+
+def test_int8_of_a_bilinear_model_compiles_and_runs(tmp_path):
+    """A bilinear model's fixed blur (replicate Pad + depthwise convolution) stays float: with
+    a quantized input, OpenVINO's low-precision Pad transformation throws at compile time
+    (the session-9 default model, before the blur was left out of quantization)."""
+    pytest.importorskip("paddle", reason="needs the train extra")
+    from dataclasses import asdict
+
+    from batchcolor.train.export import export
+    from batchcolor.train.models import UNet, UNetConfig
+    from batchcolor.train.trainer import TrainConfig
+    from batchcolor.train.weights import checkpoint_from_arrays, generator_arrays
+
+    unet = UNetConfig(in_channels=1, base=8, depth=3, up="bilinear")
+    arrays = generator_arrays(UNet(unet))
+    cfg = TrainConfig(data=("/nowhere",), run_dir=str(tmp_path / "run"), size=64, gray_edges=True, width=8, depth=3,
+                      up="bilinear")
+    checkpoint_from_arrays(arrays, unet.to_dict(), {**asdict(cfg), "data": []}, {}, tmp_path / "run" / "last.pdckpt")
+    export(tmp_path / "run", tmp_path / "float", tile=128, overlap=32)
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i in range(8):
+        cv2.imwrite(str(calib / f"c{i}.png"), synthetic.line_art(128, 128, seed=200 + i))
+    r = run_cli("export", tmp_path / "float", "--int8", "--calibration", calib, "-o", tmp_path / "int8")
+    assert r.returncode == 0, r.stderr
+    assert "FakeQuantize" in (tmp_path / "int8" / "model.xml").read_text()
+    src = tmp_path / "a.png"
+    cv2.imwrite(str(src), synthetic.line_art(200, 200, seed=3))
+    for name in ("float", "int8"):
+        r = run_cli("tile", src, "-o", tmp_path / f"{name}.png", "--model", tmp_path / name, "--precision", "f32", "--no-cache")
+        assert r.returncode == 0, r.stderr
+    a = cv2.imread(str(tmp_path / "float.png")).astype(np.float32) / 255
+    b = cv2.imread(str(tmp_path / "int8.png")).astype(np.float32) / 255
+    assert psnr(a, b, 1.0) > 20

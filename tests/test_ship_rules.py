@@ -42,7 +42,7 @@ def test_card_scale_keeps_the_most_lines_at_no_cost_in_psnr():
 
 
 def test_targets_decide_only_among_candidates_close_in_psnr(monkeypatch):
-    scores = {"a": 16.72, "b": 16.67, "c": 16.10}
+    scores = {"a": 16.75, "b": 16.67, "c": 16.10}
     met = {"a": 5, "b": 6, "c": 9}
     monkeypatch.setattr(ship, "score", lambda m: scores[m])
     monkeypatch.setattr(ship, "targets_met", lambda m: met[m])
@@ -50,6 +50,21 @@ def test_targets_decide_only_among_candidates_close_in_psnr(monkeypatch):
     assert ship.rank(results) == ["b", "a", "c"]  # c meets most but is 0.6 dB behind
     met["b"] = 5
     assert ship.rank(results) == ["a", "b", "c"]  # a tie on targets: PSNR
+
+
+def test_a_psnr_tie_on_equal_targets_goes_to_the_cleaner_picture(monkeypatch):
+    # session 9's table: w24 16.76 dB, w24b (its bilinear continuation) 16.74, both 9 targets
+    results = {"w24": _metrics(15.0, None), "w24b": _metrics(15.0, None), "v3": _metrics(14.5, None)}
+    scores = {"w24": 16.76, "w24b": 16.74, "v3": 16.37}
+    monkeypatch.setattr(ship, "score", lambda m: scores[next(n for n, v in results.items() if v is m)])
+    monkeypatch.setattr(ship, "targets_met", lambda m: 6 if m is results["v3"] else 9)
+    for s in ship.SETS:
+        results["w24"][s]["automatic"]["ssim"], results["w24b"][s]["automatic"]["ssim"] = 0.716, 0.721
+    assert ship.rank(results) == ["w24b", "w24", "v3"]
+    scores["w24"] = 16.80  # 0.06 dB ahead: PSNR again
+    assert ship.rank(results) == ["w24", "w24b", "v3"]
+    scores["w24"], results["w24"]["shoes_holdout"]["automatic"]["ssim"] = 16.76, 0.75  # the cleaner one wins the tie
+    assert ship.rank(results)[0] == "w24"
 
 
 def _conditions(auto: float, glob: float, pts: float) -> dict:

@@ -91,7 +91,11 @@ def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_pat
     (out / "w4.json").write_text(json.dumps({"unet": UNET, "config": _recipe(), "device": "NVIDIA H200",
                                              "state": {"step": 7, "seconds": 1.0, "history": []}}))
     run = tmp_path / "run"
-    assert main([str(out / "w4.json"), str(run)]) == 0
+    data = tmp_path / "pairs-here"
+    data.mkdir()
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        main([str(out / "w4.json"), str(run), str(tmp_path / "absent")])
+    assert main([str(out / "w4.json"), str(run), str(data)]) == 0
     loaded, _ = load_generator(run)
     x = paddle.to_tensor(np.random.default_rng(2).uniform(-1, 1, (1, 9, 32, 32)).astype(np.float32))
     with paddle.no_grad():
@@ -100,6 +104,7 @@ def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_pat
     doc = json.loads((run / "config.json").read_text())
     cfg = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": tuple(doc.get("val_dirs", ()))})
     assert cfg.hints and cfg.gray_edges and cfg.width == 4
+    assert cfg.data == (str(data.resolve()),) and cfg.run_dir == str(run)  # this machine's folders, not the device's
     assert main([str(out / "absent.json")]) == 2
     with pytest.raises(FileNotFoundError):
         main([str(out / "w4.json").replace("w4", "w5"), str(tmp_path / "r2")])

@@ -78,10 +78,14 @@ def quantize_model(src: ModelRef, calibration: Path, dst: Path, count: int = 64,
     card = src.card
     size = calibration_size(card)
     data = calibration_tiles(calibration, card, size, count)
-    ignored = nncf.IgnoredScope(names=_edge_convolutions(model)) if keep_edges else None
-    kwargs = {"subset_size": len(data)}
-    if ignored is not None:
-        kwargs["ignored_scope"] = ignored
+    # The up-sampling path (Interpolate, and a bilinear model's fixed blur: replicate Pad +
+    # depthwise GroupConvolution) stays float: a quantizer placed on it ends up before the
+    # replicate Pad, and OpenVINO's low-precision PadTransformation then throws at compile time
+    # ("in_t_range"; the session-9 base-24 bilinear model). Ignoring the blur alone moved the
+    # quantizer up through the Interpolate onto the ReLU before it, with the same error.
+    ignored = nncf.IgnoredScope(names=_edge_convolutions(model) if keep_edges else [],
+                                types=["GroupConvolution", "Pad", "Interpolate"], validate=False)
+    kwargs = {"subset_size": len(data), "ignored_scope": ignored}
     quantized = nncf.quantize(model, nncf.Dataset(data), **kwargs)
     staging = dst.with_name(f".{dst.name}.partial")
     if staging.exists():

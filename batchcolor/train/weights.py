@@ -6,7 +6,11 @@ the same parameter names) comes back as ``NAME.npz`` + ``NAME.json``. Turning it
 ONNX -> OpenVINO IR, parity-checked), ``eval``, ``train --init-from``. The checkpoint holds no
 optimizer state, so it starts runs and exports; it does not ``--resume``.
 
-    python -m batchcolor.train.weights OUT/NAME.json RUN_DIR   # writes RUN_DIR/last.pdckpt
+    python -m batchcolor.train.weights OUT/NAME.json RUN_DIR [DATA_DIR ...]   # writes RUN_DIR/last.pdckpt
+
+DATA_DIR: where the training folders are on this machine (the recipe records the
+accelerator's paths). Export finds its validation drawings there: the seam sheets that set
+the card's overlap, and the real inputs of the parity check.
 """
 from __future__ import annotations
 
@@ -67,24 +71,31 @@ def checkpoint_from_arrays(arrays: dict[str, np.ndarray], unet: dict[str, Any], 
     return target
 
 
-def import_run(meta_path: Path, run_dir: Path) -> Path:
-    """``NAME.json`` + its weights -> ``run_dir/last.pdckpt`` (and ``config.json``)."""
+def import_run(meta_path: Path, run_dir: Path, data: list[str] | None = None) -> Path:
+    """``NAME.json`` + its weights -> ``run_dir/last.pdckpt`` (and ``config.json``); ``data``
+    replaces the recipe's training folders (given as the accelerator saw them)."""
     meta_path = Path(meta_path)
     meta = json.loads(meta_path.read_text())
     arrays = read_arrays(meta_path.with_suffix(".npz"))
     run_dir = Path(run_dir)
-    target = checkpoint_from_arrays(arrays, meta["unet"], meta["config"], meta["state"], run_dir / "last.pdckpt")
+    config = dict(meta["config"], run_dir=str(run_dir))
+    if data:
+        missing = [d for d in data if not Path(d).is_dir()]
+        if missing:
+            raise FileNotFoundError(f"not a folder: {', '.join(missing)}")
+        config["data"] = [str(Path(d).resolve()) for d in data]
+    target = checkpoint_from_arrays(arrays, meta["unet"], config, meta["state"], run_dir / "last.pdckpt")
     with atomic_output(run_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(meta["config"], indent=2))  # a TrainConfig: export and eval read it back
+        tmp.write_text(json.dumps(config, indent=2))  # a TrainConfig: export and eval read it back
     return target
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+    if len(args) < 2:
+        print("usage: python -m batchcolor.train.weights OUT/NAME.json RUN_DIR [DATA_DIR ...]", file=sys.stderr)
         return 2
-    print(import_run(Path(args[0]), Path(args[1])))
+    print(import_run(Path(args[0]), Path(args[1]), args[2:]))
     return 0
 
 
