@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             m["opt"].zero_grad(set_to_none=True)
             loss.backward()
             m["opt"].step()
-            m["loss"] = loss
+            m["loss"] = loss.detach()
         step += 1
         now = time.perf_counter()
         train_seconds = now - t0

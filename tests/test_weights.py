@@ -77,7 +77,7 @@ def test_a_missing_or_reshaped_weight_is_refused(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
-def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_path):
+def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_path, capsys):
     from batchcolor.train.trainer import TrainConfig, load_generator
     from batchcolor.train.weights import generator_arrays, main
 
@@ -93,8 +93,11 @@ def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_pat
     run = tmp_path / "run"
     data = tmp_path / "pairs-here"
     data.mkdir()
-    with pytest.raises(FileNotFoundError, match="not a folder"):
-        main([str(out / "w4.json"), str(run), str(tmp_path / "absent")])
+    assert main([str(out / "w4.json"), str(run), str(tmp_path / "absent")]) == 1
+    assert "not a folder" in capsys.readouterr().err
+    # the recipe's folders (/nowhere) are not here and none were given: refused, nothing written
+    assert main([str(out / "w4.json"), str(run)]) == 1
+    assert "DATA_DIR" in capsys.readouterr().err and not run.exists()
     assert main([str(out / "w4.json"), str(run), str(data)]) == 0
     loaded, _ = load_generator(run)
     x = paddle.to_tensor(np.random.default_rng(2).uniform(-1, 1, (1, 9, 32, 32)).astype(np.float32))
@@ -106,5 +109,5 @@ def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_pat
     assert cfg.hints and cfg.gray_edges and cfg.width == 4
     assert cfg.data == (str(data.resolve()),) and cfg.run_dir == str(run)  # this machine's folders, not the device's
     assert main([str(out / "absent.json")]) == 2
-    with pytest.raises(FileNotFoundError):
-        main([str(out / "w4.json").replace("w4", "w5"), str(tmp_path / "r2")])
+    assert main([str(out / "w4.json").replace("w4", "w5"), str(tmp_path / "r2")]) == 1
+    assert "w5.json" in capsys.readouterr().err

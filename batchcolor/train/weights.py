@@ -84,6 +84,11 @@ def import_run(meta_path: Path, run_dir: Path, data: list[str] | None = None) ->
         if missing:
             raise FileNotFoundError(f"not a folder: {', '.join(missing)}")
         config["data"] = [str(Path(d).resolve()) for d in data]
+    elif not all(Path(d).is_dir() for d in config.get("data", [])):
+        # export would find no validation drawings and silently keep a default overlap
+        # (session 9: 128 px where the model needs 320), so ask for this machine's folders
+        raise FileNotFoundError(f"the recipe's data folders {config.get('data')} are not on this machine: "
+                                "give them as DATA_DIR arguments")
     target = checkpoint_from_arrays(arrays, meta["unet"], config, meta["state"], run_dir / "last.pdckpt")
     with atomic_output(run_dir / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=2))  # a TrainConfig: export and eval read it back
@@ -95,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) < 2:
         print("usage: python -m batchcolor.train.weights OUT/NAME.json RUN_DIR [DATA_DIR ...]", file=sys.stderr)
         return 2
-    print(import_run(Path(args[0]), Path(args[1]), args[2:]))
+    try:
+        print(import_run(Path(args[0]), Path(args[1]), args[2:]))
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
