@@ -95,7 +95,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--tile", type=click.IntRange(16, 4096), default=None, **env("tile"), help="Largest tile in px, a multiple of the model's stride (default: from the model card); smaller drawings get the smallest tile that holds them."),
         click.option("--overlap", type=click.IntRange(0, 4095), default=None, **env("overlap"), help="Pixels two neighbouring tiles share: 3/8 of it is a discarded context margin on each side, the middle 1/4 a raised-cosine cross-fade (default: from the model card)."),
         click.option("--device", default="CPU", show_default=True, **env("device"), help="OpenVINO device: CPU, GPU, NPU, AUTO, ..."),
-        click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, **env("precision"), help="INFERENCE_PRECISION_HINT; auto is the device's default (bf16 on CPUs with AVX-512 BF16 or AMX)."),
+        click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, **env("precision"), help="INFERENCE_PRECISION_HINT; auto: f32 for a float model on a CPU with AVX-512 BF16 but no AMX (faster and exact there), else the device's default (bf16 with AMX)."),
         click.option("--scale", default="none", show_default=True, **env("scale"), help="'none', 'auto' (resize the drawing to the model's training scale and back) or a resize factor."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, **env("cache_dir"), help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
         click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache."),

@@ -75,3 +75,32 @@ def test_stopped_bench_removes_its_inputs_and_its_child(tmp_path, unet_model):
     time.sleep(1)
     alive = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
     assert children and not alive, (children, alive)
+
+
+def test_a_stopped_child_takes_its_own_children_with_it(tmp_path):
+    """The peak-RSS step measures ``batchcolor run`` as a grandchild, under a getrusage
+    wrapper. ``subprocess.run`` kills only the wrapper when the bench stops, and the run went
+    on writing into the work folder the bench had just removed; ``_child`` kills the group."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from batchcolor.tools.bench import _child
+
+    pid_file = tmp_path / "grandchild.pid"
+    grandchild = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    wrapper = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    with pytest.raises(subprocess.TimeoutExpired):  # stands for the SIGTERM's SystemExit: any exception
+        _child([sys.executable, "-c", wrapper], timeout=3)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the grandchild outlived its stopped parent")

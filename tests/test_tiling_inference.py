@@ -133,10 +133,10 @@ def test_wrong_tile_shape_is_refused(pointwise_rgb):
         engine.submit(rng_image(32, 64, 3), lambda k, o: None, 0)
 
 
-def test_bf16_default_runs_and_is_close(unet_model):
+def test_bf16_runs_and_is_close(unet_model):
     folder, _ = unet_model
     f32 = engine_for(folder, 256, precision="f32")
-    auto = engine_for(folder, 256, precision="auto")
+    auto = engine_for(folder, 256, precision="bf16")
     art = synthetic.line_art(256, 256, seed=9)[:, :, None]
     a = colorize_array(art, f32, TileSettings(256, 64), as_uint8=False)
     b = colorize_array(art, auto, TileSettings(256, 64), as_uint8=False)

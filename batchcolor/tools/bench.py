@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,10 +56,29 @@ class BenchSizes:
                    naive_tiles=8)
 
 
+def _child(cmd: list[str], timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in a process group of its own, killed as a group when the bench stops.
+
+    ``subprocess.run`` kills only its direct child on an exception: the peak-RSS wrapper's
+    own child (the measured ``batchcolor run``) survived a SIGTERM and went on writing into
+    the work folder after the bench had removed it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=None if env is None else {**os.environ, **env})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def _cli(*args: str, env: dict | None = None, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "batchcolor", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    proc = _child([sys.executable, "-m", "batchcolor", *args], timeout, env)
     return proc, time.perf_counter() - t0
 
 
@@ -75,13 +95,27 @@ def find_benchmark_app() -> str:
     return found
 
 
+def resolved_precision(xml: Path, precision: str) -> str:
+    """``auto`` as batchcolor's engine resolves it for this IR on this CPU (f32 for a float
+    network on AVX-512 BF16 without AMX), so that benchmark_app measures what users get;
+    ``auto`` where the runtime's own default stands."""
+    if precision != "auto":
+        return precision
+    from batchcolor.inference.precision import auto_precision, cpu_flags, is_quantized
+    from batchcolor.inference.runtime import openvino
+
+    quantized = is_quantized(openvino().Core().read_model(str(xml)))
+    return auto_precision("CPU", quantized, cpu_flags()) or "auto"
+
+
 def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float:
     exe = find_benchmark_app()
     cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", "throughput", "-shape", f"[1,{channels},{tile},{tile}]",
            "-t", str(seconds)]
+    precision = resolved_precision(xml, precision)
     if precision != "auto":
         cmd += ["-infer_precision", precision]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 10 + 120)
+    proc = _child(cmd, timeout=seconds * 10 + 120)
     m = re.search(r"Throughput:\s+([\d.]+)\s+FPS", proc.stdout)
     if not m:
         raise RuntimeError(f"benchmark_app gave no throughput (exit {proc.returncode}): {(proc.stderr or proc.stdout)[-500:]}")
@@ -145,7 +179,7 @@ with paddle.no_grad():
         net(x).numpy()
 print({count} / (time.perf_counter() - t))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600).stdout.strip()
+    out = _child([sys.executable, "-c", code], timeout=3600).stdout.strip()
     try:
         return None if out.splitlines()[-1] == "null" else float(out.splitlines()[-1])
     except (ValueError, IndexError):
@@ -168,7 +202,7 @@ def _peak_rss(batchcolor_args: list[str]) -> tuple[float, float]:
             "r=subprocess.run(sys.argv[1:]); dt=time.perf_counter()-t; "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, r.returncode)")
     cmd = [sys.executable, "-c", code, sys.executable, "-m", "batchcolor", *batchcolor_args]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=7200).stdout.split()
+    res = _child(cmd, timeout=7200).stdout.split()
     if len(res) != 3 or res[2] != "0":
         raise RuntimeError(f"batchcolor {' '.join(batchcolor_args[:2])} failed")
     return int(res[0]) / 1024.0, float(res[1])
@@ -181,6 +215,11 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     from batchcolor.tools.synthetic import line_art
 
     sizes = BenchSizes.pick(quick)
+    started, raw_log = time.perf_counter(), log
+
+    def log(message: str) -> None:  # each step with the time it started: where a slow bench spends it
+        raw_log(f"[{time.perf_counter() - started:5.0f} s] {message}")
+
     ref, settings = resolve(InferenceSettings(model=model))
     card = ref.card
     tile, overlap = settings.tile, settings.overlap
@@ -190,7 +229,8 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
     try:  # a stopped bench (Ctrl-C, SIGTERM) removes its inputs too: they are hundreds of MiB
         common = ["--model", str(ref.model_path.parent), "--precision", precision, "--cache-dir", str(tmp / "cache")]
         result: dict[str, Any] = {"model": str(ref.model_path.parent), "tile": tile, "overlap": overlap,
-                                  "precision": precision, "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
+                                  "precision": precision, "resolved_precision": resolved_precision(ref.model_path, precision),
+                                  "quick": quick, "cpu": _cpu_name(), "cores": os.cpu_count()}
 
         log("benchmark_app ...")
         ceiling = benchmark_app(ref.model_path, card.network_channels, tile, precision, sizes.seconds)
@@ -307,7 +347,9 @@ def format_table(r: dict[str, Any]) -> str:
         ("batchcolor --help, s", f(r.get("help_seconds"), ".3f"), ""),
         ("1-file run, cache cold / warm, s", f"{f(r.get('one_file_cold_seconds'), '.2f')} / {f(r.get('one_file_warm_seconds'), '.2f')}", ""),
     ]
-    head = (f"batchcolor bench: {r['model']}, tile {r['tile']} overlap {r['overlap']}, precision {r['precision']}, "
+    precision = r["precision"] if r.get("resolved_precision", r["precision"]) == r["precision"] else \
+        f"{r['precision']} (= {r['resolved_precision']} here)"
+    head = (f"batchcolor bench: {r['model']}, tile {r['tile']} overlap {r['overlap']}, precision {precision}, "
             f"THROUGHPUT hint, {r['cpu']} x{r['cores']}{' (quick)' if r['quick'] else ''}")
     width = max(len(a) for a, _, _ in rows)
     return "\n".join([head] + [f"  {a:<{width}}  {b:>10}  {c}" for a, b, c in rows])
