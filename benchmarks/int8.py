@@ -41,7 +41,7 @@ def main() -> None:
     size = card.scale or 256
     sets = {"shoes hold-out": load_eval_pairs(args.data / "shoes-train", size, last=100),
             "handbags-val": load_eval_pairs(args.data / "handbags-val", size)}
-    variants = {"fp32": (args.float_model, "f32"), "bf16": (args.float_model, "auto"), "int8": (args.int8_model, "auto")}
+    variants = {"fp32": (args.float_model, "f32"), "bf16": (args.float_model, "bf16"), "int8": (args.int8_model, "auto")}
     result: dict = {"float_model": str(args.float_model), "int8_model": str(args.int8_model), "quality": {}, "speed": {}}
     for set_name, data in sets.items():
         outs = {name: predict(InferenceSettings(model=str(m), precision=p), data.edges)[0] for name, (m, p) in variants.items()}
@@ -56,7 +56,7 @@ def main() -> None:
     for tile in (256, card.tile):
         result["speed"][str(tile)] = {
             "fp32": benchmark_app(ref.model_path, card.input_channels, tile, "f32", args.seconds),
-            "bf16": benchmark_app(ref.model_path, card.input_channels, tile, "auto", args.seconds),
+            "bf16": benchmark_app(ref.model_path, card.input_channels, tile, "bf16", args.seconds),
             "int8": benchmark_app(resolve_model(args.int8_model).model_path, card.input_channels, tile, "auto", args.seconds),
         }
     print(format_table(result))

@@ -30,7 +30,8 @@
    photos re-drawn by ``batchcolor prepare`` with Canny, 1-2 px lines, and XDoG, about 4 px),
    the same three conditions, and the mean PSNR of step 3 is taken over all three edge styles:
    the project is judged on edge maps we do not have, so a model that only fits HED loses;
-4. ``benchmark_app`` measures tiles/s at 256x256 (THROUGHPUT hint, bf16 and f32 here);
+4. ``benchmark_app`` measures tiles/s at 256x256 (THROUGHPUT hint) at what ``--precision auto`` resolves to,
+   and at f32 and bf16 side by side (``--speed-only`` re-measures just this);
 5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
    gives >= 1.5x the tiles/s at <= 1 dB automatic PSNR on both sets; otherwise it is removed.
 """
@@ -246,14 +247,28 @@ def rank(results: dict) -> list[str]:
     return order
 
 
-def speed(model_dir: Path, note: str) -> dict:
-    from batchcolor.tools.bench import _cpu_name, benchmark_app
+def speed(model_dir: Path) -> dict:
+    """benchmark_app at 256 px: at what ``--precision auto`` resolves to for this model on this
+    CPU (see ``batchcolor/inference/precision.py``), and at f32 and bf16 hints side by side."""
+    from batchcolor.tools.bench import _cpu_name, benchmark_app, resolved_precision
     from batchcolor.inference.modelcard import resolve_model
 
     ref = resolve_model(model_dir)
-    return {"tiles_per_second_256": benchmark_app(ref.model_path, ref.card.network_channels, 256, "auto", 15),
-            "tiles_per_second_256_f32": benchmark_app(ref.model_path, ref.card.network_channels, 256, "f32", 10),
-            "measured_with": f"benchmark_app -hint throughput, {_cpu_name()} x{os.cpu_count()}, {note}"}
+    xml, channels = ref.model_path, ref.card.network_channels
+    resolved = resolved_precision(xml, "auto")
+    if resolved == "auto":
+        from batchcolor.inference.runtime import openvino
+
+        hint = openvino().Core().get_property("CPU", "INFERENCE_PRECISION_HINT")
+        default = f"{hint.get_type_name()} (the runtime's default)"
+    else:
+        default = resolved
+    return {"tiles_per_second_256": benchmark_app(xml, channels, 256, "auto", 15),
+            "tiles_per_second_256_f32": benchmark_app(xml, channels, 256, "f32", 10),
+            "tiles_per_second_256_bf16": benchmark_app(xml, channels, 256, "bf16", 10),
+            "default_precision": default,
+            "measured_with": f"benchmark_app -hint throughput, {_cpu_name()} x{os.cpu_count()}, "
+                             f"--precision auto = {default} here"}
 
 
 def table(metrics: dict, name: str = "") -> str:
@@ -327,8 +342,9 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Tiles: {card['tile']['recommended']} px, overlap {card['tile']['overlap']}: the smallest overlap whose tiled output
   is >= {seams.get('bar', {}).get('psnr', 50)} dB from one-tile output overall and >= {seams.get('bar', {}).get('psnr_seams', 45)}
   dB within 8 px of seams, measured on this model ({seams.get('measured', 'see the card')}).
-* Speed here (benchmark_app, 256x256, THROUGHPUT): {card['speed']['tiles_per_second_256']} tiles/s at the default
-  precision, {card['speed']['tiles_per_second_256_f32']} with an f32 hint ({card['speed']['measured_with']}).
+* Speed here (benchmark_app, 256x256, THROUGHPUT): {card['speed']['tiles_per_second_256']} tiles/s at `--precision
+  auto` ({card['speed'].get('default_precision', 'the runtime default')} here); {card['speed']['tiles_per_second_256_f32']} with an f32 hint,
+  {card['speed'].get('tiles_per_second_256_bf16', 'n/a')} with bf16 ({card['speed']['measured_with']}).
 
 Metrics ({card['metrics']['evaluated_at']}):
 
@@ -357,7 +373,9 @@ def finish_card(model_dir: Path, metrics: dict, extra: dict, reports: Path) -> d
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir", type=Path)
-    ap.add_argument("--candidate", action="append", required=True, metavar="NAME=CHECKPOINT")
+    ap.add_argument("--candidate", action="append", default=[], metavar="NAME=CHECKPOINT")
+    ap.add_argument("--speed-only", action="store_true", help="re-measure the shipped model's (and its INT8 twin's) "
+                    "speed into their cards and READMEs; nothing else changes")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
     ap.add_argument("--tile", type=int, default=768)
     ap.add_argument("--lines", choices=["keep", "none", "auto"], default="auto")
@@ -374,6 +392,15 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse what --reports already holds of a candidate: its export "
                     "(with the measured saturation), and its metrics")
     args = ap.parse_args()
+    if args.speed_only:  # the code or the runtime changed, the weights did not: re-measure speed only
+        for folder in (args.model_dir, args.model_dir.with_name(args.model_dir.name + "-int8")):
+            if (folder / "card.json").exists():
+                card = _card_edit(folder, speed=speed(folder))
+                (folder / "README.md").write_text(model_readme(card))
+                print(f"{folder}: {json.dumps(card['speed'])}", file=sys.stderr)
+        return
+    if not args.candidate:
+        ap.error("--candidate NAME=CHECKPOINT is required (or --speed-only)")
     summaries = dict(s.split("=", 1) for s in args.summary)
     commands = {k: v.split(";") for k, v in (c.split("=", 1) for c in args.commands)}
     results = {}
@@ -425,7 +452,7 @@ def main() -> None:
     if len(ranked) > 1:
         second = ranked[1]
         metrics["runner_up"] = {"name": second, "recipe": summaries.get(second, second), "metrics": results[second]}
-    extra = {"speed": speed(args.model_dir, "default precision bf16")}
+    extra = {"speed": speed(args.model_dir)}
     card = json.loads((args.model_dir / "card.json").read_text())
     card["name"] = args.model_dir.name  # a reused candidate may have been exported for another folder
     training = card["training"]
@@ -440,7 +467,7 @@ def main() -> None:
         sh(*BC, "export", str(args.model_dir), "--int8", "--calibration", str(args.int8), "--calibration-count", "128",
            "-o", str(int8_dir))
         m8 = evaluate(int8_dir, args.data, args.reports / "int8-eval")
-        s8 = speed(int8_dir, "INT8, float layers bf16")
+        s8 = speed(int8_dir)
         ratio = (s8["tiles_per_second_256"] or 0) / max(extra["speed"]["tiles_per_second_256"] or 1, 1e-9)
         loss = max(metrics[s]["automatic"]["psnr"] - m8[s]["automatic"]["psnr"] for s in SETS)
         summary["int8"] = {"speed_ratio": round(ratio, 2), "worst_psnr_loss_db": round(loss, 2)}

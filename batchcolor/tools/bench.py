@@ -49,11 +49,13 @@ class BenchSizes:
     def pick(cls, quick: bool) -> "BenchSizes":
         if quick:
             return cls(small_count=12, small_range=(256, 512), sheet=1536, huge=3000, huge_height=3000, seconds=3, naive_tiles=2)
-        # 20000 px wide, 4096 rows: a streamed run holds a few tile-tall bands of the width, so its peak
-        # memory is that of 20000 x 20000 (tested flat in the height, test_streamread) at a fifth of
-        # the time: two full 20000^2 passes took over 35 minutes on a 2-core box.
-        return cls(small_count=200, small_range=(256, 512), sheet=8192, huge=20000, huge_height=4096, seconds=15,
-                   naive_tiles=8)
+        # 20000 px wide, 2048 rows: a streamed run holds a few tile-tall bands of the width, so its peak
+        # memory is that of 20000 x 20000 (tested flat in the height, test_streamread) at a tenth of
+        # the time: two full 20000^2 passes took over 35 minutes on a 2-core box with the base-12
+        # model, and the base-24 default costs 2-3x that per tile. 100 drawings and a 6144^2 sheet:
+        # the whole bench takes about 15 minutes here with the default model.
+        return cls(small_count=100, small_range=(256, 512), sheet=6144, huge=20000, huge_height=2048, seconds=15,
+                   naive_tiles=6)
 
 
 def _child(cmd: list[str], timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
