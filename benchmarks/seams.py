@@ -48,7 +48,7 @@ def shipped_model_table(model: str | None, overlaps: list[int]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None, help="model for the first table (default: the installed default)")
-    ap.add_argument("--model-overlaps", type=int, nargs="+", default=[64, 128, 160, 192, 224, 256, 320])
+    ap.add_argument("--model-overlaps", type=int, nargs="+", default=[64, 128, 192, 224, 256, 272, 288, 320])
     ap.add_argument("--tile", type=int, default=256)
     ap.add_argument("--size", type=int, nargs=2, default=(720, 1000))
     ap.add_argument("--overlaps", type=int, nargs="+", default=[0, 16, 32, 48, 64, 96, 128])

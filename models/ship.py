@@ -374,6 +374,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--candidate", action="append", default=[], metavar="NAME=CHECKPOINT")
+    ap.add_argument("--seams-only", type=Path, metavar="RUN_DIR", help="re-measure the shipped model's (and its INT8 "
+                    "twin's) seams and card overlap on the sheets of RUN_DIR's validation drawings; nothing else changes")
     ap.add_argument("--speed-only", action="store_true", help="re-measure the shipped model's (and its INT8 twin's) "
                     "speed into their cards and READMEs; nothing else changes")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
@@ -398,6 +400,26 @@ def main() -> None:
                 card = _card_edit(folder, speed=speed(folder))
                 (folder / "README.md").write_text(model_readme(card))
                 print(f"{folder}: {json.dumps(card['speed'])}", file=sys.stderr)
+        return
+    if args.seams_only:  # the seam protocol changed, the weights did not: re-measure the overlap
+        from batchcolor.inference.modelcard import resolve_model
+        from batchcolor.train.export import seam_sheets
+        from batchcolor.tools.seams import seam_report
+
+        sheets = seam_sheets(args.seams_only)
+        if sheets is None:
+            ap.error(f"{args.seams_only}: no config.json with reachable validation data for the seam sheets")
+        for folder in (args.model_dir, args.model_dir.with_name(args.model_dir.name + "-int8")):
+            if (folder / "card.json").exists():
+                ref = resolve_model(folder)
+                report = seam_report(ref, sheets, ref.card.tile)
+                card = json.loads((folder / "card.json").read_text())
+                card["seams"] = report
+                if report["smallest_passing_overlap"] is not None:
+                    card["tile"]["overlap"] = report["smallest_passing_overlap"]
+                (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+                (folder / "README.md").write_text(model_readme(card))
+                print(f"{folder}: overlap {card['tile']['overlap']}: {json.dumps(report['table'])}", file=sys.stderr)
         return
     if not args.candidate:
         ap.error("--candidate NAME=CHECKPOINT is required (or --speed-only)")

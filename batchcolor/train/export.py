@@ -116,7 +116,7 @@ def export(
     extra_card: dict[str, Any] | None = None,
     lines: str = "none",
     seam_sheet: np.ndarray | list[np.ndarray] | None = None,
-    seam_overlaps: tuple[int, ...] = (32, 64, 96, 128, 160, 192, 224, 256, 320),
+    seam_overlaps: tuple[int, ...] | None = None,
     object_px: int | None = None,
 ) -> ExportResult:
     """Export a run (or checkpoint) to ``model_dir`` with a card; raises on parity failure.
@@ -203,21 +203,17 @@ def export(
         write_card(card, staging / "card.json")
         if seam_sheet is not None:
             from batchcolor.inference.modelcard import ModelRef
-            from batchcolor.tools.seams import SEAM_BAR, smallest_passing_overlap, tiled_vs_one_tile
+            from batchcolor.tools.seams import SEAM_OVERLAPS, seam_report
 
             # Several sheets (drawings at different sizes put different strokes under the seams):
             # each overlap is judged by its worst sheet.
             sheets = seam_sheet if isinstance(seam_sheet, list) else [seam_sheet]
             ref = ModelRef(xml, staging / "card.json", card)
-            per_sheet = [tiled_vs_one_tile(ref, s, tile, [o for o in seam_overlaps if o < tile]) for s in sheets]
-            rows = [min(group, key=lambda r: (r["psnr_seams"], r["psnr"])) for group in zip(*per_sheet)]
-            best = smallest_passing_overlap(rows)
+            report = seam_report(ref, sheets, tile, seam_overlaps or SEAM_OVERLAPS)
+            best = report["smallest_passing_overlap"]
             if chosen_overlap is None and best is not None:
                 card_fields["overlap"] = best
-            card_fields["extra"] = {**card_fields["extra"], "seams": {
-                "measured": f"tiled at {tile} vs one tile, f32, worst of sheets of drawings "
-                            + ", ".join(f"{s.shape[1]}x{s.shape[0]}" for s in sheets),
-                "bar": SEAM_BAR, "smallest_passing_overlap": best, "table": rows}}
+            card_fields["extra"] = {**card_fields["extra"], "seams": report}
             card = card_from_dict(**card_fields)
             write_card(card, staging / "card.json")
         if model_dir.exists():
