@@ -131,6 +131,11 @@ def _card_edit(model_dir: Path, **fields) -> dict:
     return card
 
 
+def _shipped(model_dir: Path) -> list[Path]:
+    """The shipped model folder and its INT8 twin, those that exist."""
+    return [f for f in (model_dir, model_dir.with_name(model_dir.name + "-int8")) if (f / "card.json").exists()]
+
+
 def measure_scale(model_dir: Path, data: Path) -> dict:
     """Automatic PSNR and line recall (``--lines none``) at each card scale; the chosen one."""
     base = json.loads((model_dir / "card.json").read_text())["scale"]
@@ -395,11 +400,10 @@ def main() -> None:
                     "(with the measured saturation), and its metrics")
     args = ap.parse_args()
     if args.speed_only:  # the code or the runtime changed, the weights did not: re-measure speed only
-        for folder in (args.model_dir, args.model_dir.with_name(args.model_dir.name + "-int8")):
-            if (folder / "card.json").exists():
-                card = _card_edit(folder, speed=speed(folder))
-                (folder / "README.md").write_text(model_readme(card))
-                print(f"{folder}: {json.dumps(card['speed'])}", file=sys.stderr)
+        for folder in _shipped(args.model_dir):
+            card = _card_edit(folder, speed=speed(folder))
+            (folder / "README.md").write_text(model_readme(card))
+            print(f"{folder}: {json.dumps(card['speed'])}", file=sys.stderr)
         return
     if args.seams_only:  # the seam protocol changed, the weights did not: re-measure the overlap
         from batchcolor.inference.modelcard import resolve_model
@@ -409,20 +413,16 @@ def main() -> None:
         sheets = seam_sheets(args.seams_only)
         if sheets is None:
             ap.error(f"{args.seams_only}: no config.json with reachable validation data for the seam sheets")
-        for folder in (args.model_dir, args.model_dir.with_name(args.model_dir.name + "-int8")):
-            if (folder / "card.json").exists():
-                ref = resolve_model(folder)
-                report = seam_report(ref, sheets, ref.card.tile)
-                card = json.loads((folder / "card.json").read_text())
-                card["seams"] = report
-                if report["smallest_passing_overlap"] is not None:
-                    card["tile"]["overlap"] = report["smallest_passing_overlap"]
-                (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-                (folder / "README.md").write_text(model_readme(card))
-                print(f"{folder}: overlap {card['tile']['overlap']}: {json.dumps(report['table'])}", file=sys.stderr)
+        for folder in _shipped(args.model_dir):
+            ref = resolve_model(folder)
+            report = seam_report(ref, sheets, ref.card.tile)
+            overlap = report["smallest_passing_overlap"] or ref.card.overlap
+            card = _card_edit(folder, seams=report, tile={"recommended": ref.card.tile, "overlap": overlap})
+            (folder / "README.md").write_text(model_readme(card))
+            print(f"{folder}: overlap {card['tile']['overlap']}: {json.dumps(report['table'])}", file=sys.stderr)
         return
     if not args.candidate:
-        ap.error("--candidate NAME=CHECKPOINT is required (or --speed-only)")
+        ap.error("--candidate NAME=CHECKPOINT is required (or --speed-only / --seams-only)")
     summaries = dict(s.split("=", 1) for s in args.summary)
     commands = {k: v.split(";") for k, v in (c.split("=", 1) for c in args.commands)}
     results = {}

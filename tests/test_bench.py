@@ -34,6 +34,10 @@ def test_bench_quick_end_to_end(tmp_path, unet_model):
     assert 1.5 < result["overlap_overhead"] < 2.1, result["overlap_overhead"]  # geometry: 1.78 at 512/128
     assert "(ceiling)" in r.stdout and "median small tile" in r.stdout and "peak RSS" in r.stdout
     assert (tmp_path / "work" / "sheet_out.png").exists()
+    # benchmark_app ran at what the engine compiles for ``auto`` on this CPU (f32 without AMX)
+    from batchcolor.inference.precision import auto_precision, cpu_flags
+
+    assert result["resolved_precision"] == (auto_precision("CPU", False, cpu_flags()) or "auto")
 
 
 def _has_paddle() -> bool:

@@ -14,6 +14,7 @@ Every workload uses the same IR, tile shape, THROUGHPUT hint and precision:
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -97,6 +98,7 @@ def find_benchmark_app() -> str:
     return found
 
 
+@functools.lru_cache(maxsize=8)
 def resolved_precision(xml: Path, precision: str) -> str:
     """``auto`` as batchcolor's engine resolves it for this IR on this CPU (f32 for a float
     network on AVX-512 BF16 without AMX), so that benchmark_app measures what users get;
