@@ -34,6 +34,10 @@
    and at f32 and bf16 side by side (``--speed-only`` re-measures just this);
 5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
    gives >= 1.5x the tiles/s at <= 1 dB automatic PSNR on both sets; otherwise it is removed.
+
+Maintenance of the shipped folders without new weights: ``--speed-only`` (speed), ``--seams-only
+RUN`` (overlap), ``--rewrite-ir`` (the export's graph rewrites applied to the shipped IR, checked
+against it at f32), ``--int8-only CALIB`` (the INT8 twin remade from the shipped float model).
 """
 from __future__ import annotations
 
@@ -134,6 +138,51 @@ def _card_edit(model_dir: Path, **fields) -> dict:
 def _shipped(model_dir: Path) -> list[Path]:
     """The shipped model folder and its INT8 twin, those that exist."""
     return [f for f in (model_dir, model_dir.with_name(model_dir.name + "-int8")) if (f / "card.json").exists()]
+
+
+REWRITE_TOLERANCE = 1e-4  # max |old - new| at f32 on [-1, 1] outputs: the rewrites are exact up to float rounding
+
+
+def rewrite_ir(model_dir: Path) -> dict:
+    """Re-save a shipped float IR with the export's current graph rewrites, weights untouched.
+
+    The engine applies the same rewrites when it loads an older IR, so users already run the
+    rewritten graph; this brings the file (and with it ``benchmark_app``, which reads the file
+    as it is) up to date. The new IR is checked against the old at f32 on random inputs of two
+    sizes and replaces it only within REWRITE_TOLERANCE."""
+    import numpy as np
+
+    from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample
+    from batchcolor.inference.runtime import openvino
+
+    ov = openvino()
+    core = ov.Core()
+    xml = model_dir / "model.xml"
+    model = core.read_model(str(xml))
+    stored = {}  # elements of float constants by type: an fp16-compressed IR keeps a few f32 scalars
+    for op in model.get_ordered_ops():
+        if op.get_type_name() == "Constant" and op.get_element_type() in (ov.Type.f16, ov.Type.f32):
+            stored[op.get_element_type()] = stored.get(op.get_element_type(), 0) + int(np.prod(op.get_output_shape(0)))
+    fp16 = stored.get(ov.Type.f16, 0) > stored.get(ov.Type.f32, 0)
+    fused = {"nearest": fuse_nearest_upsample(model), "bilinear": fuse_bilinear_upsample(model)}
+    if not any(fused.values()):
+        return {"rewritten": 0}
+    tmp = model_dir / ".rewrite.xml"
+    ov.save_model(model, str(tmp), compress_to_fp16=fp16)  # the weights stay as they were stored
+    rng = np.random.default_rng(0)
+    channels = model.input(0).get_partial_shape()[1].get_length()
+    worst = 0.0
+    for h, w in ((256, 256), (208, 144)):
+        x = rng.standard_normal((1, channels, h, w)).astype(np.float32)
+        old, new = (core.compile_model(str(f), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x)[0] for f in (xml, tmp))
+        worst = max(worst, float(np.abs(old - new).max()))
+    if worst > REWRITE_TOLERANCE:
+        tmp.unlink()
+        tmp.with_suffix(".bin").unlink()
+        raise SystemExit(f"{xml}: the rewritten IR differs by {worst:.2e} (> {REWRITE_TOLERANCE}); left as it was")
+    os.replace(tmp.with_suffix(".bin"), xml.with_suffix(".bin"))
+    os.replace(tmp, xml)
+    return {"rewritten": sum(fused.values()), **fused, "max_abs_difference_f32": worst}
 
 
 def measure_scale(model_dir: Path, data: Path) -> dict:
@@ -375,6 +424,30 @@ def finish_card(model_dir: Path, metrics: dict, extra: dict, reports: Path) -> d
     return card
 
 
+def make_int8_twin(model_dir: Path, calibration: Path, data: Path, reports: Path, float_metrics: dict,
+                   float_speed: dict) -> dict:
+    """Quantize the shipped float model into ``MODEL-int8`` and keep it only if it gives >= 1.5x
+    the tiles/s at <= 1 dB automatic PSNR on both sets (the twin's card takes the float card's
+    recipe and commands); returns the measured ratio and loss, and whether it was kept."""
+    int8_dir = model_dir.with_name(model_dir.name + "-int8")
+    sh(*BC, "export", str(model_dir), "--int8", "--calibration", str(calibration), "--calibration-count", "128",
+       "-o", str(int8_dir))
+    m8 = evaluate(int8_dir, data, reports / "int8-eval")
+    s8 = speed(int8_dir)
+    ratio = (s8["tiles_per_second_256"] or 0) / max(float_speed["tiles_per_second_256"] or 1, 1e-9)
+    loss = max(float_metrics[s]["automatic"]["psnr"] - m8[s]["automatic"]["psnr"] for s in SETS)
+    result = {"speed_ratio": round(ratio, 2), "worst_psnr_loss_db": round(loss, 2)}
+    if ratio >= 1.5 and loss <= 1.0:
+        training = json.loads((model_dir / "card.json").read_text())["training"]
+        card8 = json.loads((int8_dir / "card.json").read_text())
+        card8["training"]["summary"], card8["training"]["commands"] = training.get("summary"), training.get("commands", [])
+        (int8_dir / "card.json").write_text(json.dumps(card8, indent=2) + "\n")
+        finish_card(int8_dir, m8, {"speed": s8}, reports / "int8-eval")
+        return {**result, "kept": True}
+    shutil.rmtree(int8_dir)
+    return {**result, "kept": False}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir", type=Path)
@@ -383,6 +456,10 @@ def main() -> None:
                     "twin's) seams and card overlap on the sheets of RUN_DIR's validation drawings; nothing else changes")
     ap.add_argument("--speed-only", action="store_true", help="re-measure the shipped model's (and its INT8 twin's) "
                     "speed into their cards and READMEs; nothing else changes")
+    ap.add_argument("--rewrite-ir", action="store_true", help="re-save the shipped float IR with the export's current "
+                    "graph rewrites (checked against the old IR at f32), then re-measure its speed; weights untouched")
+    ap.add_argument("--int8-only", type=Path, metavar="CALIBRATION_DIR", help="remake the INT8 twin from the shipped "
+                    "float model and measure it against the float card's figures; the float model is untouched")
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags")
     ap.add_argument("--tile", type=int, default=768)
     ap.add_argument("--lines", choices=["keep", "none", "auto"], default="auto")
@@ -399,6 +476,17 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse what --reports already holds of a candidate: its export "
                     "(with the measured saturation), and its metrics")
     args = ap.parse_args()
+    if args.rewrite_ir:  # the export's graph rewrites changed, the weights did not
+        report = rewrite_ir(args.model_dir)
+        card = _card_edit(args.model_dir, speed=speed(args.model_dir))
+        (args.model_dir / "README.md").write_text(model_readme(card))
+        print(f"{args.model_dir}: {json.dumps(report)}; {json.dumps(card['speed'])}", file=sys.stderr)
+        return
+    if args.int8_only:  # the twin is remade from the shipped float model as it is now
+        card = json.loads((args.model_dir / "card.json").read_text())
+        metrics = {s: card["metrics"][s] for s in SETS}
+        print(json.dumps(make_int8_twin(args.model_dir, args.int8_only, args.data, args.reports, metrics, card["speed"])))
+        return
     if args.speed_only:  # the code or the runtime changed, the weights did not: re-measure speed only
         for folder in _shipped(args.model_dir):
             card = _card_edit(folder, speed=speed(folder))
@@ -484,24 +572,8 @@ def main() -> None:
     finish_card(args.model_dir, metrics, extra, args.reports / "candidates" / f"{best}-eval")
     summary = {"shipped": best, "scores": {n: {"targets_met": targets_met(results[n]), "mean_psnr": round(score(results[n]), 2)}
                                            for n in ranked}, "speed": extra["speed"]}
-    int8_dir = args.model_dir.with_name(args.model_dir.name + "-int8")
     if args.int8:
-        sh(*BC, "export", str(args.model_dir), "--int8", "--calibration", str(args.int8), "--calibration-count", "128",
-           "-o", str(int8_dir))
-        m8 = evaluate(int8_dir, args.data, args.reports / "int8-eval")
-        s8 = speed(int8_dir)
-        ratio = (s8["tiles_per_second_256"] or 0) / max(extra["speed"]["tiles_per_second_256"] or 1, 1e-9)
-        loss = max(metrics[s]["automatic"]["psnr"] - m8[s]["automatic"]["psnr"] for s in SETS)
-        summary["int8"] = {"speed_ratio": round(ratio, 2), "worst_psnr_loss_db": round(loss, 2)}
-        if ratio >= 1.5 and loss <= 1.0:
-            card8 = json.loads((int8_dir / "card.json").read_text())
-            card8["training"]["summary"], card8["training"]["commands"] = training["summary"], training["commands"]
-            (int8_dir / "card.json").write_text(json.dumps(card8, indent=2) + "\n")
-            finish_card(int8_dir, m8, {"speed": s8}, args.reports / "int8-eval")
-            summary["int8"]["kept"] = True
-        else:
-            shutil.rmtree(int8_dir)
-            summary["int8"]["kept"] = False
+        summary["int8"] = make_int8_twin(args.model_dir, args.int8, args.data, args.reports, metrics, extra["speed"])
     print(json.dumps(summary, indent=2))
 
 

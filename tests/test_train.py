@@ -302,6 +302,10 @@ def test_bilinear_up_sampling_starts_from_a_resize_run_and_exports(tiny_data, tm
     real, mean = reference_data(run)
     result = export(run, tmp_path / "model", tile=128, overlap=32, real_inputs=real, mean_color=mean)
     assert result.parity_random <= 1e-3 and result.parity_real <= 1e-3
+    # the blur chain is written as bilinear Interpolates: no Pad, no depthwise convolution left
+    ir = (tmp_path / "model" / "model.xml").read_text()
+    assert 'type="Pad"' not in ir and 'type="GroupConvolution"' not in ir
+    assert ir.count('mode="linear_onnx"') == 3  # one per up-sampling (depth 3)
     ref = resolve_model(tmp_path / "model")
     assert ref.card.training["recipe"]["up"] == "bilinear" and ref.card.extra["architecture"]["up"] == "bilinear"
 

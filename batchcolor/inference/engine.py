@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from batchcolor.errors import InferenceError, ModelError
-from batchcolor.inference.irgraph import fuse_nearest_upsample, proven_nearest_upsamples
+from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample, proven_nearest_upsamples
 from batchcolor.inference.modelcard import ModelCard
 from batchcolor.inference.precision import auto_precision, cpu_flags, is_quantized
 
@@ -134,6 +134,7 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int, dynam
         raise ModelError(f"{model_path}: cannot give the model a {card.stride}..{tile} px input: {exc}") from exc
     # IRs exported before the rewrite existed: rewrite what the static clone proves.
     fuse_nearest_upsample(model, only=proven_nearest_upsamples(model, static))
+    fuse_bilinear_upsample(model)  # and a bilinear model's blur chain (IRs before session 11)
     ppp = ov.preprocess.PrePostProcessor(model)
     if not dynamic:  # see normalise(): with dynamic shapes these steps run unfused, slower
         ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
