@@ -37,7 +37,7 @@ def test_bench_quick_end_to_end(tmp_path, unet_model):
     # benchmark_app ran at what the engine compiles for ``auto`` on this CPU (f32 without AMX)
     from batchcolor.inference.precision import auto_precision, cpu_flags
 
-    assert result["resolved_precision"] == (auto_precision("CPU", False, cpu_flags()) or "auto")
+    assert result["resolved_precision"] == (auto_precision("CPU", cpu_flags()) or "auto")
 
 
 def _has_paddle() -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 from batchcolor.errors import InferenceError, ModelError
 from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample, proven_nearest_upsamples
 from batchcolor.inference.modelcard import ModelCard
-from batchcolor.inference.precision import auto_precision, cpu_flags, is_quantized
+from batchcolor.inference.precision import auto_precision, cpu_flags
 
 PRECISIONS = {"auto": None, "bf16": "bf16", "f16": "f16", "f32": "f32"}
 
@@ -71,8 +71,7 @@ def meaningful(exc: BaseException) -> str:
     return text
 
 
-def compile_config(config: EngineConfig, quantized: bool = False,
-                   flags: frozenset[str] | None = None) -> dict[str, str]:
+def compile_config(config: EngineConfig, flags: frozenset[str] | None = None) -> dict[str, str]:
     """Compile properties; ``auto`` becomes what :func:`precision.auto_precision` says for this
     CPU (``flags``: its feature flags, read from the machine when None)."""
     if config.precision not in PRECISIONS:
@@ -80,7 +79,7 @@ def compile_config(config: EngineConfig, quantized: bool = False,
     props = {"PERFORMANCE_HINT": config.hint}
     hint = PRECISIONS[config.precision]
     if hint is None:
-        hint = auto_precision(config.device, quantized, cpu_flags() if flags is None else flags)
+        hint = auto_precision(config.device, cpu_flags() if flags is None else flags)
     if hint:
         props["INFERENCE_PRECISION_HINT"] = hint
     if config.threads:
@@ -271,7 +270,7 @@ class Engine:
         if dynamic not in self._models:
             model = prepare_model(self._core, self.model_path, self.card, self.config.tile, dynamic)
             try:
-                props = compile_config(self.config, quantized=is_quantized(model))
+                props = compile_config(self.config)
                 compiled = self._core.compile_model(model, self.config.device, props)
             except Exception as exc:
                 raise ModelError(f"cannot compile {self.model_path} for device {self.config.device}: "

@@ -14,7 +14,6 @@ Every workload uses the same IR, tile shape, THROUGHPUT hint and precision:
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -98,18 +97,15 @@ def find_benchmark_app() -> str:
     return found
 
 
-@functools.lru_cache(maxsize=8)
 def resolved_precision(xml: Path, precision: str) -> str:
-    """``auto`` as batchcolor's engine resolves it for this IR on this CPU (f32 for a float
-    network on AVX-512 BF16 without AMX), so that benchmark_app measures what users get;
-    ``auto`` where the runtime's own default stands."""
+    """``auto`` as batchcolor's engine resolves it on this CPU (f32 on AVX-512 BF16 without
+    AMX), so that benchmark_app measures what users get; ``auto`` where the runtime's own
+    default stands. (``xml``: the rule is the same for every model since session 11.)"""
     if precision != "auto":
         return precision
-    from batchcolor.inference.precision import auto_precision, cpu_flags, is_quantized
-    from batchcolor.inference.runtime import openvino
+    from batchcolor.inference.precision import auto_precision, cpu_flags
 
-    quantized = is_quantized(openvino().Core().read_model(str(xml)))
-    return auto_precision("CPU", quantized, cpu_flags()) or "auto"
+    return auto_precision("CPU", cpu_flags()) or "auto"
 
 
 def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float:
