@@ -150,8 +150,11 @@ def _through_rank_changes(output: Any) -> Any:
     while output.get_node().get_type_name() in ("Unsqueeze", "Squeeze"):
         node = output.get_node()
         axes = _constant_array(node.input_value(1))
-        rank = max(node.get_input_partial_shape(0).rank.get_length(), node.get_output_partial_shape(0).rank.get_length())
-        if axes is None or any(int(a) % rank >= rank - 2 for a in np.ravel(axes)):
+        ranks = (node.get_input_partial_shape(0).rank, node.get_output_partial_shape(0).rank)
+        if axes is None or any(r.is_dynamic for r in ranks):
+            return output
+        rank = max(r.get_length() for r in ranks)
+        if any(int(a) % rank >= rank - 2 for a in np.ravel(axes)):
             return output
         output = node.input_value(0)
     return output
@@ -165,8 +168,9 @@ def _is_nearest_x2(node: Any) -> bool:
             "nearest", "scales", "asymmetric", "floor") or any(attrs["pads_begin"]) or any(attrs["pads_end"]):
         return False
     scales, axes = _constant_array(node.input_value(1)), _constant_array(node.input_value(2))
+    rank = node.get_input_partial_shape(0).rank
     return scales is not None and axes is not None and list(np.ravel(scales)) == [2.0, 2.0] and sorted(
-        int(a) % 4 for a in np.ravel(axes)) == [2, 3] and node.get_input_partial_shape(0).rank.get_length() == 4
+        int(a) % 4 for a in np.ravel(axes)) == [2, 3] and rank.is_static and rank.get_length() == 4
 
 
 def _bilinear_x2_source(conv: Any) -> Any | None:
