@@ -152,7 +152,7 @@ def rewrite_ir(model_dir: Path) -> dict:
     sizes and replaces it only within REWRITE_TOLERANCE."""
     import numpy as np
 
-    from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample
+    from batchcolor.inference.irgraph import fuse_upsampling
     from batchcolor.inference.runtime import openvino
 
     ov = openvino()
@@ -164,7 +164,7 @@ def rewrite_ir(model_dir: Path) -> dict:
         if op.get_type_name() == "Constant" and op.get_element_type() in (ov.Type.f16, ov.Type.f32):
             stored[op.get_element_type()] = stored.get(op.get_element_type(), 0) + int(np.prod(op.get_output_shape(0)))
     fp16 = stored.get(ov.Type.f16, 0) > stored.get(ov.Type.f32, 0)
-    fused = {"nearest": fuse_nearest_upsample(model), "bilinear": fuse_bilinear_upsample(model)}
+    fused = fuse_upsampling(model)
     if not any(fused.values()):
         return {"rewritten": 0}
     tmp = model_dir / ".rewrite.xml"

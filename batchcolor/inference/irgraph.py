@@ -211,3 +211,10 @@ def fuse_bilinear_upsample(model: Any) -> int:
 
     return _replace_by_x2_interpolate(model, source_of, lambda conv: conv, mode="linear_onnx",
                                       coordinate_transformation_mode="half_pixel")
+
+
+def fuse_upsampling(model: Any) -> dict[str, int]:
+    """The export's graph rewrites, in their order (the bilinear one matches the nearest
+    Interpolate the first one makes): how many of each were made. ``export`` writes IRs with
+    them and ``models/ship.py --rewrite-ir`` brings a shipped IR up to date with them."""
+    return {"nearest": fuse_nearest_upsample(model), "bilinear": fuse_bilinear_upsample(model)}

@@ -59,7 +59,7 @@ def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
 
     ov = openvino()
 
-    from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample
+    from batchcolor.inference.irgraph import fuse_upsampling
 
     # Core.read_model reads ONNX itself (the converter, ovc, would also send telemetry); the
     # MOC transformations are what convert_model runs on top: BatchNorm folded into the
@@ -69,8 +69,7 @@ def to_ir(onnx_path: Path, xml_path: Path, fp16: bool = True) -> int:
     model = ov.Core().read_model(str(onnx_path))
     apply_moc_transformations(model, cf=True)
     apply_fused_names_cleanup(model)
-    fused = fuse_nearest_upsample(model)
-    fuse_bilinear_upsample(model)  # the same up-samplings, when the network blurs them into bilinear
+    fused = fuse_upsampling(model)["nearest"]  # (a bilinear network's blur goes with its nearest x2)
     ov.save_model(model, str(xml_path), compress_to_fp16=fp16)
     return fused
 
