@@ -272,7 +272,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--line-max", type=click.IntRange(1, 9), default=3, show_default=True, help="Thickest line of --augment, px at the 256 px source (1-3 is pencil and pen; 5 covers markers and XDoG-style edges).")
 @click.option("--recolour", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share of hinted samples trained on a recoloured photo (hue rotated, chroma scaled or tinted), so hints of any colour are followed.")
 @click.option("--hint-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on hinted pixels (with --hints).")
-@click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run or checkpoint (e.g. L1 pre-training before --arch pix2pix).")
+@click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run, checkpoint, or model folder (e.g. models/product-sketch: fine-tune the shipped model on your pairs; give its --width, --depth, --up).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
 @_report_errors
 def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):

@@ -114,6 +114,38 @@ class UNet(nn.Module):
         return torch.tanh(self.head(x))
 
 
+class PatchDiscriminator(nn.Module):
+    """The Paddle trainer's pix2pix 70x70 PatchGAN (n_layers 3), conditioned on the input:
+    D(concat(A, B)) -> logits. It stays on the accelerator: only the generator is exported."""
+
+    def __init__(self, in_channels: int, base: int = 64, n_layers: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, base, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            layers += [nn.Conv2d(base * prev, base * mult, 4, stride=2 if n < n_layers else 1, padding=1, bias=False),
+                       nn.BatchNorm2d(base * mult), nn.LeakyReLU(0.2, inplace=True)]
+        layers.append(nn.Conv2d(base * mult, 1, 4, stride=1, padding=1))
+        self.net = nn.Sequential(*layers)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([a, b], dim=1))
+
+
+def gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """Vanilla GAN loss (the Paddle trainer's default ``gan_mode``): BCE on logits."""
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), 1.0 if real else 0.0))
+
+
 def paddle_arrays(model: nn.Module) -> dict[str, np.ndarray]:
     """The weights under the Paddle UNet's state-dict names (float32)."""
     out = {}
@@ -144,9 +176,11 @@ def load_paddle_arrays(model: nn.Module, arrays: dict[str, np.ndarray]) -> None:
     model.load_state_dict(state)
 
 
-def write_arrays(path: Path, arrays: dict[str, np.ndarray], max_bytes: int) -> list[Path]:
+def write_arrays(path: Path, arrays: dict[str, np.ndarray], max_bytes: int, dtype=np.float32) -> list[Path]:
     """Atomically write ``arrays`` as one npz, or as parts when larger than ``max_bytes``
-    (the device tool brings back files of at most 16 MiB)."""
+    (the device tool brings back files of at most 16 MiB, 8 files a call: ``dtype`` float16
+    halves a network, as the shipped IR stores it anyway)."""
+    arrays = {k: np.asarray(v, dtype) for k, v in arrays.items()}
     groups: list[dict[str, np.ndarray]] = [{}]
     size = 0
     for k, v in arrays.items():
@@ -212,10 +246,14 @@ def evaluate(model: nn.Module, inputs: dict[str, torch.Tensor], targets: np.ndar
 
 
 def parse_model(spec: str) -> dict:
-    """``NAME=BASE:LR[:INIT.npz]``"""
+    """``NAME=BASE:LR[:INIT.npz][:gan]``: ``gan`` trains it as pix2pix (PatchGAN + 100 x L1)."""
     name, rest = spec.split("=", 1)
     fields = rest.split(":")
-    return {"name": name, "base": int(fields[0]), "lr": float(fields[1]), "init": fields[2] if len(fields) > 2 else None}
+    gan = fields[-1] == "gan"
+    if gan:
+        fields = fields[:-1]
+    return {"name": name, "base": int(fields[0]), "lr": float(fields[1]), "init": (fields[2] or None) if len(fields) > 2 else None,
+            "arch": "pix2pix" if gan else "unet"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,10 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save-every", type=float, default=60.0)
     ap.add_argument("--max-file-mb", type=float, default=14.0)
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
+    ap.add_argument("--snapshot-steps", default="", help="comma-separated steps at which each GAN network is also saved as NAME.sSTEP.npz "
+                    "(a GAN fine-tune is picked by measurement among them: it drifts the longer it trains)")
+    ap.add_argument("--float16-files", action="store_true", help="write weights as float16 (half the bytes to bring back)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
     config = TrainConfig(data=tuple(args.data), run_dir=str(args.out), arch="unet", size=args.size, gray_edges=True,
                          width=0, batch_size=args.batch, lr=0.0, beta1=0.5, hints=True, augment=True,
                          scale_min=args.scale_min, scale_max=args.scale_max, recolour=args.recolour, val_last=args.val_last,
@@ -270,19 +312,27 @@ def main(argv: list[str] | None = None) -> int:
         if spec["init"]:
             load_paddle_arrays(net, read_arrays(Path(spec["init"])))
         net = net.to(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(net.parameters(), lr=spec["lr"], betas=(0.5, 0.999), **({"fused": True} if dev.type == "cuda" else {}))
+        fused = {"fused": True} if dev.type == "cuda" else {}
+        opt = torch.optim.Adam(net.parameters(), lr=spec["lr"], betas=(0.5, 0.999), **fused)
+        disc = opt_d = None
+        if spec["arch"] == "pix2pix":
+            disc = PatchDiscriminator(in_channels + 3).to(dev).to(memory_format=torch.channels_last)
+            opt_d = torch.optim.Adam(disc.parameters(), lr=spec["lr"], betas=(0.5, 0.999), **fused)
         unet = {"in_channels": in_channels, "out_channels": 3, "base": spec["base"], "depth": args.depth, "up": args.up}
-        recipe = {**asdict(config), "width": spec["base"], "depth": args.depth, "up": args.up, "lr": spec["lr"], "init_from": spec["init"],
+        recipe = {**asdict(config), "arch": spec["arch"], "width": spec["base"], "depth": args.depth, "up": args.up, "lr": spec["lr"], "init_from": spec["init"],
                   "time_budget_min": round(args.budget / 60, 2), "data": list(config.data)}
-        models.append({**spec, "net": net, "opt": opt, "unet": unet, "recipe": recipe, "history": [], "gpu_seconds": 0.0})
+        models.append({**spec, "net": net, "opt": opt, "disc": disc, "opt_d": opt_d, "unet": unet, "recipe": recipe, "history": [], "gpu_seconds": 0.0})
         first = evaluate(net, val_inputs, val_targets)
         models[-1]["history"].append({"step": 0, "images": 0, **first})
         print(f"{spec['name']}: base {spec['base']}, lr {spec['lr']}, init {spec['init']}: {first}", flush=True)
 
+    dtype = np.float16 if args.float16_files else np.float32
+    snapshot_steps = {int(v) for v in args.snapshot_steps.split(",") if v.strip()}
+
     def save(final: bool) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         for m in models:
-            files = write_arrays(args.out / f"{m['name']}.npz", paddle_arrays(m["net"]), int(args.max_file_mb * 2**20))
+            files = write_arrays(args.out / f"{m['name']}.npz", paddle_arrays(m["net"]), int(args.max_file_mb * 2**20), dtype)
             meta = {"unet": m["unet"], "config": m["recipe"], "files": [f.name for f in files], "final": final,
                     "state": {"step": step, "images": step * args.batch, "seconds": round(train_seconds, 1),
                               "history": m["history"]},
@@ -304,11 +354,28 @@ def main(argv: list[str] | None = None) -> int:
         for m in models:
             for g in m["opt"].param_groups:
                 g["lr"] = m["lr"] * max(0.0, min(1.0, 2.0 * (1.0 - progress)))
-            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            if m["opt_d"] is not None:
+                for g in m["opt_d"].param_groups:
+                    g["lr"] = m["lr"] * max(0.0, min(1.0, 2.0 * (1.0 - progress)))
+            autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+            with autocast:
                 out = m["net"](x)
             loss = 100.0 * (out.float() - y).abs().mean()
+            if m["disc"] is not None:  # pix2pix: D on real and detached fake, then G's adversarial term
+                with autocast:
+                    d_real, d_fake = m["disc"](x, y), m["disc"](x, out.detach())
+                loss_d = 0.5 * (gan_loss(d_real, True) + gan_loss(d_fake, False))
+                m["opt_d"].zero_grad(set_to_none=True)
+                loss_d.backward()
+                m["opt_d"].step()
+                with autocast:
+                    adversarial = gan_loss(m["disc"](x, out), True)
+                m["loss_d"] = loss_d.detach()
+                total = loss + adversarial
+            else:
+                total = loss
             m["opt"].zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             m["opt"].step()
             m["loss"] = loss.detach()
         step += 1
@@ -319,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                 torch.cuda.synchronize()
             rate = step * args.batch / train_seconds
             print(f"step {step} {train_seconds:.0f}s {rate:.0f} img/s (waiting for samples {100 * wait_seconds / train_seconds:.0f}%) "
-                  + " ".join(f"{m['name']} {float(m['loss']) / 100:.4f}" for m in models), flush=True)
+                  + " ".join(f"{m['name']} {float(m['loss']) / 100:.4f}"
+                             + (f" (D {float(m['loss_d']):.3f})" if m["disc"] is not None else "") for m in models), flush=True)
             last_log = now
         if now - last_val > args.val_every:
             for m in models:
@@ -327,6 +395,12 @@ def main(argv: list[str] | None = None) -> int:
                                      **evaluate(m["net"], val_inputs, val_targets)})
                 print(m["name"], m["history"][-1], flush=True)
             last_val = time.perf_counter()
+        if step in snapshot_steps:
+            for m in (m for m in models if m["disc"] is not None):
+                m["history"].append({"step": step, "images": step * args.batch, "seconds": round(train_seconds, 1), "snapshot": True,
+                                     **evaluate(m["net"], val_inputs, val_targets)})
+                write_arrays(args.out / f"{m['name']}.s{step}.npz", paddle_arrays(m["net"]), int(args.max_file_mb * 2**20), dtype)
+                print(m["name"], "snapshot", m["history"][-1], flush=True)
         if now - last_save > args.save_every:
             save(final=False)
             last_save = time.perf_counter()

@@ -110,3 +110,36 @@ def test_run_end_to_end_imports_into_paddle_with_the_logged_validation(mirror, t
     trainer = Trainer(TrainConfig(**{**cfg.__dict__, "init_from": str(run / "last.pdckpt")}))
     pred = trainer.predict(val.a)
     assert abs(l1(pred, np.asarray(val.b)) - last["val_l1"]) < 2e-4
+
+
+def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirror, tmp_path):
+    """``NAME=BASE:LR:INIT:gan``: the generator moves under the adversarial term (it differs from
+    an L1 twin on the same batches), snapshots come at the asked steps, and float16 files import."""
+    from batchcolor.train.weights import import_run, read_arrays
+
+    shoes = DATA / "shoes-train"
+    if not shoes.is_dir():
+        pytest.skip(f"shared data not found at {shoes}")
+    assert mirror.parse_model("g=24:5e-5:w.npz:gan") == {"name": "g", "base": 24, "lr": 5e-5, "init": "w.npz", "arch": "pix2pix"}
+    assert mirror.parse_model("g=24:5e-5")["arch"] == "unet"
+    data = tmp_path / "pairs"
+    data.mkdir()
+    for i in range(1, 11):
+        (data / f"{i}_AB.jpg").write_bytes((shoes / f"{i}_AB.jpg").read_bytes())
+    torch.manual_seed(0)
+    start = tmp_path / "start.npz"
+    mirror.write_arrays(start, mirror.paddle_arrays(mirror.UNet(9, 4, 3)), 1 << 30)
+    out = tmp_path / "out"
+    rc = mirror.main([str(data), "--out", str(out), "--model", f"l1=4:2e-3:{start}", "--model", f"gan=4:2e-3:{start}:gan",
+                      "--depth", "3", "--size", "64", "--batch", "4", "--workers", "0", "--budget", "600", "--max-steps", "4",
+                      "--val-last", "2", "--device", "cpu", "--snapshot-steps", "2", "--float16-files"])
+    assert rc == 0
+    assert sorted(p.name for p in out.glob("*.npz")) == ["gan.npz", "gan.s2.npz", "l1.npz"]  # no L1 snapshot
+    gan, plain = read_arrays(out / "gan.npz"), read_arrays(out / "l1.npz")
+    assert all(v.dtype == np.float16 for v in gan.values())
+    assert any(not np.array_equal(gan[k], plain[k]) for k in gan)  # same batches, same start: only D differs
+    meta = json.loads((out / "gan.json").read_text())
+    assert meta["config"]["arch"] == "pix2pix"
+    assert [h["step"] for h in meta["state"]["history"] if h.get("snapshot")] == [2]
+    import_run(out / "gan.json", tmp_path / "run")  # float16 weights become a float32 checkpoint
+    assert (tmp_path / "run" / "last.pdckpt").exists()

@@ -206,7 +206,9 @@ def load_data(config: TrainConfig):
 class Trainer:
     """Networks, optimizers and the loop. Images live in the data arrays, never on ``self``."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, train_set=None):
+        """``train_set``: the run's training pairs, which an ``init_from`` model folder's
+        BatchNorm statistics are measured on (:mod:`batchcolor.train.from_ir`)."""
         import paddle
 
         from batchcolor.train.models import PatchDiscriminator, UNet
@@ -231,12 +233,26 @@ class Trainer:
                                                parameters=self.disc.parameters())
         self.state = TrainState()
         if config.init_from:
-            self._init_generator(Path(config.init_from))
+            self._init_generator(Path(config.init_from), train_set)
 
-    def _init_generator(self, path: Path) -> None:
-        """Load a generator's weights; a nearest-resize network may start a bilinear one."""
+    def _init_generator(self, path: Path, train_set=None) -> None:
+        """Load a generator's weights; a nearest-resize network may start a bilinear one. A
+        model folder (a shipped IR) is turned back into trainable weights: fine-tuning the
+        default on your own pairs needs no checkpoint of it."""
         import paddle
 
+        from batchcolor.train import from_ir
+
+        if from_ir.is_model_folder(path):
+            unet = from_ir.card_unet(path)
+            if not same_weights(unet, self.config.unet_config().to_dict()):
+                raise ValueError(f"{path}: --init-from model {unet} differs from this run's {self.config.unet_config().to_dict()}"
+                                 " (give the model's width, depth and up-sampling)")
+            if train_set is None:
+                raise ValueError(f"{path}: starting from a model folder needs the run's training pairs to calibrate on")
+            arrays, _ = from_ir.recover_from_model(path, train_set, self.config)
+            self.gen.set_state_dict({k: paddle.to_tensor(v) for k, v in arrays.items()})
+            return
         if path.is_dir():
             path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
         ckpt = paddle.load(str(path))
@@ -401,7 +417,7 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
     elif (run_dir / "last.pdckpt").exists():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
     train_set, val_set = load_data(config)
-    trainer = Trainer(config)
+    trainer = Trainer(config, train_set)
     if resume:
         trainer.restore(run_dir / "last.pdckpt")
         log(f"resumed at epoch {trainer.state.epoch}, step {trainer.state.step}")
