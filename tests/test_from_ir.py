@@ -166,7 +166,7 @@ def _batches(train_set, cfg):
 
 
 def test_the_module_writes_the_start_of_an_accelerator_run(model_folder, pairs_folder, tmp_path, capsys):
-    from batchcolor.train.from_ir import main
+    from batchcolor.train.recover import main
     from batchcolor.train.weights import checkpoint_from_arrays, read_arrays
 
     folder, _ = model_folder

@@ -1,0 +1,47 @@
+"""``python -m batchcolor.train.recover MODEL_DIR OUT.npz DATA_DIR...``: the start of an
+accelerator run (``models/gpu_train.py --model NAME=BASE:LR:OUT.npz``) from a shipped model.
+
+Its own module because it builds the run's config and data (:mod:`batchcolor.train.trainer`),
+which itself uses :mod:`batchcolor.train.from_ir`: the imports go one way.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from batchcolor.imageio.images import atomic_output
+from batchcolor.train.from_ir import is_model_folder, recover_from_model
+from batchcolor.train.trainer import TrainConfig, load_data
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 3:
+        print("usage: python -m batchcolor.train.recover MODEL_DIR OUT.npz DATA_DIR [DATA_DIR ...]", file=sys.stderr)
+        return 2
+    model_dir, out, data = Path(args[0]), Path(args[1]), args[2:]
+    try:
+        if not is_model_folder(model_dir):
+            raise FileNotFoundError(f"{model_dir}: not a model folder (card.json + model.xml)")
+        recipe = json.loads((model_dir / "card.json").read_text()).get("training", {}).get("recipe", {})
+        known = {f.name for f in fields(TrainConfig)}
+        config = TrainConfig(**{**{k: v for k, v in recipe.items() if k in known and k not in ("data", "run_dir", "val_dirs")},
+                                "data": tuple(data), "run_dir": str(out.parent), "val_dirs": ()})
+        train_set, _ = load_data(config)
+        arrays, _ = recover_from_model(model_dir, train_set, config)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    with atomic_output(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
