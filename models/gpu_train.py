@@ -78,6 +78,18 @@ class Up(nn.Module):
         return self.conv(torch.cat([self.up(x), skip], dim=1))
 
 
+def pix2pix_init(module: nn.Module) -> None:
+    """pix2pix init, as the Paddle networks': conv weights N(0, 0.02), BatchNorm gamma N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
 class UNet(nn.Module):
     def __init__(self, in_channels: int, base: int, depth: int = 4, out_channels: int = 3, up: str = "resize"):
         super().__init__()
@@ -90,14 +102,8 @@ class UNet(nn.Module):
         self.bottom = DoubleConv(widths[-2], widths[-1])
         self.ups = nn.ModuleList([Up(widths[i + 1], widths[i], up) for i in reversed(range(depth))])
         self.head = nn.Conv2d(widths[0], out_channels, 1)
-        for m in self.modules():  # pix2pix init, as the Paddle network's
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+        pix2pix_init(self)
+        for m in self.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.momentum = 0.1  # Paddle's momentum 0.9 counts the other way round
                 m.eps = 1e-5
@@ -128,14 +134,7 @@ class PatchDiscriminator(nn.Module):
                        nn.BatchNorm2d(base * mult), nn.LeakyReLU(0.2, inplace=True)]
         layers.append(nn.Conv2d(base * mult, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*layers)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+        pix2pix_init(self)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([a, b], dim=1))
