@@ -15,6 +15,18 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BATCHCOLOR_DATA", REPO.parent / "shared" / "data" / "edges2shoes-handbags"))
 
 
+def real_pairs(folder: Path, count: int, source: str = "shoes-train") -> Path:
+    """The first ``count`` real AB pairs of the shared data, copied to ``folder`` (never into
+    the repo); skips the test where the shared data is absent."""
+    src = DATA / source
+    if not src.is_dir():
+        pytest.skip(f"shared data not found at {src}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, count + 1):
+        (folder / f"{i}_AB.jpg").write_bytes((src / f"{i}_AB.jpg").read_bytes())
+    return folder
+
+
 @pytest.fixture(scope="session")
 def pointwise_rgb(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "pointwise_rgb"

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA
+from conftest import real_pairs
 
 paddle = pytest.importorskip("paddle", reason="needs the train extra")
 pytestmark = pytest.mark.train
 
 UNET = {"in_channels": 9, "out_channels": 3, "base": 4, "depth": 3, "up": "bilinear"}
-SHOES = DATA / "shoes-train"
 
 
 def _trained_looking(seed: int):
@@ -129,13 +128,7 @@ def test_a_network_that_is_not_the_cards_unet_is_refused(model_folder):
 
 @pytest.fixture(scope="module")
 def pairs_folder(tmp_path_factory) -> Path:
-    if not SHOES.is_dir():
-        pytest.skip(f"shared data not found at {SHOES}")
-    folder = tmp_path_factory.mktemp("data") / "pairs"
-    folder.mkdir()
-    for i in range(1, 13):
-        (folder / f"{i}_AB.jpg").write_bytes((SHOES / f"{i}_AB.jpg").read_bytes())
-    return folder
+    return real_pairs(tmp_path_factory.mktemp("data") / "pairs", 12)
 
 
 def test_train_init_from_a_model_folder_starts_at_the_shipped_function(model_folder, pairs_folder, tmp_path):

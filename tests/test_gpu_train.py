@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA
+from conftest import real_pairs
 
 torch = pytest.importorskip("torch", reason="the accelerator trainer needs PyTorch")
 paddle = pytest.importorskip("paddle", reason="needs the train extra")
@@ -83,13 +83,7 @@ def test_run_end_to_end_imports_into_paddle_with_the_logged_validation(mirror, t
     from batchcolor.train.trainer import TrainConfig, Trainer, load_data
     from batchcolor.train.weights import import_run
 
-    shoes = DATA / "shoes-train"
-    if not shoes.is_dir():
-        pytest.skip(f"shared data not found at {shoes}")
-    data = tmp_path / "pairs"
-    data.mkdir()
-    for i in range(1, 13):
-        (data / f"{i}_AB.jpg").write_bytes((shoes / f"{i}_AB.jpg").read_bytes())
+    data = real_pairs(tmp_path / "pairs", 12)
     out = tmp_path / "out"
     # --workers 0: sampling in this process; a worker forked from a pytest process that already
     # holds Paddle's and OpenVINO's threads can deadlock on a lock one of them held (seen here)
@@ -117,15 +111,9 @@ def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirr
     an L1 twin on the same batches), snapshots come at the asked steps, and float16 files import."""
     from batchcolor.train.weights import import_run, read_arrays
 
-    shoes = DATA / "shoes-train"
-    if not shoes.is_dir():
-        pytest.skip(f"shared data not found at {shoes}")
     assert mirror.parse_model("g=24:5e-5:w.npz:gan") == {"name": "g", "base": 24, "lr": 5e-5, "init": "w.npz", "arch": "pix2pix"}
     assert mirror.parse_model("g=24:5e-5")["arch"] == "unet"
-    data = tmp_path / "pairs"
-    data.mkdir()
-    for i in range(1, 11):
-        (data / f"{i}_AB.jpg").write_bytes((shoes / f"{i}_AB.jpg").read_bytes())
+    data = real_pairs(tmp_path / "pairs", 10)
     torch.manual_seed(0)
     start = tmp_path / "start.npz"
     mirror.write_arrays(start, mirror.paddle_arrays(mirror.UNet(9, 4, 3)), 1 << 30)

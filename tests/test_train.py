@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA, run_cli
+from conftest import DATA, real_pairs, run_cli
 
 paddle = pytest.importorskip("paddle", reason="needs the train extra")
 pytestmark = pytest.mark.train
@@ -23,13 +23,7 @@ SHOES = DATA / "shoes-train"
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
     """20 real AB pairs copied to a temp folder (never into the repo)."""
-    if not SHOES.is_dir():
-        pytest.skip(f"shared data not found at {SHOES}")
-    folder = tmp_path_factory.mktemp("data") / "pairs"
-    folder.mkdir()
-    for i in range(1, 21):
-        (folder / f"{i}_AB.jpg").write_bytes((SHOES / f"{i}_AB.jpg").read_bytes())
-    return folder
+    return real_pairs(tmp_path_factory.mktemp("data") / "pairs", 20)
 
 
 def config(data: Path, run_dir: Path, **kw):
