@@ -102,6 +102,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--color", default=None, **env("color"), help="'#RRGGBB': the main colour of the drawn object (models trained with hints). A hint layer's points win where they are."),
         click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is; auto: keep them where the colouring was enlarged 2x or more (a big drawing coloured at the model's scale) (default: from the model card)."),
         click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, **env("saturation"), help="Chroma gain of automatic colours (no hints, no --color): 1 is the network's own, 0 gray (default: the model card's measured gain)."),
+        click.option("--hue", type=click.Choice(["object", "pixel"]), default=None, **env("hue"), help="Automatic colours (no hints, no --color): object: one hue per drawn object, with the network's light and shade (not on streamed huge images); pixel: the network's hue at each pixel (default: the model card's)."),
     ]
 
     def decorate(fn: Callable) -> Callable:
@@ -112,7 +113,8 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, saturation=None, **extra):
+def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, saturation=None,
+              hue=None, **extra):
     from batchcolor.colorize.settings import InferenceSettings, default_cache_dir
     from batchcolor.drawing.hints import parse_color
 
@@ -124,7 +126,7 @@ def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cach
     return InferenceSettings(
         model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()), color=color, lines=lines,
-        saturation=saturation, **extra,
+        saturation=saturation, hue=hue, **extra,
     )
 
 
@@ -232,7 +234,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
         opts = _layered(ctx, opts, load_pipeline(pipeline))
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
-                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"))
+                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"))
     reporter = Reporter(opts.pop("log_format"), verbose=opts.pop("verbose"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
     sys.exit(run_batch(options, reporter).exit_code)
@@ -368,6 +370,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--paper", type=click.Choice(["keep", "model"]), default="model", show_default=True, help="keep: outside the drawn objects the output shows the drawing's own paper (see batchcolor/drawing/paper.py); model: the network's output everywhere.")
 @click.option("--hint-input", type=click.Choice(["points", "mean"]), default="points", show_default=True, help="With --color-transfer chroma, what the network sees of a hint layer: its points, or only their median colour as a global colour (the finishing step lays the points; no blob under each dot).")
 @click.option("--saturation", type=click.FloatRange(1.0, 4.0), default=1.0, show_default=True, help="The card's chroma gain for automatic colours (measure it: models/ship.py picks it on the hold-outs).")
+@click.option("--automatic-hue", type=click.Choice(["object", "pixel"]), default="pixel", show_default=True, help="The card's default for run's --hue: automatic colours with one hue per drawn object, or the network's per pixel.")
 @click.option("--object-px", type=click.IntRange(16, 4096), default=None, help="The card's scale: the object size --scale auto brings drawings to (default: the training size times the geometric mean of the run's scale augmentation).")
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16-compressed IR, half the size).")
 @click.option("--default", "make_default", is_flag=True, help="Mark the model as the default in its card.")
@@ -376,7 +379,7 @@ def prepare(photos_dir: Path, out_dir: Path, size: int, method: str, min_compone
 @click.option("--calibration-count", type=click.IntRange(1, 10000), default=64, show_default=True)
 @_report_errors
 def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int | None, lines: str, color_transfer: str,
-           hint_transfer: str, hint_input: str, paper: str, saturation: float, object_px: int | None, fp32: bool, make_default: bool, int8: bool,
+           hint_transfer: str, hint_input: str, paper: str, saturation: float, automatic_hue: str, object_px: int | None, fp32: bool, make_default: bool, int8: bool,
            calibration: Path | None, calibration_count: int) -> None:
     """Export a training run (or checkpoint) to an OpenVINO model folder, parity-checked.
 
@@ -398,7 +401,8 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 
     result = export_run(run, model_dir, name=name, tile=tile, overlap=overlap, fp16=not fp32, lines=lines,
                         color_transfer=color_transfer, hint_transfer=hint_transfer, hint_input=hint_input,
-                        paper=paper, saturation=saturation, object_px=object_px, make_default=make_default)
+                        paper=paper, saturation=saturation, automatic_hue=automatic_hue, object_px=object_px,
+                        make_default=make_default)
     click.echo(f"exported {result.model_dir}: {result.parameters:,} parameters, {result.gmac_per_tile:.2f} GMAC per 256 tile; "
                f"parity (OpenVINO f32 vs Paddle) max abs {result.parity_random:.2e} random, "
                f"{result.parity_real if result.parity_real is not None else float('nan'):.2e} real", err=True)
@@ -421,13 +425,14 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 @click.option("--scale", default="none", show_default=True, help="As run's --scale ('auto' is run's default; use it with --size 256 to measure what users get).")
 @click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, help="As run's --lines (default: the card's).")
 @click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, help="As run's --saturation (default: the card's).")
+@click.option("--hue", type=click.Choice(["object", "pixel"]), default=None, help="As run's --hue (default: the card's).")
 @click.option("--hints", "points", type=click.IntRange(0, 1000), default=0, show_default=True, help="Also evaluate with N seeded 5x5 point hints sampled from each target (hinted models).")
 @click.option("--global-color", is_flag=True, help="Also evaluate with each target's median object colour as --color (hinted models).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the point hints.")
 @_report_errors
 def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | None, last: int | None, size: int | None,
-             precision: str, scale: str, lines: str | None, saturation: float | None, points: int, global_color: bool,
-             seed: int) -> None:
+             precision: str, scale: str, lines: str | None, saturation: float | None, hue: str | None, points: int,
+             global_color: bool, seed: int) -> None:
     """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
     hint fidelity, automatic and hinted, vs a flat baseline."""
 
@@ -435,7 +440,7 @@ def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | N
     from batchcolor.tools.evaluate import evaluate as run_eval
 
     settings = InferenceSettings(model=model, precision=precision, cache_dir=None, scale=scale, lines=lines,
-                                 saturation=saturation)
+                                 saturation=saturation, hue=hue)
     report = run_eval(settings, data_dir, report_dir, limit, last, size, points, global_color, seed)
     click.echo(json.dumps(report, indent=2))
 

@@ -211,7 +211,7 @@ def choose_scale(rows: list[dict]) -> int:
     return max(close, key=lambda r: sum(r[s]["line_recall"] for s in SETS))["px"]
 
 
-SATURATIONS = (1.0, 1.25, 1.5, 1.75, 2.0)
+SATURATIONS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
 SATURATION_PSNR_COST = 0.15
 
 
@@ -359,6 +359,11 @@ def other_edges_table(metrics: dict) -> str:
     return "\n".join(rows)
 
 
+HUE_WORDS = {"object": ("one hue per drawn object: each object's mean chroma laid over all of it with the network's "
+                       "light and shade (`batchcolor/drawing/chroma.py`; huge streamed images keep the per-pixel hue)"),
+             "pixel": "the network's hue at each pixel"}
+
+
 def model_readme(card: dict) -> str:
     r = card["training"]["recipe"]
     quant = card.get("quantization")
@@ -367,7 +372,8 @@ def model_readme(card: dict) -> str:
     runner = card["metrics"].get("runner_up")
     runner_text = ""
     if runner:
-        runner_text = (f"\nRunner-up ({runner['name']}: {runner['recipe']}), same protocol:\n\n"
+        finishing = f" (measured with {runner['measured_with']})" if runner.get("measured_with") else ""
+        runner_text = (f"\nRunner-up ({runner['name']}: {runner['recipe']}), same protocol{finishing}:\n\n"
                        f"{table(runner['metrics'])}\n")
         if "other_edges" in runner["metrics"]:
             runner_text += f"\nRunner-up on other edge maps:\n\n{other_edges_table(runner['metrics'])}\n"
@@ -390,6 +396,7 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects
   and brings them to that size (chosen by {card.get('scale_measured', {}).get('rule', 'the training size')}).
 * Lines: `--lines {card['lines']['default']}` by default.
+* Automatic colours: {HUE_WORDS[card.get('automatic_hue', 'pixel')]} (`--hue` overrides).
 * Saturation: automatic colours' chroma x{card.get('saturation', 1.0)} (`--saturation` overrides; chosen by
   {card.get('saturation_measured', {}).get('rule', 'hand')}).
 * `--color`: {'the network sets light and shade, the colour sets the hue (chroma transfer, `batchcolor/drawing/chroma.py`)' if card.get('color_transfer') == 'chroma' else 'given to the network only'}; hint layers: {'each hint colours the region of the drawing it sits in, with the network'"'"'s light and shade' if card.get('color_transfer') == 'chroma' else 'given to the network only'}.
@@ -422,6 +429,27 @@ def finish_card(model_dir: Path, metrics: dict, extra: dict, reports: Path) -> d
     (model_dir / "contact_sheet.png").chmod(0o644)
     (model_dir / "README.md").write_text(model_readme(card))
     return card
+
+
+def remeasure(model_dir: Path, automatic_hue: str, data: Path, reports: Path) -> dict:
+    """The shipped model's card after a change of finishing step: the saturation re-chosen by
+    its rule (a gain measured for one finishing no longer holds for another), then every
+    figure. The runner-up was measured before; its row stays, saying with what."""
+    old = json.loads((model_dir / "card.json").read_text())
+    before = {"automatic_hue": old.get("automatic_hue", "pixel"), "saturation": old.get("saturation", 1.0)}
+    _card_edit(model_dir, automatic_hue=automatic_hue)
+    sat = measure_saturation(model_dir, data)
+    _card_edit(model_dir, saturation=sat["gain"], saturation_measured=sat)
+    metrics = evaluate(model_dir, data, reports / "remeasure-eval")
+    metrics["other_edges"] = evaluate_redrawn(model_dir, redrawn_sets(data, reports), reports / "remeasure-eval")
+    runner = old["metrics"].get("runner_up")
+    if runner:
+        runner.setdefault("measured_with", f"--hue {before['automatic_hue']}, saturation x{before['saturation']}")
+        metrics["runner_up"] = runner
+    finish_card(model_dir, metrics, {}, reports / "remeasure-eval")
+    return {"before": {**before, "metrics": {s: old["metrics"][s] for s in SETS}},
+            "after": {"automatic_hue": automatic_hue, "saturation": sat["gain"], "metrics": {s: metrics[s] for s in SETS}},
+            "saturation_table": sat["table"], "targets_met": targets_met(metrics), "mean_psnr": round(score(metrics), 2)}
 
 
 def make_int8_twin(model_dir: Path, calibration: Path, data: Path, reports: Path, float_metrics: dict,
@@ -467,6 +495,11 @@ def main() -> None:
     ap.add_argument("--paper", choices=["keep", "model"], default="keep")
     ap.add_argument("--hint-transfer", choices=["regions", "distance"], default="distance")
     ap.add_argument("--hint-input", choices=["points", "mean"], default="mean")
+    ap.add_argument("--automatic-hue", choices=["object", "pixel"], default="object")
+    ap.add_argument("--remeasure", action="store_true", help="a finishing step changed, the weights did not: set the "
+                    "shipped model's --automatic-hue, re-measure its saturation and every figure, and rewrite its card, "
+                    "README and contact sheet (the runner-up's figures stay, labelled with the finishing they were "
+                    "measured with)")
     ap.add_argument("--overlap", type=int, default=None, help="card overlap (default: measured by export)")
     ap.add_argument("--summary", action="append", default=[], metavar="NAME=TEXT", help="recipe in words, per candidate")
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
@@ -481,6 +514,9 @@ def main() -> None:
         card = _card_edit(args.model_dir, speed=speed(args.model_dir))
         (args.model_dir / "README.md").write_text(model_readme(card))
         print(f"{args.model_dir}: {json.dumps(report)}; {json.dumps(card['speed'])}", file=sys.stderr)
+        return
+    if args.remeasure:
+        print(json.dumps(remeasure(args.model_dir, args.automatic_hue, args.data, args.reports), indent=2))
         return
     if args.int8_only:  # the twin is remade from the shipped float model as it is now
         card = json.loads((args.model_dir / "card.json").read_text())
@@ -530,7 +566,7 @@ def main() -> None:
         if not exported:
             sh(*BC, "export", ckpt, "-o", str(folder), "--default", "--tile", str(args.tile), "--lines", args.lines,
                "--color-transfer", args.color_transfer, "--paper", args.paper, "--hint-transfer", args.hint_transfer,
-               "--hint-input", args.hint_input, "--name", args.model_dir.name,
+               "--hint-input", args.hint_input, "--automatic-hue", args.automatic_hue, "--name", args.model_dir.name,
                *(["--overlap", str(args.overlap)] if args.overlap else []))
         card = json.loads((folder / "card.json").read_text())
         if "scale_measured" not in card:  # (a saturation measured at another scale no longer holds)

@@ -384,3 +384,112 @@ def test_spread_points_matches_its_definition_pixel_by_pixel(gain):
     if gain:
         top_left = cv2.cvtColor(out[8:19, 12:27], cv2.COLOR_RGB2Lab).astype(int)
         assert top_left[:, :, 1].mean() > 140, top_left[:, :, 1].mean()
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3 CIE Lab (L 0-100) of uint8 RGB, keeping the image's shape."""
+    return rgb_to_lab(np.ascontiguousarray(rgb)).reshape(rgb.shape)
+
+
+def _hue(lab: np.ndarray) -> np.ndarray:
+    """Hue angles in degrees of Lab pixels (any leading shape), unwrapped about their mean."""
+    angle = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])).reshape(-1)
+    centre = np.degrees(np.arctan2(np.sin(np.radians(angle)).mean(), np.cos(np.radians(angle)).mean()))
+    return (angle - centre + 180.0) % 360.0 - 180.0
+
+
+def test_one_hue_per_object_gives_each_object_its_mean_chroma_and_keeps_light_and_paper():
+    from batchcolor.drawing.chroma import one_hue_per_object
+
+    rgb = np.full((80, 200, 3), 255, np.uint8)
+    rgb[10:70, 10:90] = (130, 90, 60)  # a brown object ...
+    rgb[30:50, 20:50] = (60, 110, 170)  # ... with a blue blotch where the network hesitated
+    rgb[60:70, 10:90] = (60, 42, 30)  # and a dark brown base
+    rgb[10:70, 120:190] = (70, 150, 80)  # a separate green object beside it on the paper
+    rgb[69, 10:90] = (215, 212, 210)  # its anti-aliased lower edge: light, nearly neutral
+    out = one_hue_per_object(rgb)
+    before, after = _lab(rgb), _lab(out)
+    left = after[10:69, 10:90]
+    assert np.ptp(_hue(left)) < 6, "one hue over the object, blotch included"
+    assert left[..., 2].mean() > 5, "the majority's warm hue wins, not blue"
+    assert np.abs(after[..., 0] - before[..., 0]).max() < 3, "the network's light and shade stay"
+    darkest = after[60:69, 10:90]
+    assert np.abs(darkest[..., 1:] - darkest[0, 0, 1:]).max() <= 1.0  # darker than the mean: its full chroma
+    rim, body = np.hypot(*after[69, 10:90, 1:].T), np.hypot(*darkest[..., 1:].reshape(-1, 2).T)
+    assert rim.max() < 0.5 * body.min(), "an edge mixed with white takes the chroma in proportion, no coloured rim"
+    green = after[10:70, 120:190]
+    assert np.abs(green - before[10:70, 120:190]).max() < 3, "the other object keeps its own hue"
+    assert (out[:8] == 255).all() and (out[:, 95:115] == 255).all(), "paper exactly as it was"
+    blank = np.full((20, 20, 3), 255, np.uint8)
+    assert one_hue_per_object(blank) is blank
+
+
+def test_object_hue_is_for_automatic_colours_on_images_held_whole():
+    from dataclasses import replace
+    from pathlib import Path
+
+    from batchcolor.colorize.guidance import guidance
+    from batchcolor.colorize.settings import InferenceSettings, validate_guidance
+    from batchcolor.drawing.hints import Hints
+
+    plain = synthetic.test_card("o", 1, 16, tile=64, overlap=16, hints=True)
+    card = replace(plain, extra={**plain.extra, "automatic_hue": "object"})
+    layer = Hints(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool))
+    assert not guidance(InferenceSettings(), plain).object_hue  # a card without it: the network's own
+    auto = guidance(InferenceSettings(), card)
+    assert auto.object_hue and auto.whole_image  # the mean needs the whole image
+    assert not auto.streamed().object_hue  # band by band there is no whole image
+    assert not guidance(InferenceSettings(hue="pixel"), card).object_hue  # the user's word wins
+    assert guidance(InferenceSettings(hue="object"), plain).object_hue
+    assert not guidance(InferenceSettings(), card, layer).object_hue  # hinted: the user's colours
+    assert not guidance(InferenceSettings(color="#ff0000"), card).object_hue
+    unhinted = synthetic.test_card("u", 1, 16, tile=64, overlap=16)
+    assert not guidance(InferenceSettings(hue="object"), replace(unhinted, extra={"automatic_hue": "object"})).object_hue
+    with pytest.raises(ValueError, match="--hue"):
+        validate_guidance(InferenceSettings(hue="blotchy"), card, Path("m.xml"))
+
+
+@pytest.fixture(scope="module")
+def object_hue_model(tmp_path_factory):
+    """A hinted 1x1-conv model whose card asks for one hue per object."""
+    folder = tmp_path_factory.mktemp("models") / "objecthue"
+    synthetic.save_with_card(synthetic.pointwise(9, seed=11), folder,
+                             synthetic.test_card("objecthue", 1, 16, tile=64, overlap=16, hints=True))
+    doc = json.loads((folder / "card.json").read_text())
+    doc.update({"automatic_hue": "object", "paper": "keep"})
+    (folder / "card.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_run_lays_one_hue_per_object_and_redoes_files_when_hue_changes(object_hue_model, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    sheet = np.full((120, 260), 255, np.uint8)
+    cv2.ellipse(sheet, (60, 60), (45, 40), 0, 0, 360, 0, 2)
+    cv2.line(sheet, (30, 60), (90, 60), 0, 3)  # strokes inside: where a pointwise network's hue differs
+    cv2.rectangle(sheet, (160, 20), (240, 100), 0, 2)
+    cv2.imwrite(str(src / "d.png"), sheet)
+    outs = {}
+    for name, extra in {"card": [], "pixel": ["--hue", "pixel"]}.items():
+        r = run_cli("run", src, tmp_path / name, "--model", object_hue_model, "--precision", "f32", "--no-cache", *extra)
+        assert r.returncode == 0, r.stderr
+        outs[name] = cv2.imread(str(tmp_path / name / "d.png"))[:, :, ::-1]
+    t = run_cli("tile", src / "d.png", "-o", tmp_path / "tile.png", "--model", object_hue_model, "--precision", "f32")
+    assert t.returncode == 0, t.stderr
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "tile.png"))[:, :, ::-1], outs["card"])  # one path
+    lab = {k: _lab(v) for k, v in outs.items()}
+    inside = np.zeros((120, 260), bool)
+    cv2.ellipse(inside, (60, 60), (40, 35), 0, 0, 360, 1, -1)
+    inside &= lab["pixel"][..., 0] < 97  # object pixels (not paper-light)
+    assert inside.sum() > 500
+    hue = {k: _hue(v[inside & (np.hypot(v[..., 1], v[..., 2]) > 3)]) for k, v in lab.items()}
+    assert np.ptp(hue["pixel"]) > 20, "the test model must give more than one hue to unify"
+    assert np.ptp(hue["card"]) < 3, "one hue over the object"
+    # the hue decides pixels, so it keys the manifest: a change redoes the file, the same skips it
+    again = run_cli("run", src, tmp_path / "pixel", "--model", object_hue_model, "--precision", "f32", "--no-cache",
+                    "--hue", "pixel", "--log-format", "json")
+    assert again.returncode == 0 and '"skipped"' in again.stderr + again.stdout, again.stderr
+    redo = run_cli("run", src, tmp_path / "pixel", "--model", object_hue_model, "--precision", "f32", "--no-cache",
+                   "--hue", "object")
+    assert redo.returncode == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "pixel" / "d.png"))[:, :, ::-1], outs["card"])

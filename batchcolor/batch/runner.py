@@ -96,6 +96,8 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
         pixel_settings["lines"] = "keep"
     if filled.saturation is not None:  # the card's own gain is in the card's hash already
         pixel_settings["saturation"] = filled.saturation
+    if filled.hue is not None:  # (as the saturation)
+        pixel_settings["hue"] = filled.hue
     return filled, settings_key(hash_files(files), pixel_settings)
 
 

@@ -30,6 +30,7 @@ class Guidance:
     spread: str = "regions"  # how: "regions" (line-bounded areas, hue only) or "distance" (nearest hints, hue and lightness)
     paper: bool = False  # the drawing's own paper outside its objects (card: paper = keep)
     saturation: float = 1.0  # chroma gain of automatic colours (card: saturation; no hints, no --color)
+    object_hue: bool = False  # automatic colours: one hue per drawn object (card: automatic_hue; no hints, no --color)
     hint_input: str = "points"  # what the network sees of a hint layer: "points", or "mean" (card: hint_input)
     lines_auto: bool = False  # --lines auto: keep_lines where the colouring is enlarged (see :meth:`for_enlargement`)
 
@@ -41,17 +42,22 @@ class Guidance:
     @property
     def whole_image(self) -> bool:
         """Whether a finishing step needs the whole image (regions, paper): not row by row."""
-        return self.paper or (self.regions and self.hints is not None and self.hints.mask is not None)
+        return self.paper or self.object_hue or (self.regions and self.hints is not None and self.hints.mask is not None)
 
     def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard) -> np.ndarray:
         """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
-        paper kept outside the objects, ``--color``'s chroma (or the automatic saturation),
-        hint regions, then the line layer on multiply (last, so lines stay the drawing's own)."""
+        paper kept outside the objects, ``--color``'s chroma (or the automatic colours' one hue
+        per object and saturation), hint regions, then the line layer on multiply (last, so
+        lines stay the drawing's own)."""
         h, w = rgb.shape[:2]
         if self.paper:
             from batchcolor.drawing.paper import keep_paper
 
             rgb = keep_paper(rgb, drawing)
+        if self.object_hue:
+            from batchcolor.drawing.chroma import one_hue_per_object
+
+            rgb = one_hue_per_object(rgb)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
         if self.keep_lines:
             rgb = keep_lines(rgb, drawing)
@@ -71,8 +77,9 @@ class Guidance:
 
     def streamed(self) -> "Guidance":
         """For images coloured band by band, where no whole-image step runs: a hint layer's
-        points go to the network (``hint_input`` "mean" relies on the spreading step)."""
-        return replace(self, hint_input="points") if self.hint_input != "points" else self
+        points go to the network (``hint_input`` "mean" relies on the spreading step), and
+        automatic colours keep the network's hue per pixel (an object's mean needs it whole)."""
+        return replace(self, hint_input="points", object_hue=False)
 
     def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
         """Local hints spread over ``drawing`` (full image, in memory), the card's way."""
@@ -147,7 +154,8 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     paper = card.extra.get("paper") == "keep"
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
-        return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto)
+        return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto,
+                        object_hue=bool(card.hint_planes) and effective_hue(settings, card) == "object")
     transfer = card.extra.get("color_transfer") == "chroma"
     # the points can be left out of the network only where the finishing step lays them
     hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"
@@ -159,6 +167,11 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
 def effective_saturation(settings: InferenceSettings, card: ModelCard) -> float:
     """``--saturation`` if given, else the card's measured gain, else 1 (the network's own)."""
     return float(settings.saturation if settings.saturation is not None else card.extra.get("saturation", 1.0))
+
+
+def effective_hue(settings: InferenceSettings, card: ModelCard) -> str:
+    """``--hue`` if given, else the card's ``automatic_hue``, else "pixel" (the network's own)."""
+    return str(settings.hue or card.extra.get("automatic_hue", "pixel"))
 
 
 def keep_lines(rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from batchcolor.tiling.tiler import TileSettings
 
 
 MAX_SATURATION = 4.0
+HUES = ("object", "pixel")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class InferenceSettings:
     color: str | None = None  # '#RRGGBB': the drawn object's main colour (hinted models)
     lines: str | None = None  # "keep" or "none"; None: the card's default
     saturation: float | None = None  # chroma gain of automatic colours; None: the card's (1 if it has none)
+    hue: str | None = None  # automatic colours: "object" (one per drawn object) or "pixel"; None: the card's
 
 
 def default_cache_dir() -> Path:
@@ -65,6 +67,8 @@ def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: 
         raise ValueError(f"--lines must be one of {', '.join(LINE_MODES)}, got {settings.lines!r}")
     if settings.saturation is not None and not 0.0 <= settings.saturation <= MAX_SATURATION:
         raise ValueError(f"--saturation must be between 0 and {MAX_SATURATION:g}, got {settings.saturation!r}")
+    if settings.hue is not None and settings.hue not in HUES:
+        raise ValueError(f"--hue must be one of {', '.join(HUES)}, got {settings.hue!r}")
     if settings.color is not None:
         parse_color(settings.color)
         if not card.hint_planes:

@@ -15,6 +15,11 @@ the colours it could be, and medians of many hues are greyish: the automatic out
 is shrunk towards neutral (measured on the shipped model: colourfulness 0.53 of the photos').
 :func:`saturate` scales it back out, as the annealed mean of Zhang et al. (2016) does for a
 classifier's colours; the card's ``saturation`` is the measured gain.
+Saturation alone brings the colour back but not one colour: the same network paints a brown
+shoe with blue blotches where it hesitates between the two (its median per pixel, not per
+object). :func:`one_hue_per_object` lays each drawn object's mean chroma over the whole of it,
+keeping the network's light and shade, as a colourist picks one colour per object; measured
+on the shipped default, it removed the blotches at +0.1 dB automatic PSNR (before saturation).
 Which models get it is the card's decision (``color_transfer``: ``"chroma"`` or ``"none"``),
 made by measurement in ``models/ship.py``.
 """
@@ -50,6 +55,39 @@ def transfer_chroma(rgb: np.ndarray, colour: tuple[int, int, int], keep: np.ndar
     out = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
     untouched = w == 0  # paper and kept pixels exactly as they were (no Lab round trip)
     np.copyto(out, rows, where=untouched[..., None])
+    return out
+
+
+def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H x W x 3) with each object's chroma made one: its mean (a, b).
+
+    Objects are the 8-connected areas off the paper (:func:`object_weight` > 0), so each
+    drawing of a sheet keeps a hue of its own. The mean is weighted like the tint itself (an
+    object's pale fringe counts little) and laid on with the same weight. A pixel lighter than
+    its object's mean lightness is read as that colour mixed with white (an anti-aliased edge,
+    a highlight) and takes the chroma in proportion, fading to none at white: laid on at full
+    strength, the mean drew a salmon rim round brown objects. L is untouched, and paper stays
+    exactly as it was."""
+    rows = np.ascontiguousarray(rgb)
+    w = object_weight(rows)
+    count, labels = cv2.connectedComponents((w > 0).astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return rgb
+    lab = cv2.cvtColor(rows, cv2.COLOR_RGB2Lab).astype(np.float32)
+    flat, wf = labels.ravel(), w.ravel().astype(np.float64)
+    total = np.bincount(flat, wf, count)
+    total[total == 0] = 1.0
+
+    def object_mean(channel: int) -> np.ndarray:
+        return (np.bincount(flat, wf * lab[:, :, channel].ravel(), count) / total).astype(np.float32)[labels]
+
+    whiteness = 255.0 - lab[:, :, 0]
+    share = np.clip(whiteness / np.maximum(255.0 - object_mean(0), 1.0), 0.0, 1.0)
+    for channel in (1, 2):
+        chroma = 128.0 + share * (object_mean(channel) - 128.0)
+        lab[:, :, channel] += w * (chroma - lab[:, :, channel])
+    out = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
+    np.copyto(out, rows, where=(w == 0)[..., None])
     return out
 
 

@@ -238,16 +238,19 @@ def export_run(run: Path, model_dir: Path, name: str | None = None, tile: int = 
                fp16: bool = True, lines: str = "none", color_transfer: str = "none", hint_transfer: str = "regions",
                hint_input: str = "points",
                paper: str = "model", saturation: float = 1.0, object_px: int | None = None,
-               make_default: bool = False) -> ExportResult:
+               make_default: bool = False, automatic_hue: str = "pixel") -> ExportResult:
     """``batchcolor export``: a run (or checkpoint) to a model folder, with real validation
     drawings for the parity gate, the mean training colour for the flat baseline, and the
     seam sheet that decides the card's overlap. ``color_transfer`` and ``paper`` are the card's
-    finishing steps (``chroma``/``none``, ``keep``/``model``, the automatic ``saturation``);
+    finishing steps (``chroma``/``none``, ``keep``/``model``, the automatic ``saturation`` and
+    ``automatic_hue``, ``object``/``pixel``);
     ``object_px`` overrides the card's scale (:func:`object_scale`)."""
     real, mean_color = reference_data(run)
     extra: dict[str, Any] = {"default": True} if make_default else {}
     if saturation != 1.0:
         extra["saturation"] = saturation
+    if automatic_hue != "pixel":
+        extra["automatic_hue"] = automatic_hue
     if color_transfer != "none":
         extra["color_transfer"] = color_transfer
         extra["hint_transfer"] = hint_transfer
