@@ -93,3 +93,14 @@ def test_other_edges_table_lists_each_style_and_set():
     assert len(rows) == (1 + len(ship.OTHER_EDGES)) * len(ship.SETS)
     assert any(r.startswith("| xdog (re-drawn) | handbags val | 12.00 |") for r in rows)
     assert ship.other_edges_table(_metrics(15.0, None)) == ""
+
+
+def test_saturation_cost_counts_from_the_networks_own_output():
+    # one hue per object gains 0.05 dB before any gain; the finishing as a whole may cost 0.15
+    rows = [_row(1.0, (17.15, 15.01), (0.29, 0.32)), _row(2.5, (17.11, 14.90), (0.70, 0.77)),
+            _row(3.0, (17.06, 14.83), (0.84, 0.92)), _row(3.5, (16.99, 14.75), (0.97, 1.06))]
+    reference = _row(1.0, (17.11, 14.96), (0.54, 0.59))  # --hue pixel, gain 1
+    assert ship.choose_saturation(rows) == 2.5  # counted from the first row, 3.0 costs 0.18 dB on bags
+    assert ship.choose_saturation(rows, reference) == 3.0
+    # nothing affordable: the least change, not the most colourful
+    assert ship.choose_saturation(rows[1:], _row(1.0, (18.0, 16.0), (0.5, 0.5))) == 2.5
