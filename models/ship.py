@@ -462,7 +462,7 @@ def remeasure(model_dir: Path, automatic_hue: str, data: Path, reports: Path) ->
     metrics["other_edges"] = evaluate_redrawn(model_dir, redrawn_sets(data, reports), reports / "remeasure-eval")
     runner = old["metrics"].get("runner_up")
     if runner:
-        runner.setdefault("measured_with", f"--hue {before['automatic_hue']}, saturation x{before['saturation']}")
+        runner.setdefault("measured_with", f"--hue {before['automatic_hue']} and its own card's saturation")
         metrics["runner_up"] = runner
     finish_card(model_dir, metrics, {}, reports / "remeasure-eval")
     return {"before": {**before, "metrics": {s: old["metrics"][s] for s in SETS}},
