@@ -68,16 +68,22 @@ def test_spread_points_gives_each_side_its_nearest_hint_and_keeps_paper_and_line
     assert np.abs(hint - want).max() < 6, "under a hint, its own colour (lightness too)"
 
 
+def _pointwise_model(tmp_path_factory, name: str, seed: int, hints: bool, **card_fields):
+    """A 1x1-conv model folder (gray in, with hint planes if ``hints``) whose card adds ``card_fields``."""
+    folder = tmp_path_factory.mktemp("models") / name
+    synthetic.save_with_card(synthetic.pointwise(9 if hints else 1, seed=seed), folder,
+                             synthetic.test_card(name, 1, 16, tile=64, overlap=16, hints=hints))
+    doc = json.loads((folder / "card.json").read_text())
+    doc.update(card_fields)
+    (folder / "card.json").write_text(json.dumps(doc))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def finishing_model(tmp_path_factory):
     """A hinted 1x1-conv model whose card asks for paper kept and hints spread by distance."""
-    folder = tmp_path_factory.mktemp("models") / "finishing"
-    card = synthetic.test_card("finishing", 1, 16, tile=64, overlap=16, hints=True)
-    synthetic.save_with_card(synthetic.pointwise(9, seed=4), folder, card)
-    doc = json.loads((folder / "card.json").read_text())
-    doc.update({"paper": "keep", "color_transfer": "chroma", "hint_transfer": "distance"})
-    (folder / "card.json").write_text(json.dumps(doc))
-    return folder
+    return _pointwise_model(tmp_path_factory, "finishing", 4, True, paper="keep", color_transfer="chroma",
+                            hint_transfer="distance")
 
 
 def test_card_finishing_runs_through_tile_and_run_alike(finishing_model, tmp_path):
@@ -136,12 +142,7 @@ def test_saturation_is_for_automatic_colours_only():
 @pytest.fixture(scope="module")
 def saturated_model(tmp_path_factory):
     """A 1x1-conv model whose card asks for automatic colours at twice their chroma."""
-    folder = tmp_path_factory.mktemp("models") / "saturated"
-    synthetic.save_with_card(synthetic.pointwise(1, seed=7), folder, synthetic.test_card("saturated", 1, 16, tile=64, overlap=16))
-    doc = json.loads((folder / "card.json").read_text())
-    doc["saturation"] = 2.0
-    (folder / "card.json").write_text(json.dumps(doc))
-    return folder
+    return _pointwise_model(tmp_path_factory, "saturated", 7, False, saturation=2.0)
 
 
 def test_run_saturates_automatic_colours_and_redoes_files_when_the_gain_changes(saturated_model, tmp_path):
@@ -444,7 +445,8 @@ def test_object_hue_is_for_automatic_colours_on_images_held_whole():
     assert not guidance(InferenceSettings(), card, layer).object_hue  # hinted: the user's colours
     assert not guidance(InferenceSettings(color="#ff0000"), card).object_hue
     unhinted = synthetic.test_card("u", 1, 16, tile=64, overlap=16)
-    assert not guidance(InferenceSettings(hue="object"), replace(unhinted, extra={"automatic_hue": "object"})).object_hue
+    assert guidance(InferenceSettings(hue="object"), unhinted).object_hue  # any model's automatic colours
+    assert guidance(InferenceSettings(hue="object"), unhinted, layer).object_hue  # (a layer it cannot take is ignored)
     with pytest.raises(ValueError, match="--hue"):
         validate_guidance(InferenceSettings(hue="blotchy"), card, Path("m.xml"))
 
@@ -452,13 +454,7 @@ def test_object_hue_is_for_automatic_colours_on_images_held_whole():
 @pytest.fixture(scope="module")
 def object_hue_model(tmp_path_factory):
     """A hinted 1x1-conv model whose card asks for one hue per object."""
-    folder = tmp_path_factory.mktemp("models") / "objecthue"
-    synthetic.save_with_card(synthetic.pointwise(9, seed=11), folder,
-                             synthetic.test_card("objecthue", 1, 16, tile=64, overlap=16, hints=True))
-    doc = json.loads((folder / "card.json").read_text())
-    doc.update({"automatic_hue": "object", "paper": "keep"})
-    (folder / "card.json").write_text(json.dumps(doc))
-    return folder
+    return _pointwise_model(tmp_path_factory, "objecthue", 11, True, automatic_hue="object", paper="keep")
 
 
 def test_run_lays_one_hue_per_object_and_redoes_files_when_hue_changes(object_hue_model, tmp_path):

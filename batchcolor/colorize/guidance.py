@@ -155,7 +155,7 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
         return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto,
-                        object_hue=bool(card.hint_planes) and effective_hue(settings, card) == "object")
+                        object_hue=effective_hue(settings, card) == "object")
     transfer = card.extra.get("color_transfer") == "chroma"
     # the points can be left out of the network only where the finishing step lays them
     hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"

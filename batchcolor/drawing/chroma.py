@@ -19,7 +19,8 @@ Saturation alone brings the colour back but not one colour: the same network pai
 shoe with blue blotches where it hesitates between the two (its median per pixel, not per
 object). :func:`one_hue_per_object` lays each drawn object's mean chroma over the whole of it,
 keeping the network's light and shade, as a colourist picks one colour per object; measured
-on the shipped default, it removed the blotches at +0.1 dB automatic PSNR (before saturation).
+on the shipped default, it removed the blotches and gained 0.04-0.05 dB automatic PSNR (before
+saturation; the gain then costs more of it back, see models/HISTORY.md, session 13).
 Which models get it is the card's decision (``color_transfer``: ``"chroma"`` or ``"none"``),
 made by measurement in ``models/ship.py``.
 """
