@@ -145,6 +145,16 @@ def saturated_model(tmp_path_factory):
     return _pointwise_model(tmp_path_factory, "saturated", 7, False, saturation=2.0)
 
 
+def _assert_setting_keys_outputs(src, out, model, same: list[str], changed: list[str], expected) -> None:
+    """``run`` into ``out`` (made with ``same``) again: skipped; then with ``changed``: redone,
+    giving the file ``expected``. The setting decides pixels, so it keys the manifest."""
+    again = run_cli("run", src, out, "--model", model, "--precision", "f32", "--no-cache", *same, "--log-format", "json")
+    assert again.returncode == 0 and '"skipped"' in again.stderr + again.stdout, again.stderr
+    redo = run_cli("run", src, out, "--model", model, "--precision", "f32", "--no-cache", *changed)
+    assert redo.returncode == 0, redo.stderr
+    np.testing.assert_array_equal(cv2.imread(str(out / "d.png")), cv2.imread(str(expected)))
+
+
 def test_run_saturates_automatic_colours_and_redoes_files_when_the_gain_changes(saturated_model, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -162,13 +172,8 @@ def test_run_saturates_automatic_colours_and_redoes_files_when_the_gain_changes(
     assert chroma["gray"].max() < 1.5
     assert np.abs(outs["card"][..., 0] - outs["one"][..., 0]).max() < 3  # lightness is the network's
     # the gain decides pixels, so it keys the manifest: a new gain redoes the file, the same skips it
-    again = run_cli("run", src, tmp_path / "one", "--model", saturated_model, "--precision", "f32", "--no-cache",
-                    "--saturation", "1", "--log-format", "json")
-    assert again.returncode == 0 and '"skipped"' in again.stderr + again.stdout, again.stderr
-    redo = run_cli("run", src, tmp_path / "one", "--model", saturated_model, "--precision", "f32", "--no-cache",
-                   "--saturation", "2")
-    assert redo.returncode == 0
-    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "one" / "d.png")), cv2.imread(str(tmp_path / "card" / "d.png")))
+    _assert_setting_keys_outputs(src, tmp_path / "one", saturated_model, ["--saturation", "1"], ["--saturation", "2"],
+                                 tmp_path / "card" / "d.png")
 
 
 def test_hint_input_mean_shows_the_network_the_layers_median_colour_only():
@@ -482,10 +487,5 @@ def test_run_lays_one_hue_per_object_and_redoes_files_when_hue_changes(object_hu
     assert np.ptp(hue["pixel"]) > 20, "the test model must give more than one hue to unify"
     assert np.ptp(hue["card"]) < 3, "one hue over the object"
     # the hue decides pixels, so it keys the manifest: a change redoes the file, the same skips it
-    again = run_cli("run", src, tmp_path / "pixel", "--model", object_hue_model, "--precision", "f32", "--no-cache",
-                    "--hue", "pixel", "--log-format", "json")
-    assert again.returncode == 0 and '"skipped"' in again.stderr + again.stdout, again.stderr
-    redo = run_cli("run", src, tmp_path / "pixel", "--model", object_hue_model, "--precision", "f32", "--no-cache",
-                   "--hue", "object")
-    assert redo.returncode == 0
-    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "pixel" / "d.png"))[:, :, ::-1], outs["card"])
+    _assert_setting_keys_outputs(src, tmp_path / "pixel", object_hue_model, ["--hue", "pixel"], ["--hue", "object"],
+                                 tmp_path / "card" / "d.png")
