@@ -245,14 +245,22 @@ def evaluate(model: nn.Module, inputs: dict[str, torch.Tensor], targets: np.ndar
 
 
 def parse_model(spec: str) -> dict:
-    """``NAME=BASE:LR[:INIT.npz][:gan]``: ``gan`` trains it as pix2pix (PatchGAN + 100 x L1)."""
+    """``NAME=BASE:LR[:INIT.npz][:gan|:mse]``: ``gan`` trains it as pix2pix (PatchGAN + 100 x L1);
+    ``mse`` replaces the L1 term with 100 x squared error (the Paddle trainer's ``--recon mse``:
+    the per-pixel mean, which PSNR rewards, where L1 learns the median)."""
     name, rest = spec.split("=", 1)
     fields = rest.split(":")
-    gan = fields[-1] == "gan"
-    if gan:
+    flag = fields[-1] if fields[-1] in ("gan", "mse") else None
+    if flag:
         fields = fields[:-1]
     return {"name": name, "base": int(fields[0]), "lr": float(fields[1]), "init": (fields[2] or None) if len(fields) > 2 else None,
-            "arch": "pix2pix" if gan else "unet"}
+            "arch": "pix2pix" if flag == "gan" else "unet", "recon": "mse" if flag == "mse" else "l1"}
+
+
+def reconstruction(out: torch.Tensor, target: torch.Tensor, recon: str) -> torch.Tensor:
+    """100 x the reconstruction term, as the Paddle trainer weights it (``l1_weight``)."""
+    diff = out.float() - target
+    return 100.0 * (diff.square().mean() if recon == "mse" else diff.abs().mean())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             disc = PatchDiscriminator(in_channels + 3).to(dev).to(memory_format=torch.channels_last)
             opt_d = torch.optim.Adam(disc.parameters(), lr=spec["lr"], betas=(0.5, 0.999), **fused)
         unet = {"in_channels": in_channels, "out_channels": 3, "base": spec["base"], "depth": args.depth, "up": args.up}
-        recipe = {**asdict(config), "arch": spec["arch"], "width": spec["base"], "depth": args.depth, "up": args.up, "lr": spec["lr"], "init_from": spec["init"],
+        recipe = {**asdict(config), "arch": spec["arch"], "recon": spec["recon"], "width": spec["base"], "depth": args.depth, "up": args.up, "lr": spec["lr"], "init_from": spec["init"],
                   "time_budget_min": round(args.budget / 60, 2), "data": list(config.data)}
         models.append({**spec, "net": net, "opt": opt, "disc": disc, "opt_d": opt_d, "unet": unet, "recipe": recipe, "history": [], "gpu_seconds": 0.0})
         first = evaluate(net, val_inputs, val_targets)
@@ -359,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
             with autocast:
                 out = m["net"](x)
-            loss = 100.0 * (out.float() - y).abs().mean()
+            loss = reconstruction(out, y, m["recon"])
             if m["disc"] is not None:  # pix2pix: D on real and detached fake, then G's adversarial term
                 with autocast:
                     d_real, d_fake = m["disc"](x, y), m["disc"](x, out.detach())

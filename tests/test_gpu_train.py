@@ -111,18 +111,22 @@ def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirr
     an L1 twin on the same batches), snapshots come at the asked steps, and float16 files import."""
     from batchcolor.train.weights import import_run, read_arrays
 
-    assert mirror.parse_model("g=24:5e-5:w.npz:gan") == {"name": "g", "base": 24, "lr": 5e-5, "init": "w.npz", "arch": "pix2pix"}
+    assert mirror.parse_model("g=24:5e-5:w.npz:gan") == {"name": "g", "base": 24, "lr": 5e-5, "init": "w.npz", "arch": "pix2pix",
+                                                          "recon": "l1"}
     assert mirror.parse_model("g=24:5e-5")["arch"] == "unet"
+    assert mirror.parse_model("m=24:1e-4:w.npz:mse") == {"name": "m", "base": 24, "lr": 1e-4, "init": "w.npz", "arch": "unet",
+                                                         "recon": "mse"}
     data = real_pairs(tmp_path / "pairs", 10)
     torch.manual_seed(0)
     start = tmp_path / "start.npz"
     mirror.write_arrays(start, mirror.paddle_arrays(mirror.UNet(9, 4, 3)), 1 << 30)
     out = tmp_path / "out"
     rc = mirror.main([str(data), "--out", str(out), "--model", f"l1=4:2e-3:{start}", "--model", f"gan=4:2e-3:{start}:gan",
+                      "--model", f"mse=4:2e-3:{start}:mse",
                       "--depth", "3", "--size", "64", "--batch", "4", "--workers", "0", "--budget", "600", "--max-steps", "4",
                       "--val-last", "2", "--device", "cpu", "--snapshot-steps", "2", "--float16-files"])
     assert rc == 0
-    assert sorted(p.name for p in out.glob("*.npz")) == ["gan.npz", "gan.s2.npz", "l1.npz"]  # no L1 snapshot
+    assert sorted(p.name for p in out.glob("*.npz")) == ["gan.npz", "gan.s2.npz", "l1.npz", "mse.npz"]  # no L1 snapshot
     gan, plain = read_arrays(out / "gan.npz"), read_arrays(out / "l1.npz")
     assert all(v.dtype == np.float16 for v in gan.values())
     assert any(not np.array_equal(gan[k], plain[k]) for k in gan)  # same batches, same start: only D differs
@@ -131,3 +135,12 @@ def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirr
     assert [h["step"] for h in meta["state"]["history"] if h.get("snapshot")] == [2]
     import_run(out / "gan.json", tmp_path / "run")  # float16 weights become a float32 checkpoint
     assert (tmp_path / "run" / "last.pdckpt").exists()
+    # squared error: the same start and batches as l1, another loss, so other weights; the recipe says so
+    squared = read_arrays(out / "mse.npz")
+    assert any(not np.array_equal(squared[k], plain[k]) for k in squared)
+    assert json.loads((out / "mse.json").read_text())["config"]["recon"] == "mse"
+    import_run(out / "mse.json", tmp_path / "run-mse")
+    assert json.loads((tmp_path / "run-mse" / "config.json").read_text())["recon"] == "mse"
+    a, b = torch.tensor([[0.5, -0.5]]), torch.tensor([[0.0, 0.0]])
+    assert float(mirror.reconstruction(a, b, "mse")) == pytest.approx(25.0)  # 100 x mean((0.5)^2)
+    assert float(mirror.reconstruction(a, b, "l1")) == pytest.approx(50.0)
