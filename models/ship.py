@@ -35,6 +35,9 @@
 5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
    gives >= 1.5x the tiles/s at <= 1 dB automatic PSNR on both sets; otherwise it is removed.
 
+``--incumbent`` adds the shipped model, with the figures its card records, to the ranking: a
+candidate replaces it only by ranking above it, and the old model becomes the runner-up row.
+
 Maintenance of the shipped folders without new weights: ``--speed-only`` (speed), ``--seams-only
 RUN`` (overlap), ``--rewrite-ir`` (the export's graph rewrites applied to the shipped IR, checked
 against it at f32), ``--int8-only CALIB`` (the INT8 twin remade from the shipped float model).
@@ -52,8 +55,9 @@ from pathlib import Path
 LICENCE = ("Trained on the pix2pix edges2shoes (UT Zappos50K photos) and edges2handbags (iGAN project photos) "
            "datasets, which are for academic, non-commercial research use only. The weights inherit that "
            "restriction: research and evaluation use, not commercial use.")
-DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (900 of handbags-train), each pair "
-                    "re-drawn in random line styles and scales; hold-out: last 100 of each folder")
+DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (files 1-975 of handbags-train), each "
+                    "pair re-drawn in random line styles and scales; never trained on: the evaluation hold-outs "
+                    "(files 901-1000 of shoes-train, and handbags-val)")
 SETS = {"shoes_holdout": ("shoes-train", ["--last", "100"]), "handbags_val": ("handbags-val", [])}
 CONDITIONS = ("automatic", "global", "points10")
 OTHER_EDGES = ("canny", "xdog")
@@ -435,6 +439,24 @@ drawing | automatic | `--color` | hint layer | result | photo (shoes hold-out):
 """
 
 
+INCUMBENT = "previous-default"
+
+
+def incumbent_result(model_dir: Path) -> tuple[dict, str]:
+    """The shipped model's figures as its card records them, and its recipe in words.
+
+    Why: a new candidate should ship only if it beats the model users already have, by the same
+    rule that ranks candidates; re-measuring the incumbent costs ~35 minutes on two cores, and
+    its card holds the same protocol's figures (``--remeasure`` keeps them current when a
+    finishing step changes)."""
+    card = json.loads((model_dir / "card.json").read_text())
+    metrics = {k: v for k, v in card.get("metrics", {}).items() if k != "runner_up"}
+    missing = [s for s in SETS if s not in metrics]
+    if missing:
+        raise ValueError(f"{model_dir}: its card has no figures for {', '.join(missing)}; measure it as a candidate instead")
+    return metrics, card.get("training", {}).get("summary", model_dir.name)
+
+
 def finish_card(model_dir: Path, metrics: dict, extra: dict, reports: Path) -> dict:
     card_path = model_dir / "card.json"
     card = json.loads(card_path.read_text())
@@ -523,6 +545,8 @@ def main() -> None:
     ap.add_argument("--commands", action="append", default=[], metavar="NAME=CMD;CMD", help="training commands per candidate")
     ap.add_argument("--reports", type=Path, default=Path("reports"))
     ap.add_argument("--int8", type=Path, metavar="CALIBRATION_DIR")
+    ap.add_argument("--incumbent", action="store_true", help="the shipped model competes with the figures its card "
+                    "records: a candidate ships only if it ranks above it, and then it becomes the runner-up row")
     ap.add_argument("--measure-only", action="store_true", help="export and measure the candidates, ship nothing")
     ap.add_argument("--reuse", action="store_true", help="reuse what --reports already holds of a candidate: its export "
                     "(with the measured saturation), and its metrics")
@@ -603,8 +627,12 @@ def main() -> None:
         saved.write_text(json.dumps(results[name], indent=1) + "\n")
         print(f"{name}: targets met {targets_met(results[name])}/{len(TARGETS) * len(SETS)}, "
               f"mean PSNR over conditions and sets {score(results[name]):.2f} dB", file=sys.stderr)
+    if args.incumbent:
+        results[INCUMBENT], summaries[INCUMBENT] = incumbent_result(args.model_dir)
     ranked = rank(results)
-    if args.measure_only:
+    if args.measure_only or ranked[0] == INCUMBENT:
+        if ranked[0] == INCUMBENT and not args.measure_only:
+            print(f"{args.model_dir}: the shipped model ranks first; nothing changes", file=sys.stderr)
         print(json.dumps({n: {"targets_met": targets_met(results[n]), "mean_psnr": round(score(results[n]), 2)}
                           for n in ranked}, indent=2))
         return
@@ -616,6 +644,8 @@ def main() -> None:
     if len(ranked) > 1:
         second = ranked[1]
         metrics["runner_up"] = {"name": second, "recipe": summaries.get(second, second), "metrics": results[second]}
+        if second == INCUMBENT:
+            metrics["runner_up"]["measured_with"] = "the figures its card recorded, measured in an earlier session"
     extra = {"speed": speed(args.model_dir)}
     card = json.loads((args.model_dir / "card.json").read_text())
     card["name"] = args.model_dir.name  # a reused candidate may have been exported for another folder

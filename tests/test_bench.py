@@ -35,9 +35,9 @@ def test_bench_quick_end_to_end(tmp_path, unet_model):
     assert "(ceiling)" in r.stdout and "median small tile" in r.stdout and "peak RSS" in r.stdout
     assert (tmp_path / "work" / "sheet_out.png").exists()
     # benchmark_app ran at what the engine compiles for ``auto`` on this CPU (f32 without AMX)
-    from batchcolor.inference.precision import auto_precision, cpu_flags
+    from batchcolor.inference.precision import machine_auto_precision
 
-    assert result["resolved_precision"] == (auto_precision("CPU", cpu_flags()) or "auto")
+    assert result["resolved_precision"] == (machine_auto_precision("CPU") or "auto")
 
 
 def _has_paddle() -> bool:

@@ -104,3 +104,28 @@ def test_saturation_cost_counts_from_the_networks_own_output():
     assert ship.choose_saturation(rows, reference) == 3.0
     # nothing affordable: the least change, not the most colourful
     assert ship.choose_saturation(rows[1:], _row(1.0, (18.0, 16.0), (0.5, 0.5))) == 2.5
+
+
+def test_the_shipped_model_competes_with_the_figures_its_card_records(tmp_path):
+    """``--incumbent``: the card's own figures, without its runner-up row, rank with the
+    candidates; a card without figures for a hold-out is refused rather than ranked on nothing."""
+    import json
+
+    import pytest
+
+    def figures(psnr: float) -> dict:
+        cond = {"psnr": psnr, "ssim": 0.7, "colorfulness_ratio": 0.9, "line_recall": 0.9, "hint_fidelity": 2.0}
+        return {c: dict(cond) for c in ("automatic", "global", "points10")}
+
+    shipped = {s: figures(16.0) for s in ship.SETS}
+    card = {"metrics": {**shipped, "runner_up": {"name": "old", "metrics": shipped}}, "training": {"summary": "v9 recipe"}}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    metrics, recipe = ship.incumbent_result(tmp_path)
+    assert "runner_up" not in metrics and recipe == "v9 recipe" and metrics["handbags_val"] == shipped["handbags_val"]
+    better = {s: figures(17.0) for s in ship.SETS}
+    worse = {s: figures(15.0) for s in ship.SETS}
+    assert ship.rank({ship.INCUMBENT: metrics, "new": better}) == ["new", ship.INCUMBENT]
+    assert ship.rank({ship.INCUMBENT: metrics, "new": worse})[0] == ship.INCUMBENT
+    (tmp_path / "card.json").write_text(json.dumps({"metrics": {"shoes_holdout": shipped["shoes_holdout"]}}))
+    with pytest.raises(ValueError, match="handbags_val"):
+        ship.incumbent_result(tmp_path)

@@ -34,7 +34,7 @@ import numpy as np
 from batchcolor.errors import InferenceError, ModelError
 from batchcolor.inference.irgraph import fuse_bilinear_upsample, fuse_nearest_upsample, proven_nearest_upsamples
 from batchcolor.inference.modelcard import ModelCard
-from batchcolor.inference.precision import auto_precision, cpu_flags
+from batchcolor.inference.precision import auto_precision, cpu_flags, cpu_vendor
 
 PRECISIONS = {"auto": None, "bf16": "bf16", "f16": "f16", "f32": "f32"}
 
@@ -71,15 +71,15 @@ def meaningful(exc: BaseException) -> str:
     return text
 
 
-def compile_config(config: EngineConfig, flags: frozenset[str] | None = None) -> dict[str, str]:
+def compile_config(config: EngineConfig, flags: frozenset[str] | None = None, vendor: str | None = None) -> dict[str, str]:
     """Compile properties; ``auto`` becomes what :func:`precision.auto_precision` says for this
-    CPU (``flags``: its feature flags, read from the machine when None)."""
+    CPU (``flags``, ``vendor``: its feature flags and vendor, read from the machine when None)."""
     if config.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
     props = {"PERFORMANCE_HINT": config.hint}
     hint = PRECISIONS[config.precision]
     if hint is None:
-        hint = auto_precision(config.device, cpu_flags() if flags is None else flags)
+        hint = auto_precision(config.device, cpu_flags() if flags is None else flags, cpu_vendor() if vendor is None else vendor)
     if hint:
         props["INFERENCE_PRECISION_HINT"] = hint
     if config.threads:

@@ -98,14 +98,14 @@ def find_benchmark_app() -> str:
 
 
 def resolved_precision(xml: Path, precision: str) -> str:
-    """``auto`` as batchcolor's engine resolves it on this CPU (f32 on AVX-512 BF16 without
-    AMX), so that benchmark_app measures what users get; ``auto`` where the runtime's own
-    default stands. (``xml``: the rule is the same for every model since session 11.)"""
+    """``auto`` as batchcolor's engine resolves it on this CPU (on AVX-512 BF16 without AMX:
+    f32 on Intel, bf16 on AMD), so that benchmark_app measures what users get; ``auto`` where the
+    runtime's own default stands. (``xml``: the rule is the same for every model since session 11.)"""
     if precision != "auto":
         return precision
-    from batchcolor.inference.precision import auto_precision, cpu_flags
+    from batchcolor.inference.precision import machine_auto_precision
 
-    return auto_precision("CPU", cpu_flags()) or "auto"
+    return machine_auto_precision("CPU") or "auto"
 
 
 def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float:
