@@ -55,9 +55,8 @@ from pathlib import Path
 LICENCE = ("Trained on the pix2pix edges2shoes (UT Zappos50K photos) and edges2handbags (iGAN project photos) "
            "datasets, which are for academic, non-commercial research use only. The weights inherit that "
            "restriction: research and evaluation use, not commercial use.")
-DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (files 1-975 of handbags-train), each "
-                    "pair re-drawn in random line styles and scales; never trained on: the evaluation hold-outs "
-                    "(files 901-1000 of shoes-train, and handbags-val)")
+DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (900 of handbags-train), each pair "
+                    "re-drawn in random line styles and scales; hold-out: last 100 of each folder")
 SETS = {"shoes_holdout": ("shoes-train", ["--last", "100"]), "handbags_val": ("handbags-val", [])}
 CONDITIONS = ("automatic", "global", "points10")
 OTHER_EDGES = ("canny", "xdog")
