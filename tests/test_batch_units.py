@@ -230,3 +230,36 @@ def test_pixel_budget_lets_one_huge_file_through_alone_and_stops_waiting_on_stop
     assert budget.acquire(1, stop) is False
     budget.release(10**9)
     assert budget.free == 100
+
+
+def test_blas_keeps_one_thread_while_files_are_coloured(small_unet, tmp_path, monkeypatch):
+    """BLAS's idle threads spin-wait between the finishing steps' matrix products and take the
+    cores from inference (batchcolor/inference/cores.py): inside a run, one thread; after it,
+    what the process had."""
+    import cv2
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from batchcolor.batch import execute
+    from batchcolor.batch.walk import Job
+    from batchcolor.colorize.settings import InferenceSettings
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    real = execute.process
+
+    def spying(*args, **kw):
+        seen.append(blas_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(execute, "process", spying)
+    src = tmp_path / "a.png"
+    cv2.imwrite(str(src), np.full((40, 50, 3), 255, np.uint8))
+    todo = execute.stat_todo(Job(src=src, rel="a.png", dst=tmp_path / "out" / "a.png"), 10**8)
+    (tmp_path / "out").mkdir()
+    with threadpool_limits(limits=2, user_api="blas"):  # as numpy starts on a 2-core box
+        assert blas_threads() == {2}
+        done = list(execute.local_results([todo], InferenceSettings(model=str(small_unet)), threading.Event()))
+        assert blas_threads() == {2}, "the limit is lifted when the run ends"
+    assert done[0].error is None and seen == [{1}]

@@ -74,6 +74,24 @@ def test_tile_bad_overlap_is_usage_error(tmp_path, small_unet):
     assert r.returncode == 2 and "overlap" in r.stderr
 
 
+def test_bad_overlap_is_refused_even_where_a_drawing_fits_one_tile(tmp_path, small_unet):
+    """With a card border of 0 a 40 px drawing fits one 64 px tile and never steps, but an
+    overlap that leaves no step is still refused up front, not on the first big image."""
+    import json
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(small_unet, model)
+    card = json.loads((model / "card.json").read_text())
+    card["tile"]["border"] = 0
+    (model / "card.json").write_text(json.dumps(card))
+    src = write_art(tmp_path / "x.png", 40, 40)
+    r = run_cli("tile", src, "--model", model, "--tile", "64", "--overlap", "60", "--no-cache")
+    assert r.returncode == 2 and "overlap" in r.stderr
+    ok = run_cli("tile", src, "--model", model, "--tile", "64", "--overlap", "16", "--no-cache", "-o", tmp_path / "y.png")
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_help_and_version_do_not_import_heavy_packages():
     code = ("import sys; from click.testing import CliRunner; from batchcolor.cli import main; "
             "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from batchcolor.tiling.blending import axis_weight_sum, axis_window, raised_cosine
-from batchcolor.tiling.geometry import plan_axis, plan_tiles, reflect_indices, split_overlap
+from batchcolor.tiling.geometry import fit_tile, image_border, plan_axis, plan_tiles, reflect_indices, split_overlap
 
 
 @st.composite
@@ -16,20 +16,23 @@ def axes(draw):
     tile = max(tile, 2 * stride)
     overlap = draw(st.integers(0, tile - stride))
     length = draw(st.one_of(st.integers(1, 8), st.integers(1, 3000)))
-    return length, tile, overlap, stride
+    border = draw(st.one_of(st.none(), st.integers(0, tile)))  # None: the seam margin
+    return length, tile, overlap, stride, border
 
 
 @settings(max_examples=400, deadline=None)
 @given(axes())
 def test_axis_plan_invariants(case):
-    length, tile, overlap, stride = case
-    plan = plan_axis(length, tile, overlap, stride)
+    length, tile, overlap, stride, border = case
+    plan = plan_axis(length, tile, overlap, stride, border=border)
+    b = image_border(overlap, None, border)
+    assert b == (plan.margin if border is None else border)
     o = np.array(plan.origins)
     assert np.all(o % stride == 0), "every origin on the stride grid"
     assert np.all(np.diff(o) > 0)
-    assert o[0] <= -plan.margin and o[0] > -plan.margin - stride, "just enough mirrored context before"
-    assert plan.canvas_stop >= length + plan.margin, "enough context after the last pixel"
-    assert plan.canvas_stop - stride < length + plan.margin or plan.count == 1, "last tile clamped back inside"
+    assert o[0] <= -b and o[0] > -b - stride, "just enough padded context before"
+    assert plan.canvas_stop >= length + b, "enough context after the last pixel"
+    assert plan.canvas_stop - stride < length + b or plan.count == 1, "last tile clamped back inside"
     for k in range(plan.count - 1):
         assert plan.shared(k) >= overlap
     total = axis_weight_sum(plan)
@@ -46,8 +49,8 @@ def _ramps_disjoint(plan) -> bool:
 @settings(max_examples=200, deadline=None)
 @given(axes())
 def test_windows_zero_in_margins_and_full_at_image_borders(case):
-    length, tile, overlap, stride = case
-    plan = plan_axis(length, tile, overlap, stride)
+    length, tile, overlap, stride, border = case
+    plan = plan_axis(length, tile, overlap, stride, border=border)
     m = plan.margin
     for k in range(plan.count):
         w = axis_window(plan, k)
@@ -106,3 +109,31 @@ def test_split_overlap():
 def test_bad_geometry_is_refused_with_reason(tile, overlap, stride):
     with pytest.raises(ValueError, match="tile|overlap|stride"):
         plan_axis(100, tile, overlap, stride)
+
+
+@settings(max_examples=300, deadline=None)
+@given(axes(), st.integers(1, 3000))
+def test_fit_tile_is_the_smallest_one_tile_plan(case, width):
+    """A drawing that fits gets one tile with its border all round, and no tile a stride
+    smaller would do; one that does not fit gets the card's tile."""
+    length, tile, overlap, stride, border = case
+    fitted = fit_tile(length, width, tile, overlap, stride, border=border)
+    assert fitted % stride == 0 and stride <= fitted <= tile
+    if fitted < tile:
+        plan = plan_tiles(length, width, fitted, overlap, stride, border=border)
+        b = image_border(overlap, None, border)
+        assert plan.count == 1
+        assert plan.rows.canvas_start <= -b and plan.cols.canvas_stop >= width + b
+        smaller = fitted - stride
+        assert smaller < max(length, width) + 2 * (-(-b // stride) * stride), "origins sit on the stride grid"
+
+
+def test_a_one_tile_drawing_needs_no_room_to_step():
+    """The overlap only matters between tiles: a 200 px drawing with a 16 px border fits a
+    240 px tile even though a 272 px overlap could never step inside it."""
+    assert fit_tile(200, 150, 768, 272, 16, border=16) == 240
+    plan = plan_tiles(200, 150, 240, 272, 16, border=16)
+    assert plan.count == 1 and plan.rows.origins == (-16,)
+    with pytest.raises(ValueError, match="overlap"):
+        plan_axis(300, 240, 272, 16, border=16)  # two tiles would be needed: refused, as before
+    assert fit_tile(200, 150, 768, 272, 16) == 432  # no border: the seam margin (102 -> 112 px)

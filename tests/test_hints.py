@@ -167,10 +167,29 @@ def test_plain_cards_have_no_hints_and_keep_their_settings_key(pointwise_gray):
     settings, key = model_identity(InferenceSettings(model=str(pointwise_gray)))
     from batchcolor.batch.manifest import hash_files, settings_key
 
+    from batchcolor.inference.precision import machine_auto_precision
+
     ref = resolve_model(pointwise_gray)
+    precision = machine_auto_precision("CPU") or "auto"  # (keyed by what auto resolves to, session 15)
     before = settings_key(hash_files([ref.model_path, ref.card_path, ref.model_path.with_suffix(".bin")]),
-                          {"tile": 64, "overlap": 16, "precision": "auto", "device": "CPU", "scale": "none"})
-    assert key == before  # plain models' outputs stay up to date across this change
+                          {"tile": 64, "overlap": 16, "precision": precision, "device": "CPU", "scale": "none"})
+    assert key == before  # plain models' outputs stay up to date across the hint change
+
+
+def test_auto_precision_is_keyed_by_what_it_resolves_to(pointwise_gray, monkeypatch):
+    """An output made at ``--precision bf16`` is the one ``auto`` makes where auto means bf16,
+    and an output made at auto on another CPU (f32 there) is not."""
+    from batchcolor.batch import runner
+
+    def key(precision: str) -> str:
+        return runner.model_identity(InferenceSettings(model=str(pointwise_gray), precision=precision))[1]
+
+    monkeypatch.setattr(runner, "machine_auto_precision", lambda device: "bf16")
+    assert key("auto") == key("bf16") != key("f32")
+    monkeypatch.setattr(runner, "machine_auto_precision", lambda device: "f32")
+    assert key("auto") == key("f32") != key("bf16")
+    monkeypatch.setattr(runner, "machine_auto_precision", lambda device: None)  # the device's default
+    assert key("auto") not in (key("bf16"), key("f32"))
 
 
 # --- the engine and the tiler -------------------------------------------------------------------

@@ -51,6 +51,10 @@ def test_missing_weights(model_copy):
         (lambda d: d["output"].__setitem__("range", [1, -1]), "output.range"),
         (lambda d: d["input"].__setitem__("channels", "3"), "input.channels"),
         (lambda d: d.__setitem__("format", "something-else"), "format"),
+        (lambda d: d["tile"].__setitem__("border", -1), "tile.border"),
+        (lambda d: d["tile"].__setitem__("border", "16"), "tile.border"),
+        (lambda d: d["tile"].__setitem__("border", 10_000), "tile.border"),
+        (lambda d: d["tile"].__setitem__("border", True), "tile.border"),
     ],
 )
 def test_bad_fields_are_named(model_copy, mutate, field):
@@ -77,3 +81,12 @@ def test_tile_not_multiple_of_stride(model_copy):
     ref = resolve_model(model_copy)
     with pytest.raises(ModelError, match="multiple of the model's stride"):
         Engine(ref.model_path, ref.card, EngineConfig(tile=72))
+
+
+def test_a_card_border_round_trips(model_copy):
+    edit_card(model_copy, lambda d: d["tile"].__setitem__("border", 16))
+    card = resolve_model(model_copy).card
+    assert card.border == 16 and card.to_json()["tile"]["border"] == 16
+    edit_card(model_copy, lambda d: d["tile"].pop("border"))
+    card = resolve_model(model_copy).card
+    assert card.border is None and "border" not in card.to_json()["tile"]  # older cards: the seam margin

@@ -103,3 +103,26 @@ def test_eval_cli_on_own_targets_is_perfect_and_beats_flat(tmp_path, pointwise_r
     assert flat["psnr"] < 30 and flat["ciede2000"] > 1 and flat["ssim"] < 0.99
     sheet = cv2.imread(str(tmp_path / "report" / "contact_sheet.png"))
     assert sheet.shape[0] > 5 * 64 and sheet.shape[1] > 3 * 64
+
+
+def test_eval_colours_several_drawings_at_once_exactly_as_one_by_one(unet_model):
+    """``eval`` keeps several drawings in flight on the engine's requests; each output is the
+    one the one-image path gives that drawing alone, in the order given."""
+    from batchcolor.colorize.image import colorize_image
+    from batchcolor.colorize.settings import InferenceSettings, open_engine
+    from batchcolor.tools import synthetic
+    from batchcolor.tools.evaluate import predict
+
+    folder, _ = unet_model
+    settings = InferenceSettings(model=str(folder), precision="f32")
+    edges = np.stack([np.repeat(synthetic.line_art(96, 96, seed=s)[:, :, None], 3, axis=2) for s in range(6)])
+    engine, tiling = open_engine(settings)
+    try:
+        alone = [colorize_image(np.ascontiguousarray(e[:, :, ::-1]), engine, tiling)[:, :, ::-1] for e in edges]
+        together, _ = predict(settings, edges, engine_tiling=(engine, tiling))
+    finally:
+        engine.close()
+    assert together.shape == (6, 96, 96, 3)
+    for i in range(6):
+        np.testing.assert_array_equal(together[i], alone[i])
+    assert len({a.tobytes() for a in alone}) == 6  # six different drawings: order is checked

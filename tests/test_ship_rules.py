@@ -129,3 +129,31 @@ def test_the_shipped_model_competes_with_the_figures_its_card_records(tmp_path):
     (tmp_path / "card.json").write_text(json.dumps({"metrics": {"shoes_holdout": shipped["shoes_holdout"]}}))
     with pytest.raises(ValueError, match="handbags_val"):
         ship.incumbent_result(tmp_path)
+
+
+def _border_row(border, psnr: float, **worse: float) -> dict:
+    """Every condition on both sets at ``psnr``, except ``worse``'s 'set__condition' ones."""
+    row = {"border": border}
+    for s in ship.SETS:
+        row[s] = {c: {"psnr": psnr - worse.get(f"{s}__{c}", 0.0), "line_recall": 0.93} for c in ship.CONDITIONS}
+    return row
+
+
+def test_border_is_the_least_context_that_colours_as_well():
+    rows = [_border_row(None, 17.00), _border_row(64, 17.02), _border_row(32, 17.06), _border_row(16, 17.08),
+            _border_row(0, 17.04)]
+    assert ship.choose_border(rows) == 0  # within 0.05 dB of the best (16), and the cheapest
+    rows[-1] = _border_row(0, 17.01)
+    assert ship.choose_border(rows) == 16  # 0 gives up 0.07 dB: too much
+    rows[-1] = _border_row(0, 17.20, handbags_val__points10=0.35)  # the best mean, but one condition loses 0.15
+    assert ship.choose_border(rows) == 16  # out, and the slack counts from the best of the rest
+    # nothing qualifies but the seam margin itself: it stays (None, the cards' old behaviour)
+    assert ship.choose_border([_border_row(None, 17.0), _border_row(0, 16.5)]) is None
+
+
+def test_border_is_written_into_the_tile_block(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "card.json").write_text('{"tile": {"recommended": 768, "overlap": 272}, "scale": 154}')
+    assert ship._set_border(folder, 16)["tile"] == {"recommended": 768, "overlap": 272, "border": 16}
+    assert ship._set_border(folder, None)["tile"] == {"recommended": 768, "overlap": 272}

@@ -253,3 +253,36 @@ def test_a_tile_buffer_may_be_reused_as_soon_as_submit_returns(pointwise_rgb, si
     even, odd = pointwise_reference(3, first), pointwise_reference(3, 255 - first)
     for i in range(8):
         np.testing.assert_allclose(got[i], even if i % 2 == 0 else odd, atol=1e-5, err_msg=f"tile {i}")
+
+
+def test_the_card_border_is_the_context_round_a_drawing(unet_model, tmp_path):
+    """A drawing that fits one tile gets the card's ``tile.border`` of padding all round, not
+    the seam margin: its tile is the drawing plus the border, and its pixels are the network's
+    on exactly that padded canvas (whole-image inference with the same padding)."""
+    import json
+    import shutil
+
+    from batchcolor.colorize.settings import InferenceSettings, open_engine
+
+    folder, model = unet_model
+    bordered = tmp_path / "bordered"
+    shutil.copytree(folder, bordered)
+    card = json.loads((bordered / "card.json").read_text())
+    card["tile"]["border"] = 16
+    (bordered / "card.json").write_text(json.dumps(card))
+    art = synthetic.line_art(100, 100, seed=5)[:, :, None]  # square: whole_image pads to the same canvas
+    outputs = {}
+    for name, path in (("margin", folder), ("border", bordered)):
+        engine, tiling = open_engine(InferenceSettings(model=str(path), precision="f32"))
+        try:
+            sizes = []
+            submit = engine.submit
+            engine.submit = lambda tile, done, key: (sizes.append(tile.shape[0]), submit(tile, done, key))[1]
+            outputs[name] = colorize_array(art, engine, tiling, as_uint8=False)
+        finally:
+            engine.close()
+        assert tiling.border == (16 if name == "border" else None)
+        assert sizes == ([144] if name == "border" else [208])  # 100 + 2 x 16, and 100 + 2 x round_up(48, 16)
+    np.testing.assert_allclose(outputs["border"], whole_image(model, art, 16, 16), atol=1e-4)
+    np.testing.assert_allclose(outputs["margin"], whole_image(model, art, 16, 48), atol=1e-4)
+    assert np.abs(outputs["border"] - outputs["margin"]).max() > 1e-2  # the context reaches the pixels

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from batchcolor.colorize.settings import InferenceSettings, open_engine
+from batchcolor.inference.cores import blas_single_threaded
 from batchcolor.batch.report import Reporter
 from batchcolor.batch.execute import Done, Todo, process
 
@@ -41,6 +42,7 @@ def worker_engine(settings: InferenceSettings) -> tuple[Any, Any]:
     with _ENGINES_LOCK:
         if settings not in _ENGINES:
             _ENGINES[settings] = open_engine(replace(settings, threads=settings.threads or _worker_threads()))
+            blas_single_threaded()  # for the life of this worker process, which colours files only
         return _ENGINES[settings]
 
 

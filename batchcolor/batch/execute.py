@@ -21,6 +21,7 @@ from batchcolor.errors import InputError
 from batchcolor.batch.manifest import hash_files
 from batchcolor.colorize.guidance import guidance
 from batchcolor.colorize.settings import InferenceSettings, open_engine
+from batchcolor.inference.cores import blas_single_threaded
 from batchcolor.batch.walk import Job
 
 
@@ -123,7 +124,8 @@ def local_results(todos: list[Todo], settings: InferenceSettings, stop: threadin
     own = engine_ahead is None
     engine, tiling = open_engine(settings) if own else engine_ahead.result()
     try:
-        yield from _results_in_flight(todos, engine, tiling, settings, stop, workers, inflight_megapixels)
+        with blas_single_threaded():
+            yield from _results_in_flight(todos, engine, tiling, settings, stop, workers, inflight_megapixels)
     finally:
         if own:
             engine.close()

@@ -35,6 +35,7 @@ from batchcolor.batch.report import Report, Reporter, write_error_report
 from batchcolor.batch.walk import plan_walk
 from batchcolor.imageio.files import inside
 from batchcolor.batch.execute import Todo, local_results, stat_todo
+from batchcolor.inference.precision import machine_auto_precision
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,12 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
     files = [ref.model_path, ref.card_path]
     if ref.model_path.suffix == ".xml":
         files.append(ref.model_path.with_suffix(".bin"))
-    pixel_settings = {"tile": filled.tile, "overlap": filled.overlap, "precision": filled.precision,
+    # ``auto`` is keyed by what it resolves to on this machine: the pixels follow that, and an
+    # output made at ``--precision bf16`` is the one ``auto`` would make where auto means bf16.
+    precision = filled.precision
+    if precision == "auto":
+        precision = machine_auto_precision(filled.device) or "auto"  # (None: the device's own default)
+    pixel_settings = {"tile": filled.tile, "overlap": filled.overlap, "precision": precision,
                       "device": filled.device, "scale": filled.scale}
     # Keys added with hint support appear only when they do something, so the outputs of
     # plain models made before stay up to date.

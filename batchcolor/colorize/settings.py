@@ -81,8 +81,10 @@ def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
     assert s.tile is not None and s.overlap is not None
     if s.tile % ref.card.stride:
         raise ValueError(f"--tile {s.tile} must be a multiple of the model's stride {ref.card.stride}")
-    # Validate the geometry now, so a bad --overlap fails once, not once per file.
-    TileSettings(s.tile, s.overlap).plan(s.tile, s.tile, ref.card.stride)
+    tiling = tile_settings(ref.card, s)
+    # Validate the geometry now, so a bad --overlap fails once, not once per file (on an
+    # image that needs two tiles a side: one that fits in one needs no room to step).
+    tiling.plan(2 * s.tile, 2 * s.tile, ref.card.stride)
     config = EngineConfig(
         tile=s.tile,
         device=s.device,
@@ -91,8 +93,15 @@ def open_engine(settings: InferenceSettings) -> tuple[Engine, TileSettings]:
         threads=s.threads,
         num_requests=s.num_requests,
     )
-    pad = ref.card.pad_value if ref.card.padding == "constant" else None
-    return Engine(ref.model_path, ref.card, config), TileSettings(s.tile, s.overlap, pad_value=pad)
+    return Engine(ref.model_path, ref.card, config), tiling
+
+
+def tile_settings(card: ModelCard, filled: InferenceSettings) -> TileSettings:
+    """The tiling a run uses (``filled``: settings after :func:`resolve`): the card's padding
+    and image border, the run's tile and overlap. ``bench`` plans with it too."""
+    assert filled.tile is not None and filled.overlap is not None
+    pad = card.pad_value if card.padding == "constant" else None
+    return TileSettings(filled.tile, filled.overlap, pad_value=pad, border=card.border)
 
 
 def parse_scale(scale: str) -> float:

@@ -18,6 +18,7 @@ from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import guidance
 from batchcolor.tiling.merger import to_uint8
 from batchcolor.colorize.settings import InferenceSettings, open_engine
+from batchcolor.inference.cores import blas_single_threaded
 from batchcolor.tiling.tiler import TileSettings
 
 
@@ -47,7 +48,8 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     observer = TileDump(save_tiles, engine.card.output_range, engine.card.input_channels) if save_tiles else None
     t1 = time.perf_counter()
     try:
-        written = colorize_file(src, dst, engine, tiling, settings.scale, guide, observer, info)
+        with blas_single_threaded():
+            written = colorize_file(src, dst, engine, tiling, settings.scale, guide, observer, info)
     except InputError as exc:
         raise InputError(f"{src}: {exc}") from exc
     finally:

@@ -48,6 +48,9 @@ class ModelCard:
     tile: int
     overlap: int
     scale: int | None = None
+    # context padded beyond the image's own edges (``tile.border``); None: the seam margin
+    # (3/8 of the overlap), as for cards written before the two were told apart
+    border: int | None = None
     # context beyond the image: "reflect" (mirror, the UNet paper) or "constant" (pad_value,
     # e.g. 255 = white paper, for line art whose network was trained on objects on white)
     padding: str = "reflect"
@@ -95,7 +98,8 @@ class ModelCard:
             },
             "output": {"channels": self.output_channels, "range": list(self.output_range), "layout": "NCHW"},
             "stride": self.stride,
-            "tile": {"recommended": self.tile, "overlap": self.overlap},
+            "tile": {"recommended": self.tile, "overlap": self.overlap,
+                     **({"border": self.border} if self.border is not None else {})},
             "scale": self.scale,
             "padding": {"mode": self.padding, "value": self.pad_value},
             "lines": {"default": self.lines},
@@ -141,6 +145,7 @@ def parse_card(doc: Any, source: Path) -> ModelCard:
         tile=_field(doc, "tile.recommended", int, source),
         overlap=_field(doc, "tile.overlap", int, source),
         scale=doc.get("scale"),
+        border=(doc.get("tile") or {}).get("border"),
         padding=(doc.get("padding") or {}).get("mode", "reflect"),
         pad_value=(doc.get("padding") or {}).get("value", 255),
         hints=_hints_block(doc, source),
@@ -192,6 +197,9 @@ def _check(card: ModelCard, source: Path) -> None:
         )
     if not 0 <= card.overlap < card.tile:
         raise ModelError(f"{source}: model card field 'tile.overlap' must be in [0, tile), got {card.overlap}")
+    if card.border is not None and (not isinstance(card.border, int) or isinstance(card.border, bool)
+                                    or not 0 <= card.border <= card.tile // 2):
+        raise ModelError(f"{source}: model card field 'tile.border' must be an integer in [0, tile/2], got {card.border!r}")
     if card.padding not in ("reflect", "constant"):
         raise ModelError(f"{source}: model card field 'padding.mode' must be reflect or constant, got {card.padding!r}")
     if not isinstance(card.pad_value, int) or not 0 <= card.pad_value <= 255:

@@ -99,58 +99,78 @@ def split_overlap(overlap: int, margin: int | None = None) -> tuple[int, int]:
     return margin, overlap - 2 * margin
 
 
-def plan_axis(length: int, tile: int, overlap: int, stride: int, margin: int | None = None) -> AxisPlan:
+def plan_axis(length: int, tile: int, overlap: int, stride: int, margin: int | None = None,
+              border: int | None = None) -> AxisPlan:
     """Lay tiles along one axis so that every pixel of ``[0, length)`` has full context.
 
-    The first tile starts ``round_up(margin, stride)`` pixels before the image so the image's
-    first pixel has at least ``margin`` pixels of mirrored context; tiles then advance by the
-    largest stride-aligned step that keeps ``overlap`` shared pixels; the last tile is pulled
-    back to the smallest aligned origin that still gives the image's last pixel ``margin``
-    pixels of context, so no tile is wasted on padding alone.
+    The first tile starts ``round_up(border, stride)`` pixels before the image so the image's
+    first pixel has at least ``border`` pixels of padded context (``border`` None: the seam
+    ``margin``); tiles then advance by the largest stride-aligned step that keeps ``overlap``
+    shared pixels; the last tile is pulled back to the smallest aligned origin that still
+    gives the image's last pixel ``border`` pixels of context, so no tile is wasted on
+    padding alone. An axis that fits in one tile needs no step, whatever the overlap.
     """
     if length < 1:
         raise ValueError(f"image axis length must be >= 1, got {length}")
     if stride < 1 or tile < 1 or tile % stride:
         raise ValueError(f"tile {tile} must be a positive multiple of the model stride {stride}")
     m, _ = split_overlap(overlap, margin)
-    step = (tile - overlap) // stride * stride
-    if step <= 0:
-        raise ValueError(
-            f"overlap {overlap} leaves no room to advance a {tile}px tile by a multiple of the "
-            f"stride {stride}; use a larger tile or a smaller overlap"
-        )
-    first = -round_up(m, stride)
-    last = max(first, round_up(length + m - tile, stride))
+    b = image_border(overlap, margin, border)
+    first = -round_up(b, stride)
+    last = max(first, round_up(length + b - tile, stride))
     origins = [first]
-    while origins[-1] + step < last:
-        origins.append(origins[-1] + step)
-    if origins[-1] != last:
+    if last != first:
+        step = (tile - overlap) // stride * stride
+        if step <= 0:
+            raise ValueError(
+                f"overlap {overlap} leaves no room to advance a {tile}px tile by a multiple of the "
+                f"stride {stride}; use a larger tile or a smaller overlap"
+            )
+        while origins[-1] + step < last:
+            origins.append(origins[-1] + step)
         origins.append(last)
     return AxisPlan(length=length, tile=tile, stride=stride, margin=m, origins=tuple(origins))
 
 
+def image_border(overlap: int, margin: int | None = None, border: int | None = None) -> int:
+    """Context given beyond the image's own edges: ``border``, or the seam margin when None.
+
+    The two are different needs. A seam's margin is discarded output that saw padding
+    instead of the neighbour's pixels, so it must cover the network's reach. Beyond the
+    image's edge there is no neighbour: the padding (paper, for line art) is all the
+    context there is, and more of it is only more paper round the drawing. A network trained
+    on object-filled frames colours a drawing lost in paper worse (models/HISTORY.md,
+    session 15), and every pixel of it costs network time.
+    """
+    if border is None:
+        return split_overlap(overlap, margin)[0]
+    if border < 0:
+        raise ValueError(f"border must be >= 0, got {border}")
+    return border
+
+
 def plan_tiles(
-    height: int, width: int, tile: int, overlap: int, stride: int, margin: int | None = None
+    height: int, width: int, tile: int, overlap: int, stride: int, margin: int | None = None,
+    border: int | None = None,
 ) -> TilePlan:
     return TilePlan(
-        rows=plan_axis(height, tile, overlap, stride, margin),
-        cols=plan_axis(width, tile, overlap, stride, margin),
+        rows=plan_axis(height, tile, overlap, stride, margin, border),
+        cols=plan_axis(width, tile, overlap, stride, margin, border),
     )
 
 
-def fit_tile(height: int, width: int, max_tile: int, overlap: int, stride: int, margin: int | None = None) -> int:
+def fit_tile(height: int, width: int, max_tile: int, overlap: int, stride: int, margin: int | None = None,
+             border: int | None = None) -> int:
     """The tile to use for one image: the card's tile, or less for a drawing that fits in one.
 
     A 300 px drawing in a 640 px tile is mostly padding: wasted work, and a network trained
     on object-filled frames colours differently when its receptive field sees a sea of
     padding (measured: -3 dB on the shoes hold-out). So an image that fits in one tile with
-    its context margin gets the smallest stride-aligned square tile that holds it.
+    its border context gets the smallest stride-aligned square tile that holds it.
     """
-    m, _ = split_overlap(overlap, margin)
-    need = round_up(max(height, width) + 2 * round_up(m, stride), stride)
-    if need >= max_tile:
-        return max_tile
-    return min(max_tile, max(need, round_up(overlap + stride, stride)))
+    b = image_border(overlap, margin, border)
+    need = round_up(max(height, width) + 2 * round_up(b, stride), stride)
+    return min(max_tile, need)
 
 
 def fill_mask(start: int, stop: int, length: int) -> np.ndarray:

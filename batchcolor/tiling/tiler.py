@@ -72,15 +72,16 @@ class TileSettings:
     margin: int | None = None
     pad_value: int | None = None
     adaptive: bool = True
+    border: int | None = None  # context beyond the image's edges (None: the seam margin)
 
     def for_image(self, height: int, width: int, stride: int) -> "TileSettings":
         if not self.adaptive:
             return self
-        return replace(self, tile=fit_tile(height, width, self.tile, self.overlap, stride, self.margin))
+        return replace(self, tile=fit_tile(height, width, self.tile, self.overlap, stride, self.margin, self.border))
 
     def plan(self, height: int, width: int, stride: int) -> TilePlan:
         tile = self.for_image(height, width, stride).tile
-        return plan_tiles(height, width, tile, self.overlap, stride, self.margin)
+        return plan_tiles(height, width, tile, self.overlap, stride, self.margin, self.border)
 
 
 def rows_in_flight_for(plan: TilePlan, requests: int) -> int:

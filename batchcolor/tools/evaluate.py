@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from batchcolor.drawing import hints as hintmod
 from batchcolor.tools import metrics
 from batchcolor.colorize.image import colorize_image
 from batchcolor.colorize.guidance import guidance
+from batchcolor.inference.cores import blas_single_threaded
 from batchcolor.colorize.settings import InferenceSettings, open_engine
 from batchcolor.drawing.hints import Hints
 from batchcolor.imageio.pairs import find_pairs, read_pair
@@ -57,12 +59,17 @@ def predict(settings: InferenceSettings, edges: np.ndarray, layers: list[Hints |
     ``layers`` gives each drawing a hint layer (as a user's ``NAME.hints.png``), ``colors``
     a ``--color``; both go through :func:`batchcolor.colorize.image.guidance` as in ``run``."""
     engine, tiling = engine_tiling or open_engine(settings)
-    outs = []
-    for i, rgb in enumerate(edges):
+
+    def one(i: int) -> np.ndarray:
         s = replace(settings, color=colors[i]) if colors is not None else settings
         guide = guidance(s, engine.card, layers[i] if layers is not None else None)
-        bgr = colorize_image(np.ascontiguousarray(rgb[:, :, ::-1]), engine, tiling, settings.scale, guide=guide)
-        outs.append(bgr[:, :, ::-1])
+        bgr = colorize_image(np.ascontiguousarray(edges[i][:, :, ::-1]), engine, tiling, settings.scale, guide=guide)
+        return bgr[:, :, ::-1]
+
+    # Several drawings in flight, as ``run`` keeps them: one 256 px drawing is one tile, and
+    # alone it leaves all but one of the engine's infer requests idle.
+    with blas_single_threaded(), ThreadPoolExecutor(max_workers=2 * engine.num_requests) as pool:
+        outs = list(pool.map(one, range(len(edges))))
     return np.stack(outs), engine
 
 
