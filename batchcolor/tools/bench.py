@@ -48,8 +48,8 @@ class BenchSizes:
 
     @classmethod
     def pick(cls, quick: bool) -> "BenchSizes":
-        if quick:
-            return cls(small_count=12, small_range=(256, 512), sheet=1536, huge=3000, huge_height=3000, seconds=3, naive_tiles=2,
+        if quick:  # still long enough that start-up (about 1 s) is not most of each timed command
+            return cls(small_count=24, small_range=(256, 512), sheet=3072, huge=3000, huge_height=3000, seconds=3, naive_tiles=2,
                        repeats=1)
         # 20000 px wide, 2048 rows: a streamed run holds a few tile-tall bands of the width, so its peak
         # memory is that of 20000 x 20000 (tested flat in the height, test_streamread) at a tenth of
