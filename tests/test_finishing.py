@@ -489,3 +489,79 @@ def test_run_lays_one_hue_per_object_and_redoes_files_when_hue_changes(object_hu
     # the hue decides pixels, so it keys the manifest: a change redoes the file, the same skips it
     _assert_setting_keys_outputs(src, tmp_path / "pixel", object_hue_model, ["--hue", "pixel"], ["--hue", "object"],
                                  tmp_path / "card" / "d.png")
+
+
+# The finishing steps run on every drawing, so their fast forms (lookup tables, OpenCV's masked
+# copy, a flood fill, outline hulls) are checked here against the plain per-pixel definitions
+# they replaced: the same pixels, not nearly the same.
+
+def test_object_weight_is_its_definition_for_every_colour():
+    from batchcolor.drawing.chroma import PAPER_DISTANCE, object_weight
+
+    lo, hi = PAPER_DISTANCE
+    levels = np.arange(256, dtype=np.uint8)
+    for red in range(0, 256, 5):  # 52 x 65536 colours, each channel's every level included
+        g, b = np.meshgrid(levels, levels, indexing="ij")
+        rgb = np.stack([np.full_like(g, red), g, b], axis=2)
+        off = 255.0 - rgb.astype(np.float32)
+        want = np.clip((np.sqrt(np.einsum("...c,...c->...", off, off)) - lo) / (hi - lo), 0.0, 1.0)
+        np.testing.assert_array_equal(object_weight(rgb), want)
+
+
+def test_saturate_is_its_definition_on_a_million_colours():
+    from batchcolor.drawing.chroma import saturate
+
+    rgb = np.random.default_rng(3).integers(0, 256, (1000, 1000, 3), np.uint8)
+    rgb[:20] = rgb[:20, :, :1]  # some greys: left exactly as they are
+    for gain in (0.5, 2.75):
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
+        lab[:, :, 1:] = 128.0 + (lab[:, :, 1:] - 128.0) * gain
+        want = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
+        spread = rgb.max(axis=2).astype(int) - rgb.min(axis=2)
+        want[spread <= 1] = rgb[spread <= 1]
+        got = saturate(rgb, gain)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got[:20], rgb[:20])
+        np.testing.assert_array_equal(saturate(rgb[5], gain), want[5])  # one row, as streamed
+
+
+def test_keep_paper_is_the_weighted_mix_of_colour_and_paper():
+    from batchcolor.drawing.objects import object_extent
+    from batchcolor.drawing.paper import paper_weight
+
+    rng = np.random.default_rng(4)
+    gray = synthetic.line_art(300, 260, seed=2)
+    gray = gray[:, :, 0] if gray.ndim == 3 else gray
+    rgb = rng.integers(0, 256, (300, 260, 3), np.uint8)
+    cream = np.dstack([gray, np.maximum(gray, 10) - 10, np.maximum(gray, 30) - 30]).astype(np.uint8)
+    for drawing, paper in ((gray, gray[:, :, None].astype(np.float32)), (cream, cream.astype(np.float32))):
+        w = paper_weight(gray if drawing is gray else cv2.cvtColor(drawing, cv2.COLOR_RGB2GRAY),
+                         object_extent(gray if drawing is gray else cv2.cvtColor(drawing, cv2.COLOR_RGB2GRAY)))[:, :, None]
+        assert (w == 0).any() and (w == 1).any() and ((w > 0) & (w < 1)).any()
+        want = np.clip(np.rint(rgb * w + paper * (1.0 - w)), 0, 255).astype(np.uint8)
+        before = rgb.copy()
+        np.testing.assert_array_equal(keep_paper(rgb, drawing, rows=64), want)  # bands of 64 rows: 5 bands
+        np.testing.assert_array_equal(rgb, before)  # the input is left as it was
+
+
+def test_fill_holes_and_outline_hulls_are_their_definitions():
+    from batchcolor.drawing.paper import _fill_holes
+
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        mask = (cv2.GaussianBlur(rng.random((90, 120)).astype(np.float32), (0, 0), 3) > 0.5).astype(np.uint8)
+        background = (mask == 0).astype(np.uint8)
+        count, labels = cv2.connectedComponents(background, connectivity=4)
+        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        want = (~np.isin(labels, edge[edge > 0])).astype(np.uint8) * (mask.max() > 0)
+        np.testing.assert_array_equal(_fill_holes(mask), want)
+        if trial == 0:
+            assert (want & (mask == 0)).any()  # holes were there to fill
+        count, labels = cv2.connectedComponents(mask, connectivity=8)
+        for i in range(1, count):  # a component's outline has the hull of all its pixels
+            part = (labels == i).astype(np.uint8)
+            outline, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            a, b = np.zeros_like(part), np.zeros_like(part)
+            cv2.fillConvexPoly(a, cv2.convexHull(cv2.findNonZero(part)), 1)
+            cv2.fillConvexPoly(b, cv2.convexHull(np.concatenate(outline)), 1)
+            np.testing.assert_array_equal(a, b)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from batchcolor.drawing.chroma import restore_where
+
 LINE_LEVEL = 200  # darker than this is a stroke
 WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
 
@@ -51,8 +53,9 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
         if w * h < 16 or area >= 0.6 * w * h:  # its hull is no bigger than its box: filled enough
             continue
         part = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
-        points = cv2.findNonZero(part)
-        hull = cv2.convexHull(points)
+        # the hull of its outline is the hull of all its pixels, from far fewer points
+        outline, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(np.concatenate(outline))
         hull_area = max(cv2.contourArea(hull), 1.0)
         if area < 0.6 * hull_area:  # an outline too open to fill: its hull is the better guess
             patch = np.zeros_like(part)
@@ -62,13 +65,15 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """uint8 0/1 mask with every region it encloses set (4-connected background)."""
-    background = (mask == 0).astype(np.uint8)
-    count, labels = cv2.connectedComponents(background, connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    is_border = np.zeros(count, bool)
-    is_border[border[border > 0]] = True
-    outside = is_border[labels]  # a lookup, not np.isin: 4x faster on a label image
+    """uint8 0/1 mask with every region it encloses set (4-connected background).
+
+    The outside is what a 4-connected flood from a one-pixel frame round the mask reaches:
+    the background areas that touch the image's edge, in one pass (a labelling of every
+    background area and a lookup took twice as long)."""
+    h, w = mask.shape
+    framed = cv2.copyMakeBorder((mask == 0).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    cv2.floodFill(framed, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 2, flags=4)
+    outside = framed[1:-1, 1:-1] == 2
     return (~outside).astype(np.uint8) * (mask.max() > 0)
 
 
@@ -95,7 +100,14 @@ def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None
     out = np.empty_like(rgb)
     for top in range(0, rgb.shape[0], rows):
         band = slice(top, top + rows)
-        w = weight[band][:, :, None]
-        paper = drawing[band] if colour else gray[band][:, :, None]
-        out[band] = np.clip(np.rint(rgb[band] * w + paper * (1.0 - w)), 0, 255)
+        w = weight[band]
+        paper = drawing[band] if colour else cv2.cvtColor(np.ascontiguousarray(gray[band]), cv2.COLOR_GRAY2RGB)
+        # the model's colour inside, the paper outside: only the soft edge between is mixed
+        flat_w = w.ravel()
+        mixed = np.flatnonzero((flat_w > 0) & (flat_w < 1))
+        done = restore_where(rgb[band].copy(), np.ascontiguousarray(paper), w == 0)
+        flat_rgb, flat_paper = done.reshape(-1, 3), np.ascontiguousarray(paper).reshape(-1, 3)
+        wm = flat_w[mixed][:, None]
+        flat_rgb[mixed] = np.clip(np.rint(np.take(flat_rgb, mixed, axis=0) * wm + np.take(flat_paper, mixed, axis=0) * (1.0 - wm)), 0, 255)
+        out[band] = done
     return out
