@@ -157,3 +157,26 @@ def test_border_is_written_into_the_tile_block(tmp_path):
     (folder / "card.json").write_text('{"tile": {"recommended": 768, "overlap": 272}, "scale": 154}')
     assert ship._set_border(folder, 16)["tile"] == {"recommended": 768, "overlap": 272, "border": 16}
     assert ship._set_border(folder, None)["tile"] == {"recommended": 768, "overlap": 272}
+
+
+def test_scale_is_measured_both_ways_about_the_card_and_written_into_it(tmp_path, monkeypatch):
+    import json
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "card.json").write_text('{"scale": 150}')
+    seen = []
+
+    def fake_eval(*args):  # PSNR peaks at 120 px; line recall rises with size
+        px = json.loads((folder / "card.json").read_text())["scale"]
+        seen.append(px)
+        psnr = 17.0 - abs(px - 120) / 100
+        return json.dumps({"conditions": {"automatic": {"psnr": psnr, "line_recall": 0.8 + px / 1000}}})
+
+    monkeypatch.setattr(ship, "sh", fake_eval)
+    measured = ship.measure_scale(folder, tmp_path, ship.RESCALE_STEPS)
+    assert [r["px"] for r in measured["table"]] == [105, 120, 135, 150, 180]
+    assert sorted(set(seen)) == [105, 120, 135, 150, 180] and len(seen) == 2 * 5  # both sets at each
+    # within 0.1 dB of the best (120: 17.0): 105 and 135 (16.85) are not, 120 is; the most lines among those
+    assert measured["px"] == 120
+    assert json.loads((folder / "card.json").read_text())["scale"] == 120
