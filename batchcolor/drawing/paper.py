@@ -101,13 +101,12 @@ def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None
     for top in range(0, rgb.shape[0], rows):
         band = slice(top, top + rows)
         w = weight[band]
-        paper = drawing[band] if colour else cv2.cvtColor(np.ascontiguousarray(gray[band]), cv2.COLOR_GRAY2RGB)
+        paper = np.ascontiguousarray(drawing[band]) if colour else cv2.cvtColor(np.ascontiguousarray(gray[band]), cv2.COLOR_GRAY2RGB)
         # the model's colour inside, the paper outside: only the soft edge between is mixed
-        flat_w = w.ravel()
+        done = restore_where(rgb[band].copy(), paper, w == 0)
+        flat_w, flat_done, flat_paper = w.ravel(), done.reshape(-1, 3), paper.reshape(-1, 3)
         mixed = np.flatnonzero((flat_w > 0) & (flat_w < 1))
-        done = restore_where(rgb[band].copy(), np.ascontiguousarray(paper), w == 0)
-        flat_rgb, flat_paper = done.reshape(-1, 3), np.ascontiguousarray(paper).reshape(-1, 3)
         wm = flat_w[mixed][:, None]
-        flat_rgb[mixed] = np.clip(np.rint(np.take(flat_rgb, mixed, axis=0) * wm + np.take(flat_paper, mixed, axis=0) * (1.0 - wm)), 0, 255)
+        flat_done[mixed] = np.clip(np.rint(np.take(flat_done, mixed, axis=0) * wm + np.take(flat_paper, mixed, axis=0) * (1.0 - wm)), 0, 255)
         out[band] = done
     return out
