@@ -244,7 +244,8 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.argument("data_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--run-dir", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, previews, logs).")
 @click.option("--arch", type=click.Choice(["unet", "pix2pix"]), default="unet", show_default=True)
-@click.option("--size", type=click.Choice(["64", "128", "256"]), default="128", show_default=True)
+@click.option("--size", type=click.Choice(["64", "128", "192", "256"]), default="128", show_default=True,
+              help="Training crop, px. 192 fits a whole object with paper round it at the size `--scale auto` gives it.")
 @click.option("--gray-edges", is_flag=True, help="1-channel edge input (memory-saving variant).")
 @click.option("--width", type=click.IntRange(4, 128), default=16, show_default=True, help="UNet base width.")
 @click.option("--depth", type=click.IntRange(2, 6), default=4, show_default=True, help="UNet levels; stride is 2**depth.")

@@ -264,6 +264,7 @@ def test_card_scale_is_the_middle_of_the_objects_a_run_saw():
     assert object_scale({"size": 128, "augment": True, "scale_min": 0.5, "scale_max": 2.0}) == 128
     assert object_scale({"size": 128, "augment": True, "scale_min": 0.8, "scale_max": 1.8}) == 154
     assert object_scale({"size": 256, "augment": True, "scale_min": 1.0, "scale_max": 4.0}) == 512
+    assert object_scale({"size": 192, "augment": True, "scale_min": 0.7, "scale_max": 1.0}) == 161
     assert object_scale({}) is None  # an old checkpoint without a size: no auto scale
 
 
@@ -353,6 +354,33 @@ def test_train_cli_takes_line_max(tiny_data, tmp_path):
     assert json.loads((run / "config.json").read_text())["line_max"] == 5
     bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--augment", "--line-max", "0", "--max-steps", "1")
     assert bad.returncode == 2 and "line-max" in bad.stderr
+
+
+def test_train_cli_at_192_px_sees_whole_objects_and_validates_at_that_size(tiny_data, tmp_path):
+    """192 px: the size between 128 (most objects cut by the crop at the run's scale) and 256
+    (four times 128's cost); at scale 0.7-1.0 every object is whole, with paper round it."""
+    from batchcolor.train import data as datamod
+    from batchcolor.train.augment import Augment, sample
+
+    run = tmp_path / "run"
+    r = run_cli("train", tiny_data, "-o", run, "--size", "192", "--width", "4", "--depth", "2", "--gray-edges",
+                "--hints", "--augment", "--scale-min", "0.7", "--scale-max", "1.0", "--max-steps", "2", "--epochs", "1",
+                "--batch-size", "4", "--val-last", "4")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / "config.json").read_text())["size"] == 192
+    assert (run / "last.pdckpt").exists()
+    assert "val_l1" in json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    pairs = datamod.find_pairs(tiny_data)[:1]
+    arrays = datamod.load_arrays(pairs, 256, True)
+    edges, photo = arrays.a[0], arrays.b[0]
+    rng = np.random.default_rng(0)
+    for _ in range(8):  # the whole 256 px pair fits the frame: its border rows and columns are paper
+        e, p = sample(rng, edges[..., 0], photo, 192, Augment(line_style=False, scale_min=0.7, scale_max=1.0))
+        assert e.shape == (192, 192) and p.shape == (192, 192, 3)
+    e, p = sample(rng, edges[..., 0], photo, 192, Augment(line_style=False, scale_min=0.7, scale_max=0.7001))
+    assert (p[:20] == 255).all() or (p[-20:] == 255).all(), "a 134 px pair leaves at least 29 px of paper on one side"
+    bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--size", "160", "--max-steps", "1")
+    assert bad.returncode == 2 and "--size" in bad.stderr
 
 
 @pytest.mark.parametrize("recon, lo, hi", [("l1", -1.0, -0.8), ("mse", -0.65, -0.35)])
