@@ -30,9 +30,10 @@ MAX_GROUPS = 400
 def object_extent(gray: np.ndarray) -> float | None:
     """Typical longer side, in px of ``gray``, of the drawn objects; None on blank paper."""
     found = _groups(gray)
-    if found is None:
-        return None
-    boxes, shrink = found
+    return None if found is None else _extent(*found)
+
+
+def _extent(boxes: np.ndarray, shrink: float) -> float | None:
     sides = np.maximum(boxes[:, 2], boxes[:, 3]).astype(np.float64) - 2 * JOIN_PX
     weights = boxes[:, 4].astype(np.float64)
     keep = sides >= 4
@@ -50,7 +51,7 @@ def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int
     if found is None:
         return []
     boxes, shrink = found
-    extent = object_extent(gray)
+    extent = _extent(boxes, shrink)  # (the groups once: they are most of the time of both)
     if extent is None:
         return []
     h, w = (gray.shape[0], gray.shape[1])
