@@ -222,7 +222,7 @@ def test_scale_is_chosen_on_psnr_as_run_gives_it_when_lines_are_auto(tmp_path, m
 
 
 def test_the_shipped_cards_follow_the_rules_from_their_own_measured_tables():
-    """The card's scale, saturation and border are what the rules choose from the tables the
+    """The card's scale and saturation are what the rules choose from the tables the
     card records: a hand edit of one number, or a rule changed without re-choosing, fails here."""
     import json
 

@@ -20,7 +20,7 @@ from batchcolor.inference.modelcard import DRAWING_MEAN, DRAWING_STD
 from batchcolor.imageio.pairs import Pair, find_pairs, normalise, read_pair  # noqa: F401  (find_pairs: used as datamod.find_pairs)
 
 # 192: whole objects with paper round them at about the size `run --scale auto` shows them to
-# the network (session 17), at half the cost of 256.
+# the network (session 17), at 0.56x the cost of 256.
 SIZES = (64, 128, 192, 256)
 
 
