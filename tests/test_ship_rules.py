@@ -195,7 +195,7 @@ def test_scale_is_measured_both_ways_about_the_card_and_written_into_it(tmp_path
 
 
 def test_scale_is_chosen_on_psnr_as_run_gives_it_when_lines_are_auto(tmp_path, monkeypatch):
-    """Session 17: at 123 px the default's 256 px hold-outs are enlarged 2x after the network,
+    """Session 17: at 123 px most of the default's 256 px hold-outs are enlarged 2x after the network,
     so --lines auto lays their lines on (-1 dB); a table of --lines none figures took 123."""
     import json
 
