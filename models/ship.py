@@ -199,6 +199,13 @@ def rewrite_ir(model_dir: Path) -> dict:
     return {"rewritten": sum(fused.values()), **fused, "max_abs_difference_f32": worst}
 
 
+def _eval_as_run(model_dir: Path, data: Path, folder: str, extra: list[str], *flags: str) -> dict:
+    """``batchcolor eval``'s report on one hold-out set as users run it (256 px drawings, ``--scale
+    auto``), with ``flags`` added: the measurement every card rule is chosen on."""
+    return json.loads(sh(*BC, "eval", str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto",
+                         *flags))
+
+
 def measure_scale(model_dir: Path, data: Path, steps: tuple[float, ...] = SCALE_STEPS) -> dict:
     """Automatic PSNR as ``run`` gives it (the card's ``--lines``) and line recall (``--lines
     none``) at each card scale (``steps`` times the card's scale now); the chosen one, written
@@ -217,9 +224,9 @@ def measure_scale(model_dir: Path, data: Path, steps: tuple[float, ...] = SCALE_
         _card_edit(model_dir, scale=px)
         row = {"px": px}
         for key, (folder, extra) in SETS.items():
-            def automatic(lines_flag: str) -> dict:
-                return json.loads(sh(*BC, "eval", str(model_dir), str(data / folder), *extra, "--size", "256", "--scale",
-                                     "auto", "--lines", lines_flag, "--saturation", "1"))["conditions"]["automatic"]
+            def automatic(flag: str) -> dict:
+                report = _eval_as_run(model_dir, data, folder, extra, "--lines", flag, "--saturation", "1")
+                return report["conditions"]["automatic"]
             bare = automatic("none")
             as_run = bare if lines == "none" else automatic(lines)
             row[key] = {"psnr": as_run["psnr"], "psnr_lines_none": bare["psnr"], "line_recall": bare["line_recall"]}
@@ -276,8 +283,7 @@ def measure_border(model_dir: Path, data: Path) -> dict:
         _set_border(model_dir, border)
         row: dict = {"border": border}
         for key, (folder, extra) in SETS.items():
-            r = json.loads(sh(*BC, "eval", str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto",
-                              "--hints", "10", "--global-color"))
+            r = _eval_as_run(model_dir, data, folder, extra, "--hints", "10", "--global-color")
             row[key] = {c: {"psnr": r["conditions"][c]["psnr"], "line_recall": r["conditions"][c]["line_recall"]}
                         for c in CONDITIONS}
             row[key]["automatic_seconds"] = r["seconds"]  # the automatic pass over the set, f32
@@ -327,8 +333,7 @@ def measure_saturation(model_dir: Path, data: Path, known: dict | None = None) -
     def row(*flags: str) -> dict:
         out = {}
         for key, (folder, extra) in SETS.items():
-            r = json.loads(sh(*BC, "eval", str(model_dir), str(data / folder), *extra, "--size", "256", "--scale", "auto",
-                              *flags))["conditions"]["automatic"]
+            r = _eval_as_run(model_dir, data, folder, extra, *flags)["conditions"]["automatic"]
             out[key] = {"psnr": r["psnr"], "colorfulness_ratio": r["colorfulness_ratio"], "ciede2000": r["ciede2000"]}
         return out
 
