@@ -565,3 +565,36 @@ def test_fill_holes_and_outline_hulls_are_their_definitions():
             cv2.fillConvexPoly(a, cv2.convexHull(cv2.findNonZero(part)), 1)
             cv2.fillConvexPoly(b, cv2.convexHull(np.concatenate(outline)), 1)
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_hue_per_object_is_its_definition_across_bands_of_rows():
+    """The band-by-band pass over object pixels only against the docstring's formula on the
+    whole image at once: objects spanning bands, a band with no object, paper left exact."""
+    from batchcolor.drawing.chroma import ROW_BAND, object_weight, one_hue_per_object
+
+    rng = np.random.default_rng(5)
+    h, w = 2 * ROW_BAND + 70, 90
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    rgb[20 : ROW_BAND + 40, 5:60] = rng.integers(30, 230, (ROW_BAND + 20, 55, 3))  # across the first two bands
+    rgb[2 * ROW_BAND + 10 : 2 * ROW_BAND + 60, 30:80] = rng.integers(30, 230, (50, 50, 3))  # alone in the third
+    rgb[ROW_BAND + 60 : 2 * ROW_BAND] = 255  # (the rest of the second band is paper)
+    rgb[0, 0] = (250, 252, 251)  # near-white: paper by the ramp, left exactly as it was
+    out = one_hue_per_object(rgb)
+
+    wgt = object_weight(rgb).astype(np.float64)
+    count, labels = cv2.connectedComponents((wgt > 0).astype(np.uint8), connectivity=8)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float64)
+    means = np.zeros((count, 3))
+    for i in range(1, count):
+        at = labels == i
+        means[i] = (wgt[at][:, None] * lab[at]).sum(axis=0) / wgt[at].sum()
+    share = np.clip((255.0 - lab[:, :, 0]) / np.maximum(255.0 - means[labels, 0], 1.0), 0.0, 1.0)
+    want_lab = lab.copy()
+    for c in (1, 2):
+        want_lab[:, :, c] += wgt * (128.0 + share * (means[labels, c] - 128.0) - lab[:, :, c])
+    want = cv2.cvtColor(np.clip(np.rint(want_lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
+    want[wgt == 0] = rgb[wgt == 0]
+    diff = np.abs(out.astype(int) - want)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())  # float32 against float64
+    np.testing.assert_array_equal(out[wgt == 0], rgb[wgt == 0])
+    assert count == 3 and not np.array_equal(out, rgb)

@@ -346,5 +346,8 @@ def read_hint_layer(data: Path | bytes) -> Hints:
     if raw.ndim != 3 or raw.shape[2] != 4:
         channels = 1 if raw.ndim == 2 else raw.shape[2]
         raise InputError(f"a hint layer must be RGBA (PNG with transparency), this one has {channels} channel(s)")
-    rgba = to_uint8(raw)[:, :, [2, 1, 0, 3]]
-    return from_layer(np.ascontiguousarray(rgba))
+    import cv2
+
+    bgra = to_uint8(raw)
+    # what from_layer makes of it, in one OpenCV pass instead of a fancy-indexed copy (1-2 ms a layer)
+    return Hints(color=cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB), mask=bgra[:, :, 3] >= 128)
