@@ -64,6 +64,31 @@ def restore_where(out: np.ndarray, rows: np.ndarray, mask: np.ndarray) -> np.nda
     return cv2.copyTo(rows, mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), out)
 
 
+
+PIXEL_ROW = 1024  # pixel lists are converted as an image of rows this wide
+
+
+def convert_pixels(pixels: np.ndarray, code: int) -> np.ndarray:
+    """N x 3 uint8 pixels through ``cv2.cvtColor(code)``, as an image of PIXEL_ROW-wide rows.
+
+    As one N-pixel row OpenCV's conversion runs 4x slower with its two threads here (6.8
+    against 1.1 ms for 393k pixels): it splits work by rows. The padding is converted and
+    dropped."""
+    n = pixels.shape[0]
+    rows = -(-n // PIXEL_ROW)
+    image = np.empty((rows * PIXEL_ROW, 3), np.uint8)
+    image[:n] = pixels
+    image[n:] = 0
+    return cv2.cvtColor(image.reshape(rows, PIXEL_ROW, 3), code).reshape(-1, 3)[:n]
+
+
+def put_pixels(image_pixels: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """``image_pixels[at] = values`` for C-contiguous N x 3 uint8 arrays, as 3-byte items:
+    NumPy's fancy assignment of rows is 3.6x slower (and ``np.take(..., axis=0)`` is the
+    gather's counterpart, 4.6x faster than ``image_pixels[at]``)."""
+    np.put(image_pixels.view("V3").reshape(-1), at, np.ascontiguousarray(values).view("V3").reshape(-1))
+
+
 def transfer_chroma(rgb: np.ndarray, colour: tuple[int, int, int], keep: np.ndarray | None = None) -> np.ndarray:
     """uint8 RGB rows (n x W x 3) with the chroma of ``colour`` on their object pixels.
 
@@ -111,7 +136,7 @@ def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
         if not where.size:
             continue
         ids = ids[where]
-        lab8 = cv2.cvtColor(pixels[start : start + band_pixels][where][None], cv2.COLOR_RGB2Lab)[0]
+        lab8 = convert_pixels(np.take(pixels[start : start + band_pixels], where, axis=0), cv2.COLOR_RGB2Lab)
         bands.append((start, where, lab8))
         lab, wf = lab8.astype(np.float64), w.reshape(-1)[start : start + band_pixels][where].astype(np.float64)
         sums[:, 0] += np.bincount(ids, wf, count)
@@ -128,8 +153,8 @@ def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
         for channel in (1, 2):
             chroma = 128.0 + share * (means[:, channel][ids] - 128.0)
             lab[:, channel] += wb * (chroma - lab[:, channel])
-        done = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8)[None], cv2.COLOR_Lab2RGB)[0]
-        done_pixels[start : start + band_pixels][where] = done
+        done = convert_pixels(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB)
+        put_pixels(done_pixels[start : start + band_pixels], where, done)
     return out
 
 
@@ -144,17 +169,13 @@ def saturate(rgb: np.ndarray, gain: float) -> np.ndarray:
     if gain == 1.0:
         return rgb
     rows = np.ascontiguousarray(rgb)
+    # as an image of rows: OpenCV converts an N x 1 image one one-pixel row at a time (4x slower)
+    flat = rows.reshape(-1, rows.shape[-2], 3) if rows.ndim >= 3 else rows.reshape(-1, 1, 3)
+    lab = cv2.LUT(cv2.cvtColor(flat, cv2.COLOR_RGB2Lab), _chroma_gain_table(gain))
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB).reshape(rows.shape)
     r, g, b = rows[..., 0], rows[..., 1], rows[..., 2]  # (a reduction over a last axis of 3 is 10x slower)
-    # only pixels with a hue are converted: neutral ones (paper, grey) have nothing to scale and
-    # stay exactly as they were (on automatic drawings, about half of the pixels)
-    coloured = np.flatnonzero(np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b) > 1)
-    out = rows.copy()
-    if coloured.size:
-        pixels, done = rows.reshape(-1, 3), out.reshape(-1, 3)
-        # as one image row: OpenCV converts an N x 1 image one one-pixel row at a time (4x slower)
-        lab = cv2.LUT(cv2.cvtColor(pixels[coloured][None], cv2.COLOR_RGB2Lab), _chroma_gain_table(gain))
-        done[coloured] = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)[0]
-    return out
+    neutral = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b) <= 1  # no hue to scale: as it was
+    return restore_where(out.reshape(-1, rows.shape[-2], 3), flat, neutral.reshape(flat.shape[:2])).reshape(rows.shape)
 
 
 def _chroma_gain_table(gain: float) -> np.ndarray:
@@ -284,7 +305,7 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     if not at.size:
         return rgb
     ys, xs = np.divmod(at, w)
-    lab = cv2.cvtColor(pixels[at][None], cv2.COLOR_RGB2Lab)[0].astype(np.float32)  # P x 3
+    lab = convert_pixels(np.take(pixels, at, axis=0), cv2.COLOR_RGB2Lab).astype(np.float32)  # P x 3
     w_at = w_obj.reshape(-1)[at]
     # A source's weight is multiplied by ``boost[area of the pixel, source]``: 1 + gain in the
     # source's own area, else 1. Areas are renumbered to the few that hold a source (0: none).
@@ -320,5 +341,5 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
         pix[:, 0] += wo * lightness * mean[:, 0]
         pix[:, 1:] += wo[:, None] * (mean[:, 1:] - pix[:, 1:])
     out = rows.copy()
-    out.reshape(-1, 3)[at] = cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8)[None], cv2.COLOR_Lab2RGB)[0]
+    put_pixels(out.reshape(-1, 3), at, convert_pixels(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_Lab2RGB))
     return out
