@@ -598,3 +598,49 @@ def test_one_hue_per_object_is_its_definition_across_bands_of_rows():
     assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())  # float32 against float64
     np.testing.assert_array_equal(out[wgt == 0], rgb[wgt == 0])
     assert count == 3 and not np.array_equal(out, rgb)
+
+
+def test_run_default_path_measures_the_stroke_groups_once_and_paints_the_same(tmp_path_factory, monkeypatch):
+    """``--scale auto`` with the paper kept needs the objects' boxes, their size for the scale
+    and again for the paper mask: one pass over the stroke groups gives all three, and the
+    picture is the one each step measuring for itself gave."""
+    import batchcolor.drawing.objects as objects
+    from batchcolor.colorize.guidance import Guidance
+    from batchcolor.colorize.image import colorize_image
+    from batchcolor.colorize.settings import InferenceSettings, open_engine
+    from batchcolor.drawing.paper import keep_paper
+
+    folder = _pointwise_model(tmp_path_factory, "measured_once", 5, False, paper="keep", scale=48)
+    engine, tiling = open_engine(InferenceSettings(model=str(folder), precision="f32", cache_dir=None))
+    guide = Guidance(paper=True)
+    calls = []
+    real_groups = objects._groups
+    monkeypatch.setattr(objects, "_groups", lambda gray: calls.append(gray.shape) or real_groups(gray))
+    one = _outline()  # one object, 120 x 160: resized to the card's 48 px and back
+    out = colorize_image(cv2.cvtColor(one, cv2.COLOR_GRAY2BGR), engine, tiling, "auto", guide=guide)
+    assert calls == [one.shape], calls
+
+    # the same picture as with the paper mask measuring the object again
+    calls.clear()
+    monkeypatch.setattr(Guidance, "finish", lambda self, rgb, drawing, card, extent=None: keep_paper(rgb, drawing))
+    again = colorize_image(cv2.cvtColor(one, cv2.COLOR_GRAY2BGR), engine, tiling, "auto", guide=guide)
+    engine.close()
+    assert len(calls) == 2  # once for the scale, once more inside keep_paper
+    np.testing.assert_array_equal(out, again)
+    assert (out[0, 0] == 255).all() and not (out == 255).all()
+
+
+def test_measure_objects_is_object_extent_and_object_boxes_in_one():
+    from batchcolor.drawing.objects import measure_objects, object_boxes, object_extent
+
+    rng = np.random.default_rng(11)
+    for size in (90, 300, 1500):
+        img = np.full((size, size + 40), 255, np.uint8)
+        for _ in range(6):
+            x, y = int(rng.integers(0, size - 20)), int(rng.integers(0, size - 20))
+            r = int(rng.integers(5, max(6, size // 6)))
+            cv2.circle(img, (x, y), r, 0, 2)
+        got = measure_objects(img)
+        assert got.extent == object_extent(img) and got.boxes == object_boxes(img) and got.boxes
+    blank = measure_objects(np.full((50, 50), 255, np.uint8))
+    assert blank.extent is None and blank.boxes == []

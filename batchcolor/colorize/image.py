@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from batchcolor.colorize.settings import parse_scale
 from batchcolor.imageio.streamread import STREAM_MIN_PIXELS, open_streamed
 from batchcolor.tiling.tiler import (ArraySource, RowSource, TileObserver, TileSettings, colorize_array, colorize_source,
                     rows_in_flight_for)
+
+if TYPE_CHECKING:  # (the measuring module imports OpenCV: only where a drawing is measured)
+    from batchcolor.drawing.objects import DrawnObjects
 
 RowSink = Callable[[int, np.ndarray], None]
 
@@ -125,21 +128,25 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     def finished(start: int, rgb: np.ndarray) -> None:
         emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
 
-    boxes = _objects_to_colour_alone(x, scale, card)
+    drawn = _objects_measured(x, scale, card)  # the stroke groups once, for all three uses
+    boxes = drawn.boxes if drawn is not None else []
     # (on a sheet: its typical drawing's factor, which only --lines auto needs)
-    factor = scale_factor(x, scale, card) if len(boxes) <= 1 or guide.lines_auto else 1.0
+    factor = scale_factor(x, scale, card, drawn) if len(boxes) <= 1 or guide.lines_auto else 1.0
     guide = guide.for_enlargement(factor)
+    # the paper mask's object size, when its gray is the one measured (a 1-channel drawing)
+    extent = drawn.extent if drawn is not None and x.shape[2] == 1 else None
     if len(boxes) > 1:
-        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card))
+        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent))
         return None
     if abs(factor - 1.0) > 1e-3:
-        finished(0, guide.finish(_colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe), x, card))
+        rgb = _colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe)
+        finished(0, guide.finish(rgb, x, card, extent))
         return None
     plan = tiling.plan(h, w, card.stride)
     if guide.whole_image:
         rgb = np.empty((h, w, 3), np.uint8)
         _tiled(ArraySource(x), plan, engine, tiling, guide.without_finishing(), _into(rgb), observe)
-        finished(0, guide.finish(rgb, x, card))
+        finished(0, guide.finish(rgb, x, card, extent))
     else:
         _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
     return plan
@@ -179,7 +186,7 @@ def _write_rows(dst: Path, writer: Any, width: int, height: int, channels: int,
             raise
 
 
-def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
+def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard, drawn: DrawnObjects | None = None) -> float:
     """How much to resize before inference so the drawn objects match the training scale.
 
     ``auto`` measures the objects (groups of strokes, :func:`batchcolor.drawing.objects.object_extent`)
@@ -187,6 +194,7 @@ def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
     shoes fills a 2000 px sketch with texture-less mush, and a sheet of nine drawings is
     coloured like each drawing alone. Within the card's ``scale_tolerance`` (the range of
     sizes the model was trained on) the drawing is left alone: resampling costs detail.
+    ``drawn``: the objects already measured on this input (:func:`_objects_measured`).
     """
     if scale == "none":
         return 1.0
@@ -197,7 +205,10 @@ def scale_factor(model_input: np.ndarray, scale: str, card: ModelCard) -> float:
         # it whole in memory: ``auto`` keeps them 1:1 (and streamed). A factor still applies.
         if not card.scale or model_input.shape[0] * model_input.shape[1] >= STREAM_MIN_PIXELS:
             return 1.0
-        extent = object_extent(model_input.min(axis=2) if model_input.ndim == 3 else model_input)
+        if drawn is not None:
+            extent = drawn.extent
+        else:
+            extent = object_extent(model_input.min(axis=2) if model_input.ndim == 3 else model_input)
         if extent is None:
             return 1.0
         factor = float(card.scale) / extent
@@ -226,12 +237,13 @@ def _colorize_resized(x: np.ndarray, factor: float, engine: Engine, tiling: Tile
     return rgb
 
 
-def _objects_to_colour_alone(x: np.ndarray, scale: str, card: ModelCard) -> list[tuple[int, int, int, int]]:
-    from batchcolor.drawing.objects import object_boxes
+def _objects_measured(x: np.ndarray, scale: str, card: ModelCard) -> DrawnObjects | None:
+    """The drawn objects of a model input (H x W x C), where ``--scale auto`` looks at them."""
+    from batchcolor.drawing.objects import measure_objects
 
     if scale != "auto" or not card.scale or x.shape[0] * x.shape[1] >= STREAM_MIN_PIXELS:
-        return []
-    return object_boxes(x.min(axis=2))
+        return None
+    return measure_objects(x.min(axis=2))
 
 
 def _colorize_objects(x: np.ndarray, boxes: list[tuple[int, int, int, int]], engine: Engine, tiling: TileSettings,

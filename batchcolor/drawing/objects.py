@@ -18,6 +18,8 @@ Pure NumPy + OpenCV on a gray image; big images are measured on a reduced copy.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -42,18 +44,26 @@ def _extent(boxes: np.ndarray, shrink: float) -> float | None:
     return float(_weighted_median(np.maximum(sides[keep], 1.0), weights[keep]) * shrink)
 
 
-def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) of the drawn objects, in px of ``gray``, largest first.
+@dataclass(frozen=True)
+class DrawnObjects:
+    """A drawing's objects as ``--scale auto`` measures them: the typical longer side (None on
+    blank paper) and the boxes of those big enough to colour alone, largest first."""
 
-    Groups smaller than ``min_fraction`` of the typical object (specks, signatures) are left
-    out: they are not drawings to colour on their own."""
+    extent: float | None
+    boxes: list[tuple[int, int, int, int]]
+
+
+def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObjects:
+    """:func:`object_extent` and :func:`object_boxes` from one pass over the stroke groups:
+    they are most of the time of both, and ``run``'s default path needs both, and the extent
+    again for the paper mask."""
     found = _groups(gray)
     if found is None:
-        return []
+        return DrawnObjects(None, [])
     boxes, shrink = found
-    extent = _extent(boxes, shrink)  # (the groups once: they are most of the time of both)
+    extent = _extent(boxes, shrink)
     if extent is None:
-        return []
+        return DrawnObjects(None, [])
     h, w = (gray.shape[0], gray.shape[1])
     out = []
     for x, y, bw, bh, _ in boxes[np.argsort(-(boxes[:, 2] * boxes[:, 3]))]:
@@ -63,7 +73,15 @@ def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int
         x1, y1 = min(w, int(np.ceil((x + bw - JOIN_PX) * shrink))), min(h, int(np.ceil((y + bh - JOIN_PX) * shrink)))
         if x1 > x0 and y1 > y0:
             out.append((x0, y0, x1, y1))
-    return out
+    return DrawnObjects(extent, out)
+
+
+def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the drawn objects, in px of ``gray``, largest first.
+
+    Groups smaller than ``min_fraction`` of the typical object (specks, signatures) are left
+    out: they are not drawings to colour on their own."""
+    return measure_objects(gray, min_fraction).boxes
 
 
 def _groups(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
