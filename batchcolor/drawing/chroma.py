@@ -292,9 +292,9 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     # between their parts, 2-8x less work); the network's lightness is read under the hints.
     hint_at = np.flatnonzero(hint_mask)
     network_l = np.zeros((h, w), np.float32)
-    network_l.reshape(-1)[hint_at] = cv2.cvtColor(pixels[hint_at][None], cv2.COLOR_RGB2Lab)[0, :, 0]
+    network_l.reshape(-1)[hint_at] = convert_pixels(np.take(pixels, hint_at, axis=0), cv2.COLOR_RGB2Lab)[:, 0]
     hint_lab = np.zeros(hint_color.shape, np.float32)  # read under the hints only: converted there only
-    hint_lab[hint_mask] = cv2.cvtColor(hint_color[hint_mask][None], cv2.COLOR_RGB2Lab)[0]
+    hint_lab[hint_mask] = convert_pixels(hint_color[hint_mask], cv2.COLOR_RGB2Lab)
     src = hint_sources(hint_mask, hint_lab, network_l)  # K x (y, x, dL, a, b)
     w_obj = object_weight(rows)
     if drawing is not None:
