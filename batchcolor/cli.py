@@ -102,6 +102,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--color", default=None, **env("color"), help="'#RRGGBB': the main colour of the drawn object (models trained with hints). A hint layer's points win where they are."),
         click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is; auto: keep them where the colouring was enlarged 2x or more (a big drawing coloured at the model's scale) (default: from the model card)."),
         click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, **env("saturation"), help="Chroma gain of automatic colours (no hints, no --color): 1 is the network's own, 0 gray (default: the model card's measured gain)."),
+        click.option("--levels", type=click.Choice(["auto", "off"]), default=None, **env("levels"), help="auto: a drawing on gray, uneven or grainy paper (a scan, a photo of a page) has its paper made white before colouring, as the model was trained; drawings on clean white are left as they are. off: the pixels as they come (default: auto)."),
         click.option("--hue", type=click.Choice(["object", "pixel"]), default=None, **env("hue"), help="Automatic colours (no hints, no --color): object: one hue per drawn object, with the network's light and shade (not on streamed huge images); pixel: the network's hue at each pixel (default: the model card's)."),
     ]
 
@@ -114,7 +115,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
 
 
 def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, saturation=None,
-              hue=None, **extra):
+              hue=None, levels=None, **extra):
     from batchcolor.colorize.settings import InferenceSettings, default_cache_dir
     from batchcolor.drawing.hints import parse_color
 
@@ -126,7 +127,7 @@ def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cach
     return InferenceSettings(
         model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()), color=color, lines=lines,
-        saturation=saturation, hue=hue, **extra,
+        saturation=saturation, hue=hue, levels=levels, **extra,
     )
 
 
@@ -234,7 +235,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
         opts = _layered(ctx, opts, load_pipeline(pipeline))
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
-                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"))
+                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"), opts.pop("levels"))
     reporter = Reporter(opts.pop("log_format"), verbose=opts.pop("verbose"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
     sys.exit(run_batch(options, reporter).exit_code)
@@ -427,13 +428,14 @@ def export(run: Path, model_dir: Path, name: str | None, tile: int, overlap: int
 @click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, help="As run's --lines (default: the card's).")
 @click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, help="As run's --saturation (default: the card's).")
 @click.option("--hue", type=click.Choice(["object", "pixel"]), default=None, help="As run's --hue (default: the card's).")
+@click.option("--levels", type=click.Choice(["auto", "off"]), default=None, help="As run's --levels (default: auto).")
 @click.option("--hints", "points", type=click.IntRange(0, 1000), default=0, show_default=True, help="Also evaluate with N seeded 5x5 point hints sampled from each target (hinted models).")
 @click.option("--global-color", is_flag=True, help="Also evaluate with each target's median object colour as --color (hinted models).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the point hints.")
 @_report_errors
 def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | None, last: int | None, size: int | None,
-             precision: str, scale: str, lines: str | None, saturation: float | None, hue: str | None, points: int,
-             global_color: bool, seed: int) -> None:
+             precision: str, scale: str, lines: str | None, saturation: float | None, hue: str | None,
+             levels: str | None, points: int, global_color: bool, seed: int) -> None:
     """Score MODEL on paired DATA_DIR: PSNR, SSIM, CIEDE2000, L1, colorfulness, line recall and
     hint fidelity, automatic and hinted, vs a flat baseline."""
 
@@ -441,7 +443,7 @@ def evaluate(model: str, data_dir: Path, report_dir: Path | None, limit: int | N
     from batchcolor.tools.evaluate import evaluate as run_eval
 
     settings = InferenceSettings(model=model, precision=precision, cache_dir=None, scale=scale, lines=lines,
-                                 saturation=saturation, hue=hue)
+                                 saturation=saturation, hue=hue, levels=levels)
     report = run_eval(settings, data_dir, report_dir, limit, last, size, points, global_color, seed)
     click.echo(json.dumps(report, indent=2))
 

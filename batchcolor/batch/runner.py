@@ -104,6 +104,10 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
         pixel_settings["saturation"] = filled.saturation
     if filled.hue is not None:  # (as the saturation)
         pixel_settings["hue"] = filled.hue
+    # keyed only when off: outputs of drawings on clean paper, made before levelling existed,
+    # are what auto makes now (redo older outputs of scans with --force)
+    if filled.levels == "off":
+        pixel_settings["levels"] = "off"
     return filled, settings_key(hash_files(files), pixel_settings)
 
 

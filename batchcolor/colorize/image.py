@@ -34,6 +34,7 @@ from batchcolor.inference.engine import Engine
 from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import Guidance
 from batchcolor.drawing.hints import Hints
+from batchcolor.drawing.levels import LevelledRows, level_paper, measure_grid, sample_rows
 from batchcolor.inference.modelcard import ModelCard
 from batchcolor.colorize.settings import parse_scale
 from batchcolor.imageio.streamread import STREAM_MIN_PIXELS, open_streamed
@@ -77,6 +78,9 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
         source = open_streamed(src, engine.card.input_channels)
         if source is not None:
             h, w, _ = source.shape
+            if guide.levels:  # measured on the whole drawing first: one more decoding pass
+                measured = measure_grid(sample_rows(open_streamed(src, engine.card.input_channels)), h, w)
+                source = source if measured is None else LevelledRows(source, measured)
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,
                         lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
@@ -121,7 +125,10 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     On the 1:1 route with nothing that needs the whole image, rows leave as the tiles finish:
     the memory is the decoded input plus a few tile-tall bands.
     """
-    x, alpha = prepared.model_input, prepared.alpha
+    alpha = prepared.alpha
+    # a scan's gray, uneven, grainy paper made white first: the network, the masks, the kept
+    # lines and the paper left outside the objects all see the drawing as it was trained on
+    x = level_paper(prepared.model_input) if guide.levels else prepared.model_input
     card = engine.card
     h, w = x.shape[:2]
 

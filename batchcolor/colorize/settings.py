@@ -19,6 +19,7 @@ from batchcolor.tiling.tiler import TileSettings
 
 MAX_SATURATION = 4.0
 HUES = ("object", "pixel")
+LEVELS = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class InferenceSettings:
     lines: str | None = None  # "keep" or "none"; None: the card's default
     saturation: float | None = None  # chroma gain of automatic colours; None: the card's (1 if it has none)
     hue: str | None = None  # automatic colours: "object" (one per drawn object) or "pixel"; None: the card's
+    levels: str | None = None  # "auto" (a scan's paper made white first) or "off"; None: auto
 
 
 def default_cache_dir() -> Path:
@@ -69,6 +71,8 @@ def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: 
         raise ValueError(f"--saturation must be between 0 and {MAX_SATURATION:g}, got {settings.saturation!r}")
     if settings.hue is not None and settings.hue not in HUES:
         raise ValueError(f"--hue must be one of {', '.join(HUES)}, got {settings.hue!r}")
+    if settings.levels is not None and settings.levels not in LEVELS:
+        raise ValueError(f"--levels must be one of {', '.join(LEVELS)}, got {settings.levels!r}")
     if settings.color is not None:
         parse_color(settings.color)
         if not card.hint_planes:

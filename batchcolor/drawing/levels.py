@@ -1,0 +1,241 @@
+"""Scanned paper made white: the drawing as the network was trained to see it.
+
+The shipped model learned from edge maps with black lines on pure white. A scan or a phone
+photo of a pencil drawing has gray paper (190-240), lighter at one side than the other, with
+grain and JPEG noise on it. Fed as it is, the network reads the gray as ink: the whole sheet
+comes out one dark, greenish object, and the paper mask takes the paper for strokes. So
+before anything else looks at a drawing its paper is levelled, the way a colourist's first
+step is to clean the scan:
+
+1. **The paper's light, as a smooth surface.** The image is cut into cells; each cell's bright
+   percentile is the paper's level there (lines are thin, so most cells show paper). A
+   quadratic surface is fitted to those levels, dropping cells far darker than the fit
+   (solid black fills, dense hatching) and refitting: uneven lighting is smooth, a fill is
+   not, so a comic's black areas never become paper.
+2. **Divided out**, so the paper is one level everywhere and the lines keep their contrast.
+3. **Grain removed**: the paper's noise is measured (median absolute deviation, on pixels at
+   full resolution: a reduced copy averages grain away) and the white point put 3 noise widths
+   below the paper's level, so grain becomes white.
+4. **Pencil made ink**: the black point is the median of the lines' cores, so gray pencil
+   and faded ink come out as dark as the pen lines the model was trained on (and as the
+   lines ``--lines keep`` lays back over the colour). Only a drawing whose paper needed
+   levelling gets it: a digital drawing with gray lines on white keeps them gray.
+
+A drawing already on clean white (every digital drawing, the training data) is left as it is:
+:func:`measure_levels` says there is nothing to do, and :func:`level_paper` returns the same
+array. Measuring and applying are separate so that a huge drawing streamed band by band is
+levelled with what was measured on all of it (:func:`apply_levels` takes any run of rows).
+Each channel of a colour drawing is levelled on its own (a cream or yellowed sheet becomes
+white).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+CELLS = 24  # about this many cells along the longer side
+PAPER_PERCENTILE = 90  # a cell's paper level: most of a cell is paper
+OUTLIER = 12.0  # gray levels below the fitted surface at which a cell is not paper (min)
+NOISE_WIDTHS = 3.0  # white point: this many noise widths below the paper's level
+MIN_PAPER = 96  # paper darker than this is not paper: a photo, or a dark page; left alone
+UNCHANGED = 253.0  # paper at least this light everywhere, with grain this small: nothing to do
+INK_SHARE = 0.6  # darker than this share of the white point is a line's core, for the black point
+NOISE_SAMPLES = 256  # the grain is measured on up to this many x this many full-size pixels
+
+
+@dataclass(frozen=True)
+class Levels:
+    """One channel's paper: its light as a quadratic surface over the image (coordinates
+    -1..1 across each axis), and the white and black points once that is divided out."""
+
+    coeffs: tuple[float, ...]
+    white: float
+    black: float = 0.0
+
+    def at(self, rows: np.ndarray, cols: np.ndarray, height: int, width: int, clip: bool = True) -> np.ndarray:
+        """len(rows) x len(cols) float32: the paper's level at those pixels of the image
+        (``clip``: within :data:`MIN_PAPER`..255, as it divides)."""
+        yy, xx = np.meshgrid(_axis(rows.astype(np.float64), height), _axis(cols.astype(np.float64), width), indexing="ij")
+        grid = (_design(xx.ravel(), yy.ravel()) @ np.asarray(self.coeffs)).reshape(len(rows), len(cols))
+        return (np.clip(grid, MIN_PAPER, 255.0) if clip else grid).astype(np.float32)
+
+    def surface(self, rows: np.ndarray, height: int, width: int) -> np.ndarray:
+        """len(rows) x width float32: the paper's level under image rows ``rows``.
+
+        Evaluated on at most 64 columns and brought up smoothly: the surface has no detail
+        to lose, and a band costs one small resize."""
+        cols = min(width, 64)
+        grid = self.at(rows, np.linspace(0, width - 1, cols), height, width)
+        return grid if cols == width else cv2.resize(grid, (width, len(rows)), interpolation=cv2.INTER_LINEAR)
+
+
+def _axis(index: np.ndarray, n: int) -> np.ndarray:
+    return index / max(n - 1, 1) * 2.0 - 1.0
+
+
+def _design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+
+def measure_levels(sample: np.ndarray, height: int, width: int) -> Levels | None:
+    """The paper of one uint8 channel of a ``height`` x ``width`` image, from its pixels at
+    :func:`grain_sample`'s grid (``sample``), or None where there is nothing to level: the
+    paper is clean white already, or there is no paper (lighter parts darker than
+    :data:`MIN_PAPER`).
+
+    An even grid of at most 256 x 256 pixels is enough for both the smooth light and the grain
+    (which a reduced copy would average away), costs the same on any image, and is all a
+    streamed huge drawing has to gather."""
+    if sample.size == 0:
+        return None
+    rows, cols = grain_sample(height, width)
+    if np.count_nonzero(sample < UNCHANGED) <= 0.05 * sample.size:  # clean white paper: most drawings, at once
+        return None
+    levels = Levels(tuple(float(c) for c in _paper_fit(sample, rows, cols, height, width)), 255.0)
+    if float(np.median(levels.at(rows, cols, height, width, clip=False))) < MIN_PAPER:
+        return None
+    paper = levels.at(rows, cols, height, width)
+    flat = sample.astype(np.float32) * (255.0 / paper)
+    white = _white_point(flat)
+    corners = levels.at(np.linspace(0, height - 1, 17), np.linspace(0, width - 1, 17), height, width)
+    if float(corners.min()) >= UNCHANGED and white >= UNCHANGED:
+        return None
+    return Levels(levels.coeffs, white, _black_point(flat, white))
+
+
+def grain_sample(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of an even grid of up to :data:`NOISE_SAMPLES` squared pixels."""
+    rows = np.unique(np.linspace(0, height - 1, min(height, NOISE_SAMPLES)).astype(np.int64))
+    cols = np.unique(np.linspace(0, width - 1, min(width, NOISE_SAMPLES)).astype(np.int64))
+    return rows, cols
+
+
+def _paper_fit(sample: np.ndarray, rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Coefficients of the quadratic surface through the paper cells of a sampled channel.
+
+    It starts from the brighter half of the cells (a page may be more than half ink) and
+    refits without the cells far below the surface: dark outliers are ink, never light."""
+    levels, centres = _cell_levels(sample, rows, cols, height, width)
+    a = _design(centres[:, 0], centres[:, 1])
+    if len(levels) < 6:  # too few cells for a surface: one level
+        return np.array([float(np.max(levels)), 0, 0, 0, 0, 0])
+    keep = levels >= np.percentile(levels, 50)
+    coeffs = np.array([float(np.median(levels[keep])), 0, 0, 0, 0, 0])
+    for _ in range(4):
+        if keep.sum() < 6:
+            break
+        coeffs, *_ = np.linalg.lstsq(a[keep], levels[keep], rcond=None)
+        residual = levels - a @ coeffs
+        spread = 1.4826 * float(np.median(np.abs(residual[keep])))
+        new = residual > -max(OUTLIER, 3.0 * spread)
+        if np.array_equal(new, keep):
+            break
+        keep = new
+    return coeffs
+
+
+def _cell_levels(sample: np.ndarray, rows: np.ndarray, cols: np.ndarray, height: int,
+                 width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's bright percentile, and its centre in -1..1 image coordinates."""
+    h, w = sample.shape
+    cell = max(2, int(np.ceil(max(h, w) / CELLS)))
+    ny, nx = max(1, h // cell), max(1, w // cell)
+    ch, cw = max(1, h // ny), max(1, w // nx)
+    blocks = sample[: ny * ch, : nx * cw].reshape(ny, ch, nx, cw).transpose(0, 2, 1, 3).reshape(ny * nx, ch * cw)
+    k = min(blocks.shape[1] - 1, int(blocks.shape[1] * PAPER_PERCENTILE / 100))
+    levels = np.partition(blocks, k, axis=1)[:, k].astype(np.float64)
+    cy = _axis(rows[: ny * ch].reshape(ny, ch).mean(axis=1), height)
+    cx = _axis(cols[: nx * cw].reshape(nx, cw).mean(axis=1), width)
+    yy, xx = np.meshgrid(cy, cx, indexing="ij")
+    return levels, np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def _white_point(flat: np.ndarray) -> float:
+    """The level above which a flattened pixel is paper: the paper's median less
+    :data:`NOISE_WIDTHS` noise widths (from the bright pixels' median absolute deviation)."""
+    bright = flat[flat > 0.75 * 255.0]
+    if bright.size == 0:
+        return 255.0
+    paper = float(np.median(bright))
+    noise = 1.4826 * float(np.median(np.abs(bright - paper)))
+    return float(np.clip(paper - NOISE_WIDTHS * noise, 0.75 * 255.0, 255.0))
+
+
+def _black_point(flat: np.ndarray, white: float) -> float:
+    """The level below which a flattened pixel is solid ink: the median of the pixels darker
+    than :data:`INK_SHARE` of the white point (a line's core), so pencil reads as pen. None of
+    the sample that dark (a blank scan): 0."""
+    ink = flat[flat < INK_SHARE * white]
+    if ink.size < 16:
+        return 0.0
+    return float(np.clip(np.median(ink), 0.0, 0.5 * white))
+
+
+def apply_levels(rows: np.ndarray, index: np.ndarray, height: int, levels: Levels) -> np.ndarray:
+    """uint8 rows (n x W) of one channel, which are image rows ``index`` of an image
+    ``height`` tall, levelled."""
+    flat = rows.astype(np.float32) * (255.0 / levels.surface(np.asarray(index), height, rows.shape[1]))
+    return np.clip(np.rint((flat - levels.black) * (255.0 / (levels.white - levels.black))), 0, 255).astype(np.uint8)
+
+
+def level_rows(rows: np.ndarray, index: np.ndarray, height: int, measured: list[Levels | None]) -> np.ndarray:
+    """n x W x C uint8 rows levelled channel by channel (a new array; ``rows`` untouched)."""
+    out = rows.copy()
+    for c, m in enumerate(measured):
+        if m is not None:
+            out[:, :, c] = apply_levels(rows[:, :, c], index, height, m)
+    return out
+
+
+def measure_grid(grid: np.ndarray, height: int, width: int) -> list[Levels | None] | None:
+    """Each channel's paper from the image's pixels at :func:`grain_sample`'s grid
+    (rows x cols x C), or None when no channel needs levelling."""
+    measured = [measure_levels(np.ascontiguousarray(grid[:, :, c]), height, width) for c in range(grid.shape[2])]
+    return None if all(m is None for m in measured) else measured
+
+
+def level_paper(drawing: np.ndarray) -> np.ndarray:
+    """A uint8 H x W x C drawing (gray or RGB) with its paper made white, channel by channel;
+    the same array when no channel needs it."""
+    h, w = drawing.shape[:2]
+    measured = measure_grid(drawing[np.ix_(*grain_sample(h, w))], h, w)
+    return drawing if measured is None else level_rows(drawing, np.arange(h), h, measured)
+
+
+class RowSource(Protocol):
+    @property
+    def shape(self) -> tuple[int, int, int]: ...
+
+    def take_rows(self, index: np.ndarray) -> np.ndarray: ...
+
+
+def sample_rows(source: RowSource, band: int = 256) -> np.ndarray:
+    """The :func:`grain_sample` grid of a source read top to bottom in bands of ``band``
+    rows (a streamed huge drawing: one decoding pass, holding a band at a time)."""
+    height, width, _ = source.shape
+    rows, cols = grain_sample(height, width)
+    picked = []
+    for top in range(0, height, band):
+        wanted = rows[(rows >= top) & (rows < top + band)]
+        block = source.take_rows(np.arange(top, min(height, top + band)))
+        if len(wanted):
+            picked.append(block[wanted - top][:, cols])
+    return np.concatenate(picked)
+
+
+@dataclass(frozen=True)
+class LevelledRows:
+    """A row source whose rows come out levelled by what was measured on the whole image."""
+
+    source: RowSource
+    measured: list[Levels | None]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.source.shape
+
+    def take_rows(self, index: np.ndarray) -> np.ndarray:
+        return level_rows(self.source.take_rows(index), index, self.source.shape[0], self.measured)
