@@ -174,6 +174,36 @@ def test_a_3x3_sheet_is_coloured_like_its_drawings_alone(tmp_path):
         assert (gaps >= 250).mean() > 0.99, (gaps >= 250).mean()
 
 
+@needs_data
+def test_a_comic_page_with_panel_borders_is_coloured_like_its_drawings_alone(tmp_path):
+    """Four drawings in a 2x2 grid of bordered panels: the borders join into one page-sized
+    group of lines, which is a panel grid (batchcolor.drawing.objects.frame_strokes), not an
+    object holding four details. Before that, the page came out as one brown block."""
+    data = _held_out(4)
+    cells = [cv2.cvtColor(e, cv2.COLOR_RGB2GRAY) for e in data.edges]
+    pad, gutter, side = 40, 24, 256 + 2 * 40  # drawing, paper round it in the panel, gutter
+    page = np.full((2 * side + 3 * gutter, 2 * side + 3 * gutter), 255, np.uint8)
+    origins = []
+    for i, c in enumerate(cells):
+        y, x = gutter + (i // 2) * (side + gutter), gutter + (i % 2) * (side + gutter)
+        cv2.rectangle(page, (x, y), (x + side - 1, y + side - 1), 0, 3)
+        page[y + pad : y + pad + 256, x + pad : x + pad + 256] = c
+        origins.append((y + pad, x + pad))
+    whole = _colorize(page[None, :, :, None].repeat(3, axis=3), tmp_path, "page")[0]
+    alone = _colorize(data.edges, tmp_path, "panels")
+    got = [whole[y : y + 256, x : x + 256] for y, x in origins]
+    page_psnr = metrics.psnr(np.concatenate(got), np.concatenate(alone))
+    print("page vs drawings alone:", round(page_psnr, 1), "dB")
+    assert page_psnr >= 22, page_psnr
+    paper = np.zeros(page.shape, bool)  # each panel's paper margin, and the gutters
+    for y, x in origins:
+        paper[y - pad + 8 : y - 8, x - pad + 8 : x + 256 + pad - 8] = True
+    paper[:gutter - 2] = True
+    assert (whole[paper] >= 245).all(axis=1).mean() > 0.98
+    borders = page < 64  # the borders stay the drawing's own dark lines
+    assert whole[borders].max(axis=1).mean() < 100
+
+
 def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings():
     from batchcolor.tools.seams import tiled_vs_one_tile
 

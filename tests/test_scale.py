@@ -111,3 +111,56 @@ def test_sheet_is_coloured_like_its_drawings_alone(tmp_path):
     engine.close()
     print("sheet vs alone, PSNR per cell:", np.round(scores, 1))
     assert min(scores) >= 25, scores
+
+
+def panels(cells: list[np.ndarray], cols: int, pad: int = 30, gutter: int = 20, border: int = 3) -> np.ndarray:
+    """A comic page: each cell in a bordered panel, the panels in a grid."""
+    size = cells[0].shape[0]
+    side = size + 2 * pad
+    rows = (len(cells) + cols - 1) // cols
+    out = np.full((rows * (side + gutter) + gutter, cols * (side + gutter) + gutter), 255, np.uint8)
+    for i, c in enumerate(cells):
+        y, x = gutter + (i // cols) * (side + gutter), gutter + (i % cols) * (side + gutter)
+        cv2.rectangle(out, (x, y), (x + side - 1, y + side - 1), 0, border)
+        out[y + pad : y + pad + size, x + pad : x + pad + size] = c
+    return out
+
+
+def blob(size: int, seed: int) -> np.ndarray:
+    """A round, curvy drawing (no long straight lines of its own)."""
+    img = np.full((size, size), 255, np.uint8)
+    cv2.ellipse(img, (size // 2, size // 2), (size * 2 // 5, size // 3), seed * 20, 0, 360, 0, 2)
+    cv2.circle(img, (size // 2, size // 2), size // 8, 0, 1)
+    return img
+
+
+@pytest.mark.parametrize("cols,count", [(2, 4), (3, 6), (2, 3)])
+def test_a_comic_pages_panel_borders_are_not_an_object(cols, count):
+    from batchcolor.drawing.objects import measure_objects
+    from batchcolor.drawing.paper import silhouette
+
+    cells = [blob(200, s) for s in range(count)]
+    page = panels(cells, cols)
+    alone = np.median([object_extent(c) for c in cells])
+    found = measure_objects(page)
+    assert found.extent == pytest.approx(alone, rel=0.1)
+    assert len(found.boxes) == count
+    inside = silhouette(page, found.extent)
+    assert not inside[:20].any() and not inside[:, :20].any()  # the gutters are paper
+    assert inside[20 + 30 + 100, 20 + 30 + 100]  # a drawing's middle is object
+    assert inside.mean() < 0.5
+
+
+def test_a_boxy_product_with_small_details_is_an_object_not_a_panel_grid():
+    """A cabinet: straight lines closing two drawers, each with a knob. Knobs are details, so
+    its lines are strokes of one object (and the drawers are coloured)."""
+    from batchcolor.drawing.objects import frame_strokes, measure_objects
+
+    img = np.full((400, 300), 255, np.uint8)
+    cv2.rectangle(img, (30, 30), (270, 370), 0, 2)
+    cv2.line(img, (30, 200), (270, 200), 0, 2)
+    for y in (115, 285):
+        cv2.circle(img, (150, y), 8, 0, 2)
+    assert frame_strokes(img < 160) is None
+    found = measure_objects(img)
+    assert len(found.boxes) == 1 and found.extent == pytest.approx(340, rel=0.05)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.chroma import restore_where
+from batchcolor.drawing.objects import frame_strokes
 
 LINE_LEVEL = 200  # darker than this is a stroke
 WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
@@ -41,6 +42,9 @@ def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
 
 
 def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
+    frames = frame_strokes(strokes.astype(bool))
+    if frames is not None:  # panel borders: what they enclose is paper and drawings, not one object
+        strokes = strokes & ~frames
     k = max(1, int(round(0.03 * size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
     padded = cv2.copyMakeBorder(strokes, k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
