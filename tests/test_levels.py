@@ -63,10 +63,16 @@ def test_solid_black_fills_stay_black_on_uneven_gray_paper():
     assert (out[5:30, 5:395] >= 250).mean() > 0.99
 
 
-@pytest.mark.parametrize("page", ["dark", "inverted", "blank"])
+@pytest.mark.parametrize("page", ["dark", "inverted", "blank", "photo", "noise"])
 def test_pages_without_paper_to_level_are_left_alone(page):
-    if page == "dark":
+    if page == "noise":  # with a white band, as transparent rows composited over white give
+        img = np.random.default_rng(2).integers(0, 256, (200, 300), dtype=np.uint8)
+        img[:40] = 255
+    elif page == "dark":
         img = np.random.default_rng(0).integers(20, 90, (200, 300), dtype=np.uint8)
+    elif page == "photo":  # light falling across a scene, grain: no paper with lines on it
+        ramp = np.linspace(40, 250, 300)[None, :] + np.linspace(0, -30, 200)[:, None]
+        img = np.clip(ramp + np.random.default_rng(1).normal(0, 4, (200, 300)), 0, 255).astype(np.uint8)
     elif page == "inverted":  # white lines on black
         img = 255 - _drawing()
     else:

@@ -41,6 +41,9 @@ PAPER_PERCENTILE = 90  # a cell's paper level: most of a cell is paper
 OUTLIER = 12.0  # gray levels below the fitted surface at which a cell is not paper (min)
 NOISE_WIDTHS = 3.0  # white point: this many noise widths below the paper's level
 MIN_PAPER = 96  # paper darker than this is not paper: a photo, or a dark page; left alone
+MAX_FALLOFF = 0.5  # paper darkest at least this share of its lightest, or it is a scene, not a page
+MIN_PAPER_SHARE = 0.5  # at least this share of the image is paper, or it is not line art to level
+MAX_GRAIN = 12.0  # paper grain wider than this (a standard deviation, gray levels) is a photo or a pattern
 UNCHANGED = 253.0  # paper at least this light everywhere, with grain this small: nothing to do
 INK_SHARE = 0.6  # darker than this share of the white point is a line's core, for the black point
 NOISE_SAMPLES = 256  # the grain is measured on up to this many x this many full-size pixels
@@ -84,7 +87,8 @@ def measure_levels(sample: np.ndarray, height: int, width: int) -> Levels | None
     """The paper of one uint8 channel of a ``height`` x ``width`` image, from its pixels at
     :func:`grain_sample`'s grid (``sample``), or None where there is nothing to level: the
     paper is clean white already, or there is no paper (lighter parts darker than
-    :data:`MIN_PAPER`).
+    :data:`MIN_PAPER`, lit more unevenly than :data:`MAX_FALLOFF`, grainier than
+    :data:`MAX_GRAIN`, or under :data:`MIN_PAPER_SHARE` of the image).
 
     An even grid of at most 256 x 256 pixels is enough for both the smooth light and the grain
     (which a reduced copy would average away), costs the same on any image, and is all a
@@ -95,13 +99,15 @@ def measure_levels(sample: np.ndarray, height: int, width: int) -> Levels | None
     if np.count_nonzero(sample < UNCHANGED) <= 0.05 * sample.size:  # clean white paper: most drawings, at once
         return None
     levels = Levels(tuple(float(c) for c in _paper_fit(sample, rows, cols, height, width)), 255.0)
-    if float(np.median(levels.at(rows, cols, height, width, clip=False))) < MIN_PAPER:
+    raw = levels.at(np.linspace(0, height - 1, 17), np.linspace(0, width - 1, 17), height, width, clip=False)
+    if float(raw.min()) < max(MIN_PAPER, MAX_FALLOFF * float(raw.max())):  # no paper is lit that unevenly
         return None
     paper = levels.at(rows, cols, height, width)
     flat = sample.astype(np.float32) * (255.0 / paper)
-    white = _white_point(flat)
-    corners = levels.at(np.linspace(0, height - 1, 17), np.linspace(0, width - 1, 17), height, width)
-    if float(corners.min()) >= UNCHANGED and white >= UNCHANGED:
+    white, grain = _white_point(flat)
+    if grain > MAX_GRAIN or np.count_nonzero(flat >= white) < MIN_PAPER_SHARE * flat.size:
+        return None  # a photo, a pattern, a dark page: not paper with lines on it
+    if float(raw.min()) >= UNCHANGED and white >= UNCHANGED:
         return None
     return Levels(levels.coeffs, white, _black_point(flat, white))
 
@@ -153,15 +159,16 @@ def _cell_levels(sample: np.ndarray, rows: np.ndarray, cols: np.ndarray, height:
     return levels, np.stack([xx.ravel(), yy.ravel()], axis=1)
 
 
-def _white_point(flat: np.ndarray) -> float:
-    """The level above which a flattened pixel is paper: the paper's median less
-    :data:`NOISE_WIDTHS` noise widths (from the bright pixels' median absolute deviation)."""
+def _white_point(flat: np.ndarray) -> tuple[float, float]:
+    """The level above which a flattened pixel is paper (the paper's median less
+    :data:`NOISE_WIDTHS` noise widths), and the noise width (the bright pixels' median
+    absolute deviation, scaled to a standard deviation)."""
     bright = flat[flat > 0.75 * 255.0]
     if bright.size == 0:
-        return 255.0
+        return 255.0, 0.0
     paper = float(np.median(bright))
     noise = 1.4826 * float(np.median(np.abs(bright - paper)))
-    return float(np.clip(paper - NOISE_WIDTHS * noise, 0.75 * 255.0, 255.0))
+    return float(np.clip(paper - NOISE_WIDTHS * noise, 0.75 * 255.0, 255.0)), noise
 
 
 def _black_point(flat: np.ndarray, white: float) -> float:
