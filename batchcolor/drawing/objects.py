@@ -34,7 +34,7 @@ MEASURE_SIDE = 1024  # measure on at most this many px per side
 JOIN_PX = 3  # strokes closer than about twice this (at the measured size) join
 MAX_GROUPS = 400
 FRAME_RUN = 0.15  # a straight run at least this share of the page's longer side may be a border
-FRAME_SIDE = 192  # panels are looked for on at most this many px a side
+FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a little more
 FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's longer side
 FRAME_SHARE = 0.85  # a group with at least this share of its pixels in such runs may be a panel border
 
