@@ -31,10 +31,11 @@ white).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
+
+from batchcolor.tiling.tiler import RowSource
 
 CELLS = 24  # about this many cells along the longer side
 PAPER_PERCENTILE = 90  # a cell's paper level: most of a cell is paper
@@ -227,13 +228,6 @@ def level_paper(drawing: np.ndarray) -> np.ndarray:
     h, w = drawing.shape[:2]
     measured = measure_grid(drawing[np.ix_(*grain_sample(h, w))], h, w)
     return drawing if measured is None else level_rows(drawing, np.arange(h), h, measured)
-
-
-class RowSource(Protocol):
-    @property
-    def shape(self) -> tuple[int, int, int]: ...
-
-    def take_rows(self, index: np.ndarray) -> np.ndarray: ...
 
 
 def sample_rows(source: RowSource, band: int = 256) -> np.ndarray:
