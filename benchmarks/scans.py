@@ -1,6 +1,6 @@
 """Does a model colour scans and phone photos of drawings as well as clean line art?
 
-    python benchmarks/scans.py [MODEL] [--count 100] [--styles scanner,phone]
+    python benchmarks/scans.py [MODEL] [--count 100] [--styles scanner,phone] [--figure scans.png]
 
 The hold-out drawings (last 100 of shoes-train, handbags-val; the first ``--count`` of each)
 are made to look scanned (:mod:`batchcolor.tools.scanlike`: gray, unevenly lit, grainy paper,
@@ -9,7 +9,8 @@ pencil-gray ink, JPEG; seeded) and coloured through ``run``'s one-image path at 
 colourfulness ratio (output / photo) and line recall (of the clean drawing's lines); PSNR
 with the photo's median object colour as ``--color`` and with 10 point hints; and how close
 the output is to the clean drawing's output (PSNR), the figure that says whether the scan
-mattered at all.
+mattered at all. ``--figure`` also writes a picture of the first few drawings of each set:
+clean drawing | its output | each style's scan | its output with ``--levels auto`` | ``off``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from batchcolor.tools import evaluate, metrics
 from batchcolor.tools.scanlike import STYLES, scan_like
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
+FIGURE_ROWS = 2  # drawings per set in --figure
 SETS = {"shoes": ("shoes-train", 100), "bags": ("handbags-val", None)}
 
 
@@ -37,8 +39,9 @@ def scanned(edges: np.ndarray, style: str, seed: int = 0) -> np.ndarray:
     return np.stack(out)
 
 
-def measure(model: str | None, data: Path, count: int, styles: list[str]) -> dict:
-    """{(set, condition): figures} for the clean drawings and each style at each --levels."""
+def measure(model: str | None, data: Path, count: int, styles: list[str], shown: dict | None = None) -> dict:
+    """{(set, condition): figures} for the clean drawings and each style at each --levels;
+    ``shown`` collects the first drawings and outputs of each condition for the figure."""
     results = {}
     for levels in ("auto", "off"):
         settings = InferenceSettings(model=model, precision="f32", scale="auto", levels=levels)
@@ -68,6 +71,9 @@ def measure(model: str | None, data: Path, count: int, styles: list[str]) -> dic
                 }
                 key = (name, label if label == "clean" else f"{label}, --levels {levels}")
                 results[key] = row
+                if shown is not None:
+                    shown[(name, label, "drawing")] = edges[:FIGURE_ROWS]
+                    shown[(name, label, levels)] = auto[:FIGURE_ROWS]
                 print(f"  {key}: {row}", file=sys.stderr, flush=True)
         engine_tiling[0].close()
     return results
@@ -90,15 +96,30 @@ def table(results: dict, count: int) -> str:
     return "\n".join(rows)
 
 
+def figure(shown: dict, styles: list[str], path: Path) -> None:
+    """clean | output | (scan | --levels auto | --levels off) per style; rows: both sets."""
+    from batchcolor.imageio.images import atomic_write, encode
+    from batchcolor.tools.sheets import contact_sheet
+
+    columns = []
+    for label, modes in [("clean", ["drawing", "auto"])] + [(style, ["drawing", "auto", "off"]) for style in styles]:
+        columns += [np.concatenate([shown[(name, label, mode)] for name in SETS]) for mode in modes]
+    atomic_write(path, encode(contact_sheet(columns)[:, :, ::-1].copy(), path.suffix.lower()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", nargs="?", default=None, help="model folder (default: the installed default)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--count", type=int, default=100, help="drawings per set")
     ap.add_argument("--styles", default="scanner,phone", help=f"of {', '.join(STYLES)}")
+    ap.add_argument("--figure", type=Path, default=None, help="also write a picture of the first drawings (.png or .jpg)")
     args = ap.parse_args()
     styles = [s for s in args.styles.split(",") if s]
-    print(table(measure(args.model, args.data, args.count, styles), args.count))
+    shown: dict = {}
+    print(table(measure(args.model, args.data, args.count, styles, shown), args.count))
+    if args.figure:
+        figure(shown, styles, args.figure)
 
 
 if __name__ == "__main__":
