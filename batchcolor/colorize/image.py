@@ -78,8 +78,9 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
         source = open_streamed(src, engine.card.input_channels)
         if source is not None:
             h, w, _ = source.shape
-            if guide.levels:  # measured on the whole drawing first: one more decoding pass
-                measured = measure_grid(sample_rows(open_streamed(src, engine.card.input_channels)), h, w)
+            again = open_streamed(src, engine.card.input_channels) if guide.levels else None
+            if again is not None:  # the paper measured on the whole drawing first: one more decoding pass
+                measured = measure_grid(sample_rows(again), h, w)
                 source = source if measured is None else LevelledRows(source, measured)
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,

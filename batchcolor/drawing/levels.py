@@ -232,16 +232,20 @@ def level_paper(drawing: np.ndarray) -> np.ndarray:
 
 def sample_rows(source: RowSource, band: int = 256) -> np.ndarray:
     """The :func:`grain_sample` grid of a source read top to bottom in bands of ``band``
-    rows (a streamed huge drawing: one decoding pass, holding a band at a time)."""
-    height, width, _ = source.shape
+    rows (a streamed huge drawing: one decoding pass, holding a band at a time).
+
+    The grid is allocated once and filled: small arrays kept alive between the bands'
+    big transient ones stop the allocator from giving memory back (measured: +80 MB over
+    40,000 rows when each band's sample rows were kept as arrays of their own)."""
+    height, width, channels = source.shape
     rows, cols = grain_sample(height, width)
-    picked = []
+    grid = np.empty((len(rows), len(cols), channels), np.uint8)
     for top in range(0, height, band):
-        wanted = rows[(rows >= top) & (rows < top + band)]
+        at = np.flatnonzero((rows >= top) & (rows < top + band))
         block = source.take_rows(np.arange(top, min(height, top + band)))
-        if len(wanted):
-            picked.append(block[wanted - top][:, cols])
-    return np.concatenate(picked)
+        if len(at):
+            grid[at] = block[rows[at] - top][:, cols]
+    return grid
 
 
 @dataclass(frozen=True)
