@@ -77,8 +77,8 @@ def test_pages_without_paper_to_level_are_left_alone(page):
         img = 255 - _drawing()
     else:
         img = np.full((200, 300), 255, np.uint8)
-    assert level_paper(img[:, :, None]) is not None
-    np.testing.assert_array_equal(level_paper(img[:, :, None])[:, :, 0], img)
+    page_in = img[:, :, None]
+    assert level_paper(page_in) is page_in  # not levelled: the very same array back
 
 
 def test_a_cream_colour_page_is_levelled_channel_by_channel():
