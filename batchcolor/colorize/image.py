@@ -133,9 +133,6 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     card = engine.card
     h, w = x.shape[:2]
 
-    def finished(start: int, rgb: np.ndarray) -> None:
-        emit(start, pixels.finish(rgb, None if alpha is None else alpha[start : start + rgb.shape[0]], bgr))
-
     drawn = _objects_measured(x, scale, card)  # the stroke groups once, for all three uses
     boxes = drawn.boxes if drawn is not None else []
     # (on a sheet: its typical drawing's factor, which only --lines auto needs)
@@ -143,6 +140,21 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     guide = guide.for_enlargement(factor)
     # the paper mask's object size, when its gray is the one measured (a 1-channel drawing)
     extent = drawn.extent if drawn is not None and x.shape[2] == 1 else None
+    own = None
+    if alpha is not None:  # line art on a transparent layer: its coloured objects made opaque
+        from batchcolor.drawing.paper import opaque_objects
+
+        alpha, own = opaque_objects(alpha, x, extent)
+
+    def finished(start: int, rgb: np.ndarray) -> None:
+        if alpha is None:
+            emit(start, pixels.finish(rgb, None, bgr))
+            return
+        rows = slice(start, start + rgb.shape[0])
+        # outside the objects, where not opaque, the layer's own colour (its lines' rims)
+        rgb = np.where(own[rows][:, :, None], prepared.layer[rows], rgb)
+        emit(start, pixels.finish(rgb, alpha[rows], bgr))
+
     if len(boxes) > 1:
         finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent))
         return None

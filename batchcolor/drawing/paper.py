@@ -90,11 +90,46 @@ def paper_weight(gray: np.ndarray, extent: float | None = None, feather: float =
     return np.maximum(inside, cv2.GaussianBlur(grown, (0, 0), feather))
 
 
+def drawing_gray(drawing: np.ndarray) -> np.ndarray:
+    """H x W uint8: the gray the masks read (a 1-channel drawing as it is, RGB as luma)."""
+    if drawing.ndim == 2:
+        return drawing
+    if drawing.shape[2] == 1:
+        return drawing[:, :, 0]
+    return cv2.cvtColor(np.ascontiguousarray(drawing[:, :, :3]), cv2.COLOR_RGB2GRAY)
+
+
+def opaque_objects(alpha: np.ndarray, drawing: np.ndarray, extent: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The output's alpha for a drawing that came with one, and where the input's own pixels stay.
+
+    Line art drawn on a transparent layer (what drawing apps export) holds its drawing in the
+    alpha: the lines opaque, everything else transparent. Carried through unchanged, that alpha
+    hid the colour the model laid inside the outlines, and the output looked like the bare
+    lines again. So the objects' filled silhouettes (as the paper mask finds them, on the
+    drawing composited over white) become opaque, and outside them the input's alpha stands:
+    a cut-out keeps its shape, a layer's paper stays transparent.
+
+    Returns ``(alpha, own)``: ``own`` marks the pixels outside the objects that are not opaque,
+    where the output must show the input's own colour (an outline's anti-aliased rim is black
+    at part coverage; the model's colour mixed with white paper there made a light fringe on
+    any dark background the layer is put over)."""
+    if extent is None:
+        from batchcolor.drawing.objects import object_extent
+
+        extent = object_extent(drawing_gray(drawing))
+    inside = silhouette(drawing_gray(drawing), extent).astype(np.uint8)
+    # less its outermost pixel: the outline's anti-aliased outer rim, which the silhouette takes
+    # in, keeps the layer's own partial cover (made opaque, the model's gray of a half-covered
+    # line pixel drew a light dotted ring round the object on a dark background)
+    core = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)), borderType=cv2.BORDER_CONSTANT,
+                     borderValue=1).astype(bool)
+    return np.where(core, np.uint8(255), alpha), ~core & (alpha < 255)
+
+
 def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None, rows: int = 256) -> np.ndarray:
     """uint8 RGB with the drawing's own paper wherever there is no object (``rows`` at a time,
     so a big drawing needs no image-sized float buffers)."""
-    gray = drawing[:, :, 0] if drawing.ndim == 3 and drawing.shape[2] == 1 else (
-        drawing if drawing.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(drawing[:, :, :3]), cv2.COLOR_RGB2GRAY))
+    gray = drawing_gray(drawing)
     if extent is None:
         from batchcolor.drawing.objects import object_extent
 

@@ -5,8 +5,9 @@ palette PNGs already expanded). The model sees 8-bit RGB or gray line art on whi
 
 * 16-bit samples are scaled by 255/65535 and rounded, not truncated to the high byte;
 * alpha is composited over white for the model (lines drawn on a transparent layer would
-  otherwise sit on whatever colour the transparent pixels happen to hold) and carried through
-  to the output untouched;
+  otherwise sit on whatever colour the transparent pixels happen to hold); the output keeps
+  it, opaque where the colouring filled an object (:func:`batchcolor.drawing.paper.opaque_objects`),
+  with the input's own colour (``layer``) where it is not opaque;
 * output is 8-bit RGB, or RGBA when the input had alpha.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Prepared:
 
     model_input: np.ndarray  # H x W x C_in uint8, RGB or gray
     alpha: np.ndarray | None  # H x W uint8 (scaled to 8 bit) or None
+    layer: np.ndarray | None = None  # with alpha: H x W x 3 uint8 RGB, the colour before compositing
 
 
 def decode_gray(model_channels: int, has_alpha: bool) -> bool:
@@ -48,10 +50,11 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
         img = img[:, :, None]
     if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"unsupported pixel layout {decoded.shape}")
-    alpha = None
+    alpha = layer = None
     n = img.shape[2]
     if n in (2, 4):
         alpha = img[:, :, -1]
+        layer = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB) if n == 4 else np.repeat(img[:, :, :1], 3, axis=2)
         color = img[:, :, :-1].astype(np.uint16)
         a = alpha.astype(np.uint16)[:, :, None]
         img = ((color * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
@@ -66,7 +69,9 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
         model_input = img if rgb is None else gray_from_rgb(rgb)[:, :, None]
     else:
         raise ValueError(f"model input channels must be 1 or 3, got {channels}")
-    return Prepared(np.ascontiguousarray(model_input), None if alpha is None else np.ascontiguousarray(alpha))
+    if alpha is None:
+        return Prepared(np.ascontiguousarray(model_input), None)
+    return Prepared(np.ascontiguousarray(model_input), np.ascontiguousarray(alpha), np.ascontiguousarray(layer))
 
 
 def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""Line art on a transparent layer (what drawing apps export): the output keeps the layer's
+transparency outside the drawn objects and is opaque, coloured, inside them."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from batchcolor.drawing.paper import opaque_objects, silhouette
+
+from conftest import REPO, run_cli
+
+EXAMPLES = REPO / "examples" / "lineart"
+
+
+def _ring_layer(size: int = 160, radius: int = 50, thick: int = 3) -> np.ndarray:
+    """BGRA: a black anti-aliased circle on a fully transparent layer (colour 0 where clear)."""
+    cover = np.zeros((size, size), np.uint8)
+    cv2.circle(cover, (size // 2, size // 2), radius, 255, thick, lineType=cv2.LINE_AA)
+    return np.dstack([np.zeros_like(cover)] * 3 + [cover])
+
+
+def _over(out: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
+    a = out[:, :, 3:].astype(np.float64) / 255
+    return out[:, :, :3] * a + np.asarray(background, np.float64) * (1 - a)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+
+
+def test_a_ring_on_a_layer_becomes_an_opaque_disc_with_the_layer_outside():
+    layer = _ring_layer()
+    alpha = layer[:, :, 3]
+    drawing = (255 - alpha)[:, :, None]  # the layer composited over white
+    out, own = opaque_objects(alpha, drawing)
+    yy, xx = np.mgrid[:160, :160]
+    r = np.hypot(yy - 80, xx - 80)
+    assert (out[r < 45] == 255).all()  # the object's inside: opaque
+    assert (out[r > 56] == 0).all() and own[r > 56].all()  # the layer's clear paper: still clear
+    assert (out >= alpha).all()  # nothing the layer covered loses its cover
+    # the outline's outer anti-aliased rim keeps the layer's own cover, not 255
+    rim = (r > 52) & (alpha > 0) & (alpha < 255)  # (the circle's stroke ends at 51.5)
+    assert rim.any() and (out[rim] == alpha[rim]).all() and own[rim].all()
+    assert not own[r < 45].any()
+
+
+def test_a_cut_out_keeps_its_own_alpha():
+    """An opaque drawing on white inside a disc-shaped cut-out: the objects lie inside the
+    opaque part, so the alpha comes back exactly as it went in."""
+    size = 200
+    gray = np.full((size, size), 255, np.uint8)
+    cv2.rectangle(gray, (70, 70), (130, 130), 0, 2)
+    alpha = np.zeros((size, size), np.uint8)
+    cv2.circle(alpha, (100, 100), 90, 255, -1)
+    composited = np.where(alpha == 255, gray, 255).astype(np.uint8)[:, :, None]
+    out, own = opaque_objects(alpha, composited)
+    np.testing.assert_array_equal(out, alpha)
+    assert not own[alpha == 255].any()
+    assert silhouette(composited[:, :, 0])[100, 100]  # (the square was found, and filled)
+
+
+def _layer_of(name: str) -> tuple[np.ndarray, np.ndarray]:
+    gray = cv2.imread(str(EXAMPLES / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+    return gray, np.dstack([np.zeros_like(gray)] * 3 + [255 - gray])
+
+
+def test_run_with_the_shipped_model_colours_a_transparent_layer(tmp_path):
+    """A drawing exported as a line layer (black lines, alpha = ink), a gray+alpha one, the
+    same drawings flat on white, and an RGBA file that is opaque everywhere, through `run`."""
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    sneaker, layer = _layer_of("shoes/sneaker")
+    cv2.imwrite(str(src / "sneaker_layer.png"), layer)
+    cv2.imwrite(str(src / "sneaker_flat.png"), sneaker)
+    cv2.imwrite(str(src / "sneaker_opaque.png"), np.dstack([sneaker] * 3 + [np.full_like(sneaker, 255)]))
+    clutch, _ = _layer_of("bags/clutch")
+    Image.fromarray(np.dstack([np.zeros_like(clutch), 255 - clutch]), "LA").save(src / "clutch_layer.png")
+    cv2.imwrite(str(src / "clutch_flat.png"), clutch)
+    r = run_cli("run", src, tmp_path / "out", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    # an opaque RGBA file is coloured exactly as the same drawing without alpha
+    opaque = cv2.imread(str(out / "sneaker_opaque.png"), cv2.IMREAD_UNCHANGED)
+    flat = cv2.imread(str(out / "sneaker_flat.png"))
+    assert (opaque[:, :, 3] == 255).all()
+    np.testing.assert_array_equal(opaque[:, :, :3], flat)
+    for name, gray in (("sneaker", sneaker), ("clutch", clutch)):
+        got = cv2.imread(str(out / f"{name}_layer.png"), cv2.IMREAD_UNCHANGED)
+        flat = cv2.imread(str(out / f"{name}_flat.png"))
+        assert got.shape == flat.shape[:2] + (4,)
+        # over white it looks like the flat drawing's output (only the outline's rim differs)
+        assert _psnr(_over(got, (255, 255, 255)), flat) >= 35.0
+        inside = silhouette(gray)
+        core = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        assert (got[core, 3] == 255).all()  # the coloured object is opaque ...
+        far = ~cv2.dilate(inside.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        assert (got[far, 3] == 0).all()  # ... the paper around it stays clear
+        hsv = cv2.cvtColor(np.ascontiguousarray(got[:, :, :3]), cv2.COLOR_BGR2HSV)
+        assert np.median(hsv[core & (gray > 200), 1]) > 40  # coloured, not the bare lines
+        # over a dark background: no light ring round the object (the rim shows the layer's ink)
+        dark = _over(got, (30, 40, 60)).max(axis=2)
+        ring = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~core
+        outside_object = ring & ~inside
+        assert dark[outside_object].max() <= 60 + 1
+
+
+def test_tile_colours_a_line_layer_the_same_way(tmp_path):
+    """`tile` takes the same path: a line layer comes back opaque inside its outline."""
+    layer = _ring_layer(192, 60, 3)
+    cv2.imwrite(str(tmp_path / "ring.png"), layer)
+    r = run_cli("tile", tmp_path / "ring.png", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    got = cv2.imread(str(tmp_path / "ring_color.png"), cv2.IMREAD_UNCHANGED)
+    yy, xx = np.mgrid[:192, :192]
+    rad = np.hypot(yy - 96, xx - 96)
+    assert (got[rad < 55, 3] == 255).all() and (got[rad > 66, 3] == 0).all()
+    assert (got[:, :, 3] >= layer[:, :, 3]).all()
+
+
+@pytest.mark.parametrize("bad_alpha", [0, 255])
+def test_uniform_alpha_layers(tmp_path, bad_alpha):
+    """A layer that is all clear (nothing drawn) or all opaque: no crash, alpha as it was."""
+    img = np.dstack([np.full((64, 80), 255, np.uint8)] * 3 + [np.full((64, 80), bad_alpha, np.uint8)])
+    cv2.imwrite(str(tmp_path / "u.png"), img)
+    r = run_cli("tile", tmp_path / "u.png", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    got = cv2.imread(str(tmp_path / "u_color.png"), cv2.IMREAD_UNCHANGED)
+    assert (got[:, :, 3] == bad_alpha).all()
