@@ -29,6 +29,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from batchcolor.drawing.components import labelled
+
 PAPER_DISTANCE = (20.0, 60.0)  # RGB distance from white: below the first, paper; above the second, object
 
 
@@ -116,7 +118,7 @@ def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
     exactly as it was."""
     rows = np.ascontiguousarray(rgb)
     w = object_weight(rows)
-    count, labels = cv2.connectedComponents((w > 0).astype(np.uint8), connectivity=8)
+    count, labels = labelled(w > 0)
     if count <= 1:
         return rgb
     # Two passes over bands of rows (the per-object sums, then the colour laid on), each over
@@ -201,7 +203,7 @@ def transfer_regions(rgb: np.ndarray, drawing: np.ndarray, hint_color: np.ndarra
     if not hint_mask.any():
         return rgb
     open_area = (drawing >= line_level).astype(np.uint8)
-    _, labels = cv2.connectedComponents(open_area, connectivity=4)
+    _, labels = labelled(open_area, connectivity=4)
     hinted = labels[hint_mask]
     hint_lab = cv2.cvtColor(hint_color[hint_mask].reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
     ids = np.unique(hinted[hinted > 0])
@@ -229,7 +231,7 @@ def hint_sources(hint_mask: np.ndarray, hint_lab: np.ndarray, network_l: np.ndar
     """K x (y, x, dL, a, b) float32: one source per hint (connected pixels) per SOURCE_CELL
     cell, at the mean position of its pixels there, with their mean hint Lab and the hint's
     lightness minus the network's under it."""
-    count, labels = cv2.connectedComponents(hint_mask.astype(np.uint8), connectivity=8)
+    count, labels = labelled(hint_mask)
     ys, xs = np.nonzero(labels)
     ids = labels[ys, xs].astype(np.int64)
     cells_x = -(-hint_mask.shape[1] // SOURCE_CELL)
@@ -257,7 +259,7 @@ def line_regions(drawing: np.ndarray, line_level: int = LINE_LEVEL) -> np.ndarra
     only the lines themselves are left without one."""
     lines = (drawing < line_level).astype(np.uint8)
     closed = cv2.dilate(lines, np.ones((3, 3), np.uint8))
-    _, labels = cv2.connectedComponents(1 - closed, connectivity=4)
+    _, labels = labelled(1 - closed, connectivity=4)
     grown = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
     fringe = (labels == 0) & (lines == 0)
     labels[fringe] = grown[fringe]

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from batchcolor.drawing.components import with_stats
+
 LINE_LEVEL = 160
 MEASURE_SIDE = 1024  # measure on at most this many px per side
 JOIN_PX = 3  # strokes closer than about twice this (at the measured size) join
@@ -37,6 +39,7 @@ FRAME_RUN = 0.15  # a straight run at least this share of the page's longer side
 FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a little more
 FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's longer side
 FRAME_SHARE = 0.85  # a group with at least this share of its pixels in such runs may be a panel border
+FRAME_BLOCK = 0.02  # ink this thick both ways (of the longer side) is a block, never a border
 
 
 def object_extent(gray: np.ndarray) -> float | None:
@@ -114,7 +117,7 @@ def _groups(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
             return None
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * JOIN_PX + 1, 2 * JOIN_PX + 1))
     joined = cv2.dilate(lines.astype(np.uint8), kernel)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    n, _, stats = with_stats(joined)
     boxes = stats[1:]  # x, y, w, h, area (of the dilated group)
     if len(boxes) > MAX_GROUPS:
         boxes = boxes[np.argsort(-boxes[:, 4])[:MAX_GROUPS]]
@@ -138,7 +141,8 @@ def frame_strokes(lines: np.ndarray) -> np.ndarray | None:
     h, w = lines.shape
     k = max(h, w) // FRAME_SIDE  # an integer factor: any ink in a k x k cell is a line there
     if k <= 1:
-        return _panel_runs(lines)
+        found = _panel_runs(lines)
+        return None if found is None else found & ~_ink_blocks(lines)
     ink = lines[: h // k * k, : w // k * k].astype(np.uint8) * np.uint8(255)
     small = cv2.resize(ink, (w // k, h // k), interpolation=cv2.INTER_AREA) > 0  # (whole factors: OpenCV's fast path)
     found = _panel_runs(small)
@@ -147,7 +151,15 @@ def frame_strokes(lines: np.ndarray) -> np.ndarray | None:
     near = cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8))
     near = np.pad(np.repeat(np.repeat(near, k, axis=0), k, axis=1), ((0, h % k), (0, w % k)), mode="edge")
     across, down = _long_runs(lines)
-    return (across | down) & near.astype(bool)
+    return (across | down) & near.astype(bool) & ~_ink_blocks(lines)
+
+
+def _ink_blocks(lines: np.ndarray) -> np.ndarray:
+    """Ink thick both ways (:data:`FRAME_BLOCK` of the longer side or more): a caption box or
+    a solid black shape near a border. Its rows are long runs too, but it is no border (taken
+    for one, half a black caption box was left out of the paper mask and half coloured)."""
+    side = max(7, int(FRAME_BLOCK * max(lines.shape)))
+    return cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_OPEN, np.ones((side, side), np.uint8)).astype(bool)
 
 
 def _long_runs(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +177,7 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
     if not (across.any() and down.any()):  # most drawings: a panel has both
         return None
     runs = across | down
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
+    n, labels, stats = with_stats(lines)
     straight = np.bincount(labels[runs], minlength=n)
     held = np.zeros(n, np.int64)
     for i in range(1, n):
@@ -181,7 +193,7 @@ def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, gro
     least :data:`FRAME_CONTENT` of the cell's longer side, inside it)."""
     x, y, bw, bh = stats[group, :4]
     walls = (runs[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == group)).astype(np.uint8)
-    count, cell_labels, cells, _ = cv2.connectedComponentsWithStats(1 - walls, connectivity=4)
+    count, cell_labels, cells = with_stats(1 - walls, connectivity=4)
     others = np.delete(np.arange(len(stats)), [0, group])
     ox0, oy0 = stats[others, 0] - x, stats[others, 1] - y
     ox1, oy1 = ox0 + stats[others, 2], oy0 + stats[others, 3]

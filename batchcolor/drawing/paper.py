@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.chroma import restore_where
+from batchcolor.drawing.components import with_stats
+from batchcolor.drawing.lettering import SOLID_SHARE, is_balloon, is_solid_ink
 from batchcolor.drawing.objects import frame_strokes
 
 LINE_LEVEL = 200  # darker than this is a stroke
@@ -50,22 +52,50 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
     padded = cv2.copyMakeBorder(strokes, k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1]
     filled = _fill_holes(closed)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(filled, connectivity=8)
+    count, labels, stats = with_stats(filled)
     out = filled.astype(bool)
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if w * h < 16 or area >= 0.6 * w * h:  # its hull is no bigger than its box: filled enough
+        if w * h < 16:
             continue
-        part = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
-        # the hull of its outline is the hull of all its pixels, from far fewer points
-        outline, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = cv2.convexHull(np.concatenate(outline))
-        hull_area = max(cv2.contourArea(hull), 1.0)
-        if area < 0.6 * hull_area:  # an outline too open to fill: its hull is the better guess
+        box = (slice(y, y + h), slice(x, x + w))
+        part = (labels[box] == i).astype(np.uint8)
+        hull = None
+        if w >= MIN_LETTERED and h >= MIN_LETTERED:
+            hull = _not_an_object(part, strokes[box], area)
+            if hull is True:  # a balloon or a block of ink: left as drawn
+                out[box] &= part == 0
+                continue
+        if area >= 0.6 * w * h:  # its hull is no bigger than its box: filled enough
+            continue
+        hull = _hull(part) if hull is None or hull is False else hull
+        if area < 0.6 * max(cv2.contourArea(hull), 1.0):  # an outline too open to fill: its hull is the better guess
             patch = np.zeros_like(part)
             cv2.fillConvexPoly(patch, hull, 1)
             out[y : y + h, x : x + w] |= patch.astype(bool)
     return out
+
+
+MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
+
+
+def _hull(part: np.ndarray) -> np.ndarray:
+    """The convex hull of a 0/1 shape (of its outline: the same hull from far fewer points)."""
+    outline, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return cv2.convexHull(np.concatenate(outline))
+
+
+def _not_an_object(part: np.ndarray, strokes: np.ndarray, area: int) -> bool | np.ndarray:
+    """True for a filled shape that a colourist leaves as drawn (solid ink, or a speech
+    balloon); else False, or the shape's hull if it had to be found (the caller needs it too)."""
+    shape, ink = part.astype(bool), strokes.astype(bool)
+    inked = int(np.count_nonzero(ink & shape))
+    if inked >= SOLID_SHARE * area:  # (solid ink is at least that much ink)
+        return is_solid_ink(shape, ink)
+    if inked > 0.5 * area:
+        return False
+    hull = _hull(part)
+    return True if is_balloon(shape, ink, cv2.contourArea(hull)) else hull
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""Speech balloons and solid ink blocks are left as drawn (batchcolor.drawing.lettering), and
+no drawn object is ever taken for one."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from batchcolor.drawing import paper
+from batchcolor.drawing.components import labelled, with_stats
+from batchcolor.drawing.lettering import is_balloon, is_solid_ink
+from batchcolor.drawing.objects import object_extent
+
+from conftest import REPO, run_cli
+
+EXAMPLES = REPO / "examples" / "lineart"
+NAMES = ["bags/handbag", "bags/clutch", "bags/tote", "shoes/boot", "shoes/pump", "shoes/sneaker"]
+
+
+def _balloon(page: np.ndarray, centre: tuple[int, int], axes: tuple[int, int], lines: list[str], tail: bool = True) -> None:
+    cx, cy = centre
+    cv2.ellipse(page, centre, axes, 0, 0, 360, 0, 2, lineType=cv2.LINE_AA)
+    if tail:
+        cv2.polylines(page, [np.array([[cx + 20, cy + axes[1] - 4], [cx + 70, cy + axes[1] + 40], [cx + 40, cy + axes[1] - 2]])],
+                      False, 0, 2, lineType=cv2.LINE_AA)
+    for i, text in enumerate(lines):
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        cv2.putText(page, text, (cx - tw // 2, cy - 10 * (len(lines) - 1) + 24 * i + th // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.6, 0, 2, lineType=cv2.LINE_AA)
+
+
+def _caption(page: np.ndarray, x: int, y: int, text: str) -> None:
+    cv2.rectangle(page, (x, y), (x + 150, y + 70), 0, -1)
+    cv2.putText(page, text, (x + 15, y + 42), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 2, lineType=cv2.LINE_AA)
+
+
+def _drawing(name: str) -> np.ndarray:
+    return cv2.imread(str(EXAMPLES / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+
+
+def _paste(page: np.ndarray, drawing: np.ndarray, y: int, x: int) -> None:
+    h, w = drawing.shape
+    page[y : y + h, x : x + w] = np.minimum(page[y : y + h, x : x + w], drawing)
+
+
+def comic_page() -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
+    """Two bordered panels: a boot and a handbag, two speech balloons, a black caption box
+    10 px from a border (its rows are long runs, as a border's are)."""
+    page = np.full((900, 640), 255, np.uint8)
+    cv2.rectangle(page, (20, 20), (620, 440), 0, 3)
+    cv2.rectangle(page, (20, 460), (620, 880), 0, 3)
+    _paste(page, cv2.resize(_drawing("shoes/boot"), (256, 336), interpolation=cv2.INTER_AREA), 60, 330)
+    _paste(page, _drawing("bags/handbag"), 500, 40)
+    _balloon(page, (150, 110), (105, 55), ["NEW BOOTS!", "Only $49"])
+    _balloon(page, (500, 560), (100, 50), ["Wow, a bag."], tail=False)
+    _caption(page, 460, 800, "LATER...")
+    regions = {"balloon 1": (slice(50, 170), slice(40, 260)), "balloon 2": (slice(505, 615), slice(395, 605)),
+               "caption": (slice(796, 874), slice(456, 614))}
+    return page, regions
+
+
+def test_balloons_and_a_caption_box_are_not_objects_but_the_drawings_are():
+    page, regions = comic_page()
+    inside = paper.silhouette(page, object_extent(page))
+    for name, box in regions.items():
+        assert inside[box].mean() < 0.02, name
+    assert inside[150:380, 370:520].mean() > 0.8  # the boot
+    assert inside[560:820, 60:400].mean() > 0.7  # the handbag
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [None, 800])
+def test_no_drawn_object_is_a_balloon_or_a_block(name, size):
+    gray = _drawing(name)
+    if size:
+        gray = cv2.resize(gray, (size, round(gray.shape[0] * size / gray.shape[1])), interpolation=cv2.INTER_CUBIC)
+    shape = paper.silhouette(gray, object_extent(gray))
+    count, labels, stats = with_stats(shape)
+    ink = gray < paper.LINE_LEVEL
+    big = [i for i in range(1, count) if min(stats[i, 2], stats[i, 3]) >= 24]
+    assert big, "the drawing must be found"
+    for i in big:
+        x, y, w, h = stats[i, :4]
+        part = labels[y : y + h, x : x + w] == i
+        assert not is_solid_ink(part, ink[y : y + h, x : x + w])
+        hull = cv2.convexHull(np.argwhere(part)[:, ::-1].astype(np.int32))
+        assert not is_balloon(part, ink[y : y + h, x : x + w], cv2.contourArea(hull))
+
+
+def test_eyelets_in_a_row_with_the_shoes_own_lines_are_not_lettering():
+    """An outline with a row of six eyelets, and the lines of the shoe's upper inside it."""
+    gray = np.full((300, 400), 255, np.uint8)
+    cv2.ellipse(gray, (200, 150), (170, 90), 0, 0, 360, 0, 2)
+    for i in range(6):
+        cv2.circle(gray, (120 + 30 * i, 120), 5, 0, 2)
+    cv2.line(gray, (60, 180), (340, 185), 0, 2)  # a seam across
+    inside = paper.silhouette(gray)
+    assert inside[150, 200] and inside.mean() > 0.3
+
+
+def test_a_black_shape_drawn_solid_is_left_black_and_lines_beside_it_still_fill():
+    gray = np.full((300, 300), 255, np.uint8)
+    cv2.circle(gray, (90, 150), 50, 0, -1)  # a solid black ball
+    cv2.rectangle(gray, (170, 80), (270, 220), 0, 2)  # an outlined box
+    inside = paper.silhouette(gray)
+    assert not inside[150, 90] and inside[150, 220]
+
+
+def test_the_fast_labelling_is_opencvs_own():
+    rng = np.random.default_rng(3)
+    for conn in (4, 8):
+        for _ in range(5):
+            mask = (rng.random((97, 131)) < rng.uniform(0.1, 0.9)).astype(np.uint8)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=conn)
+            m, mine, my_stats = with_stats(mask, conn)
+            assert n == m and np.array_equal(labels, mine) and np.array_equal(stats, my_stats)
+            assert np.array_equal(labelled(mask, conn)[1], labels)
+
+
+def test_run_leaves_balloons_and_captions_as_drawn_and_colours_the_drawings(tmp_path):
+    page, regions = comic_page()
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "page.png"), page)
+    r = run_cli("run", tmp_path / "in", tmp_path / "out", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(tmp_path / "out" / "page.png"))
+    for name, box in regions.items():
+        diff = np.abs(out[box].astype(int) - page[box][:, :, None]).max(axis=2)
+        assert np.mean(diff <= 2) > 0.99, name  # the balloon's words, the caption's white letters
+    hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
+    assert np.median(hsv[200:360, 380:500, 1]) > 40  # the boot is coloured
+    assert np.median(hsv[580:800, 100:360, 1]) > 40  # and the handbag
