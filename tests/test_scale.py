@@ -151,6 +151,29 @@ def test_a_comic_pages_panel_borders_are_not_an_object(cols, count):
     assert inside.mean() < 0.5
 
 
+@pytest.mark.parametrize("cols,count", [(2, 4), (2, 3)])
+def test_panels_whose_drawings_touch_their_borders_are_still_panels(cols, count):
+    """Each drawing has a stroke running into its panel's border (a character's arm, a
+    strap): the borders and the drawings are one group of lines, found as panels anyway."""
+    from batchcolor.drawing.objects import measure_objects
+    from batchcolor.drawing.paper import silhouette
+
+    size, pad, gutter = 200, 30, 20
+    cells = [blob(size, s) for s in range(count)]
+    page = panels(cells, cols, pad=pad, gutter=gutter)
+    side = size + 2 * pad
+    for i in range(count):
+        y, x = gutter + (i // cols) * (side + gutter), gutter + (i % cols) * (side + gutter)
+        mid = y + pad + size // 2
+        cv2.line(page, (x + pad + size // 2 + size * 2 // 5 - 3, mid), (x + side - 1, mid), 0, 2)
+    found = measure_objects(page)
+    assert found.extent < 0.5 * max(page.shape)  # not the page
+    assert len(found.boxes) == count
+    inside = silhouette(page, found.extent)
+    assert not inside[:gutter].any() and not inside[:, :gutter].any()
+    assert inside.mean() < 0.5
+
+
 def test_a_boxy_product_with_small_details_is_an_object_not_a_panel_grid():
     """A cabinet: straight lines closing two drawers, each with a knob. Knobs are details, so
     its lines are strokes of one object (and the drawers are coloured)."""

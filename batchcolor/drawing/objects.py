@@ -40,6 +40,7 @@ FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a 
 FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's longer side
 FRAME_SHARE = 0.85  # a group with at least this share of its pixels in such runs may be a panel border
 FRAME_BLOCK = 0.02  # ink this thick both ways (of the longer side) is a block, never a border
+FRAME_TOUCHED = 0.5  # ... or this share, where drawings touching the borders joined them into one group
 
 
 def object_extent(gray: np.ndarray) -> float | None:
@@ -183,20 +184,29 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
     for i in range(1, n):
         if straight[i] >= FRAME_SHARE * stats[i, 4]:
             held[i] = _holds_drawings(runs, labels, stats, i)
+        elif straight[i] >= FRAME_TOUCHED * stats[i, 4]:
+            # borders that a drawing touches or crosses join it into one group: the drawings
+            # are then looked for among the group's own lines, its straight runs taken out
+            held[i] = _holds_drawings(runs, labels, stats, i, touching=True)
     if held.sum() < 2:  # one bordered drawing, a drawn box: an object, as before
         return None
     return runs & (held > 0)[labels]
 
 
-def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, group: int) -> int:
+def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, group: int, touching: bool = False) -> int:
     """How many cells closed by ``group``'s straight runs hold a drawing (another group at
-    least :data:`FRAME_CONTENT` of the cell's longer side, inside it)."""
+    least :data:`FRAME_CONTENT` of the cell's longer side, inside it; with ``touching``, the
+    group's own lines less its runs count as other groups too)."""
     x, y, bw, bh = stats[group, :4]
-    walls = (runs[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == group)).astype(np.uint8)
+    mine = labels[y : y + bh, x : x + bw] == group
+    walls = (runs[y : y + bh, x : x + bw] & mine).astype(np.uint8)
     count, cell_labels, cells = with_stats(1 - walls, connectivity=4)
-    others = np.delete(np.arange(len(stats)), [0, group])
-    ox0, oy0 = stats[others, 0] - x, stats[others, 1] - y
-    ox1, oy1 = ox0 + stats[others, 2], oy0 + stats[others, 3]
+    others = stats[np.delete(np.arange(len(stats)), [0, group])]
+    if touching:
+        _, _, own = with_stats(mine & (walls == 0))
+        others = np.concatenate([others, own[1:] + np.array([x, y, 0, 0, 0])])
+    ox0, oy0 = others[:, 0] - x, others[:, 1] - y
+    ox1, oy1 = ox0 + others[:, 2], oy0 + others[:, 3]
     held = 0
     for c in range(1, count):
         cx, cy, cw, ch, area = cells[c]
