@@ -174,6 +174,35 @@ def test_panels_whose_drawings_touch_their_borders_are_still_panels(cols, count)
     assert inside.mean() < 0.5
 
 
+def test_a_border_round_the_whole_picture_frames_its_one_drawing():
+    """A single panel, or a sketch framed by a rule round the page: the frame is not the
+    object (it was: the drawing was shrunk to the frame's scale and the frame filled)."""
+    from batchcolor.drawing.objects import measure_objects
+    from batchcolor.drawing.paper import silhouette
+
+    drawing = blob(300, 2)  # (a drawing at least half the frame's size: smaller, the frame may be a box)
+    page = np.full((400, 440), 255, np.uint8)
+    cv2.rectangle(page, (8, 8), (431, 391), 0, 3)
+    page[50:350, 70:370] = drawing
+    found = measure_objects(page)
+    assert found.extent == pytest.approx(object_extent(drawing), rel=0.1)
+    inside = silhouette(page, found.extent)
+    assert not inside[12:70, 12:-12].any() and not inside[12:-12, 12:90].any()  # the margin inside the frame is paper
+    assert inside[200, 220]
+
+
+def test_a_cabinet_filling_the_picture_is_still_an_object():
+    from batchcolor.drawing.objects import frame_strokes, measure_objects
+
+    img = np.full((400, 300), 255, np.uint8)
+    cv2.rectangle(img, (4, 4), (295, 395), 0, 2)
+    cv2.line(img, (4, 200), (295, 200), 0, 2)
+    for y in (100, 300):
+        cv2.circle(img, (150, y), 8, 0, 2)
+    assert frame_strokes(img < 160) is None
+    assert measure_objects(img).extent == pytest.approx(390, rel=0.05)
+
+
 def test_a_boxy_product_with_small_details_is_an_object_not_a_panel_grid():
     """A cabinet: straight lines closing two drawers, each with a knob. Knobs are details, so
     its lines are strokes of one object (and the drawers are coloured)."""

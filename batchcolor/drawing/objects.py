@@ -41,6 +41,7 @@ FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel'
 FRAME_SHARE = 0.85  # a group with at least this share of its pixels in such runs may be a panel border
 FRAME_BLOCK = 0.02  # ink this thick both ways (of the longer side) is a block, never a border
 FRAME_TOUCHED = 0.5  # ... or this share, where drawings touching the borders joined them into one group
+FRAME_AROUND = 0.9  # a border spanning this share of the picture both ways frames it, even round one drawing
 
 
 def object_extent(gray: np.ndarray) -> float | None:
@@ -181,6 +182,9 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
     n, labels, stats = with_stats(lines)
     straight = np.bincount(labels[runs], minlength=n)
     held = np.zeros(n, np.int64)
+    h, w = lines.shape
+    around = (stats[:, 2] >= FRAME_AROUND * w) & (stats[:, 3] >= FRAME_AROUND * h)
+    around[0] = False
     for i in range(1, n):
         if straight[i] >= FRAME_SHARE * stats[i, 4]:
             held[i] = _holds_drawings(runs, labels, stats, i)
@@ -188,7 +192,9 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
             # borders that a drawing touches or crosses join it into one group: the drawings
             # are then looked for among the group's own lines, its straight runs taken out
             held[i] = _holds_drawings(runs, labels, stats, i, touching=True)
-    if held.sum() < 2:  # one bordered drawing, a drawn box: an object, as before
+    # one bordered drawing or a drawn box is an object; a border round the whole picture
+    # with a drawing inside is the picture's frame (a single panel, a framed sketch)
+    if held.sum() < 2 and not (held[around] > 0).any():
         return None
     return runs & (held > 0)[labels]
 
