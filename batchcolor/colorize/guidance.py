@@ -45,24 +45,28 @@ class Guidance:
         """Whether a finishing step needs the whole image (regions, paper): not row by row."""
         return self.paper or self.object_hue or (self.regions and self.hints is not None and self.hints.mask is not None)
 
-    def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard, extent: float | None = None) -> np.ndarray:
+    def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard, extent: float | None = None,
+               printed: np.ndarray | None = None) -> np.ndarray:
         """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
         paper kept outside the objects, ``--color``'s chroma (or the automatic colours' one hue
         per object and saturation), hint regions, then the line layer on multiply (last, so
         lines stay the drawing's own). ``extent``: the drawing's object size if the caller has
-        measured it on the paper mask's gray (else the mask measures it)."""
+        measured it on the paper mask's gray (else the mask measures it). ``printed``: the
+        drawing as it came, where ``drawing`` (what the masks read) had its screentone taken
+        out: its pixels are the paper put back, and its lines the ones kept."""
         h, w = rgb.shape[:2]
+        printed = drawing if printed is None else printed
         if self.paper:
             from batchcolor.drawing.paper import keep_paper
 
-            rgb = keep_paper(rgb, drawing, extent)
+            rgb = keep_paper(rgb, drawing, extent, paper_from=printed)
         if self.object_hue:
             from batchcolor.drawing.chroma import one_hue_per_object
 
             rgb = one_hue_per_object(rgb)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
         if self.keep_lines:
-            rgb = keep_lines(rgb, drawing)
+            rgb = keep_lines(rgb, printed)
         return rgb
 
     def for_enlargement(self, factor: float) -> "Guidance":

@@ -35,6 +35,7 @@ from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import Guidance
 from batchcolor.drawing.hints import Hints
 from batchcolor.drawing.levels import LevelledRows, level_paper, measure_grid, sample_rows
+from batchcolor.drawing.tones import tone_mask, without_tone
 from batchcolor.inference.modelcard import ModelCard
 from batchcolor.colorize.settings import parse_scale
 from batchcolor.imageio.streamread import STREAM_MIN_PIXELS, open_streamed
@@ -129,7 +130,10 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     alpha = prepared.alpha
     # a scan's gray, uneven, grainy paper made white first: the network, the masks, the kept
     # lines and the paper left outside the objects all see the drawing as it was trained on
-    x = level_paper(prepared.model_input) if guide.levels else prepared.model_input
+    drawing = level_paper(prepared.model_input) if guide.levels else prepared.model_input
+    # screentone made paper for the network and every mask (drawing.tones); the finishing step
+    # puts the drawing's own pixels, tone and all, back outside the objects
+    x = without_tone(drawing, tone_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)))
     card = engine.card
     h, w = x.shape[:2]
 
@@ -156,17 +160,18 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
         emit(start, pixels.finish(rgb, alpha[rows], bgr))
 
     if len(boxes) > 1:
-        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent))
+        finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent,
+                                 drawing))
         return None
     if abs(factor - 1.0) > 1e-3:
         rgb = _colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe)
-        finished(0, guide.finish(rgb, x, card, extent))
+        finished(0, guide.finish(rgb, x, card, extent, drawing))
         return None
     plan = tiling.plan(h, w, card.stride)
     if guide.whole_image:
         rgb = np.empty((h, w, 3), np.uint8)
         _tiled(ArraySource(x), plan, engine, tiling, guide.without_finishing(), _into(rgb), observe)
-        finished(0, guide.finish(rgb, x, card, extent))
+        finished(0, guide.finish(rgb, x, card, extent, drawing))
     else:
         _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
     return plan

@@ -156,15 +156,21 @@ def opaque_objects(alpha: np.ndarray, drawing: np.ndarray, extent: float | None 
     return np.where(core, np.uint8(255), alpha), ~core & (alpha < 255)
 
 
-def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None, rows: int = 256) -> np.ndarray:
+def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None, rows: int = 256,
+               paper_from: np.ndarray | None = None) -> np.ndarray:
     """uint8 RGB with the drawing's own paper wherever there is no object (``rows`` at a time,
-    so a big drawing needs no image-sized float buffers)."""
+    so a big drawing needs no image-sized float buffers). ``paper_from``: the pixels to put
+    back there, if not ``drawing``'s (the drawing with its screentone, where the objects were
+    found on it without)."""
     gray = drawing_gray(drawing)
     if extent is None:
         from batchcolor.drawing.objects import object_extent
 
         extent = object_extent(gray)
     weight = paper_weight(gray, extent)
+    if paper_from is not None and paper_from is not drawing:
+        drawing = paper_from
+        gray = drawing_gray(drawing)
     colour = drawing.ndim == 3 and drawing.shape[2] == 3
     out = np.empty_like(rgb)
     for top in range(0, rgb.shape[0], rows):
