@@ -10,6 +10,7 @@ from batchcolor.drawing import paper
 from batchcolor.drawing.components import labelled, with_stats
 from batchcolor.drawing.lettering import is_balloon, is_solid_ink
 from batchcolor.drawing.objects import object_extent
+from batchcolor.tools.comicpage import balloon as _balloon, caption as _caption, paste
 
 from conftest import REPO, run_cli
 
@@ -17,30 +18,8 @@ EXAMPLES = REPO / "examples" / "lineart"
 NAMES = ["bags/handbag", "bags/clutch", "bags/tote", "shoes/boot", "shoes/pump", "shoes/sneaker"]
 
 
-def _balloon(page: np.ndarray, centre: tuple[int, int], axes: tuple[int, int], lines: list[str], tail: bool = True) -> None:
-    cx, cy = centre
-    cv2.ellipse(page, centre, axes, 0, 0, 360, 0, 2, lineType=cv2.LINE_AA)
-    if tail:
-        cv2.polylines(page, [np.array([[cx + 20, cy + axes[1] - 4], [cx + 70, cy + axes[1] + 40], [cx + 40, cy + axes[1] - 2]])],
-                      False, 0, 2, lineType=cv2.LINE_AA)
-    for i, text in enumerate(lines):
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
-        cv2.putText(page, text, (cx - tw // 2, cy - 10 * (len(lines) - 1) + 24 * i + th // 2), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.6, 0, 2, lineType=cv2.LINE_AA)
-
-
-def _caption(page: np.ndarray, x: int, y: int, text: str) -> None:
-    cv2.rectangle(page, (x, y), (x + 150, y + 70), 0, -1)
-    cv2.putText(page, text, (x + 15, y + 42), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 2, lineType=cv2.LINE_AA)
-
-
 def _drawing(name: str) -> np.ndarray:
     return cv2.imread(str(EXAMPLES / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
-
-
-def _paste(page: np.ndarray, drawing: np.ndarray, y: int, x: int) -> None:
-    h, w = drawing.shape
-    page[y : y + h, x : x + w] = np.minimum(page[y : y + h, x : x + w], drawing)
 
 
 def comic_page() -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
@@ -49,8 +28,8 @@ def comic_page() -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
     page = np.full((900, 640), 255, np.uint8)
     cv2.rectangle(page, (20, 20), (620, 440), 0, 3)
     cv2.rectangle(page, (20, 460), (620, 880), 0, 3)
-    _paste(page, cv2.resize(_drawing("shoes/boot"), (256, 336), interpolation=cv2.INTER_AREA), 60, 330)
-    _paste(page, _drawing("bags/handbag"), 500, 40)
+    paste(page, cv2.resize(_drawing("shoes/boot"), (256, 336), interpolation=cv2.INTER_AREA), 60, 330)
+    paste(page, _drawing("bags/handbag"), 500, 40)
     _balloon(page, (150, 110), (105, 55), ["NEW BOOTS!", "Only $49"])
     _balloon(page, (500, 560), (100, 50), ["Wow, a bag."], tail=False)
     _caption(page, 460, 800, "LATER...")

@@ -8,15 +8,11 @@ import pytest
 
 from batchcolor.drawing.tones import tone_mask, without_tone
 from batchcolor.tools import synthetic
+from batchcolor.tools.comicpage import screentone as _dots
 
 from conftest import REPO, run_cli
 
 EXAMPLES = REPO / "examples" / "lineart"
-
-
-def _dots(shape: tuple[int, int], pitch: int = 6, radius2: int = 3) -> np.ndarray:
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    return ((yy % pitch - pitch // 2) ** 2 + (xx % pitch - pitch // 2) ** 2) <= radius2
 
 
 def tone_page(with_tone: bool = True) -> np.ndarray:
