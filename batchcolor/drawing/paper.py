@@ -62,13 +62,13 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
         part = (labels[box] == i).astype(np.uint8)
         hull = None
         if w >= MIN_LETTERED and h >= MIN_LETTERED:
-            hull = _not_an_object(part, strokes[box], area)
-            if hull is True:  # a balloon or a block of ink: left as drawn
+            drawn_as_is, hull = _left_as_drawn(part, strokes[box], area)
+            if drawn_as_is:  # a balloon or a block of ink
                 out[box] &= part == 0
                 continue
         if area >= 0.6 * w * h:  # its hull is no bigger than its box: filled enough
             continue
-        hull = _hull(part) if hull is None or hull is False else hull
+        hull = _hull(part) if hull is None else hull
         if area < 0.6 * max(cv2.contourArea(hull), 1.0):  # an outline too open to fill: its hull is the better guess
             patch = np.zeros_like(part)
             cv2.fillConvexPoly(patch, hull, 1)
@@ -85,17 +85,14 @@ def _hull(part: np.ndarray) -> np.ndarray:
     return cv2.convexHull(np.concatenate(outline))
 
 
-def _not_an_object(part: np.ndarray, strokes: np.ndarray, area: int) -> bool | np.ndarray:
-    """True for a filled shape that a colourist leaves as drawn (solid ink, or a speech
-    balloon); else False, or the shape's hull if it had to be found (the caller needs it too)."""
+def _left_as_drawn(part: np.ndarray, strokes: np.ndarray, area: int) -> tuple[bool, np.ndarray | None]:
+    """Whether a filled shape is one a colourist leaves as drawn (solid ink, or a speech
+    balloon), and its hull if that had to be found (the caller needs it too)."""
     shape, ink = part.astype(bool), strokes.astype(bool)
-    inked = int(np.count_nonzero(ink & shape))
-    if inked >= SOLID_SHARE * area:  # (solid ink is at least that much ink)
-        return is_solid_ink(shape, ink)
-    if inked > 0.5 * area:
-        return False
+    if np.count_nonzero(ink & shape) >= SOLID_SHARE * area:  # (solid ink is at least that much ink)
+        return is_solid_ink(shape, ink), None
     hull = _hull(part)
-    return True if is_balloon(shape, ink, cv2.contourArea(hull)) else hull
+    return is_balloon(shape, ink, cv2.contourArea(hull)), hull
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
