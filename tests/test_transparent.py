@@ -130,3 +130,35 @@ def test_uniform_alpha_layers(tmp_path, bad_alpha):
     assert r.returncode == 0, r.stderr
     got = cv2.imread(str(tmp_path / "u_color.png"), cv2.IMREAD_UNCHANGED)
     assert (got[:, :, 3] == bad_alpha).all()
+
+
+def test_a_line_layer_to_jpeg_shows_as_over_white_paper(tmp_path):
+    """JPEG has no alpha: the output is the picture composited over white, so the layer's clear
+    paper (black at alpha 0 in drawing apps' exports) is white, not black."""
+    from batchcolor.imageio.pixels import over_white
+
+    src = tmp_path / "in"
+    src.mkdir()
+    gray, layer = _layer_of("bags/handbag")
+    cv2.imwrite(str(src / "bag.png"), layer)
+    r = run_cli("run", src, tmp_path / "jpg", "--format", "jpg", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("run", src, tmp_path / "png", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    jpg = cv2.imread(str(tmp_path / "jpg" / "bag.jpg"))
+    png = cv2.imread(str(tmp_path / "png" / "bag.png"), cv2.IMREAD_UNCHANGED)
+    far = ~cv2.dilate(silhouette(gray).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert jpg[far].mean() > 245  # white paper, not the layer's black
+    assert _psnr(jpg, over_white(png)) > 35  # the PNG's picture, as JPEG at quality 95 keeps it
+
+
+def test_over_white_is_the_compositing_the_model_sees():
+    from batchcolor.imageio.pixels import over_white, prepare
+
+    rng = np.random.default_rng(1)
+    bgra = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    flat = over_white(bgra)
+    assert flat.shape == (20, 30, 3)
+    assert (flat[bgra[:, :, 3] == 0] == 255).all()
+    np.testing.assert_array_equal(flat[bgra[:, :, 3] == 255], bgra[bgra[:, :, 3] == 255][:, :3])
+    np.testing.assert_array_equal(prepare(bgra, 3).model_input, flat[:, :, ::-1])

@@ -186,8 +186,10 @@ def encode(image: np.ndarray, suffix: str, jpeg_quality: int = 95) -> bytes:
     cv2 = _cv2()
     params: list[int] = []
     if suffix in (".jpg", ".jpeg"):
-        if image.ndim == 3 and image.shape[2] == 4:
-            image = image[:, :, :3]  # JPEG has no alpha
+        if image.ndim == 3 and image.shape[2] == 4:  # JPEG has no alpha: as the picture shows over white
+            from batchcolor.imageio.pixels import over_white
+
+            image = over_white(image)
         params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
     elif suffix == ".png":
         params = [cv2.IMWRITE_PNG_COMPRESSION, 3]

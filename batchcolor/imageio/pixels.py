@@ -55,9 +55,7 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
     if n in (2, 4):
         alpha = img[:, :, -1]
         layer = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB) if n == 4 else np.repeat(img[:, :, :1], 3, axis=2)
-        color = img[:, :, :-1].astype(np.uint16)
-        a = alpha.astype(np.uint16)[:, :, None]
-        img = ((color * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+        img = over_white(img)
         n -= 1
     if n == 3:
         rgb = img[:, :, ::-1]
@@ -72,6 +70,14 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
     if alpha is None:
         return Prepared(np.ascontiguousarray(model_input), None)
     return Prepared(np.ascontiguousarray(model_input), np.ascontiguousarray(alpha), np.ascontiguousarray(layer))
+
+
+def over_white(image: np.ndarray) -> np.ndarray:
+    """uint8 colour + alpha (last channel) composited over white paper, alpha dropped: what the
+    model sees of a layer, and what a format without alpha (JPEG) shows of an output."""
+    color = image[:, :, :-1].astype(np.uint16)
+    a = image[:, :, -1:].astype(np.uint16)
+    return ((color * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
 
 
 def gray_from_rgb(rgb: np.ndarray) -> np.ndarray:
