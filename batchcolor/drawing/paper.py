@@ -23,6 +23,7 @@ from batchcolor.drawing.objects import frame_strokes
 
 LINE_LEVEL = 200  # darker than this is a stroke
 WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
+MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
 
 
 def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
@@ -74,9 +75,6 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
             cv2.fillConvexPoly(patch, hull, 1)
             out[y : y + h, x : x + w] |= patch.astype(bool)
     return out
-
-
-MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
 
 
 def _hull(part: np.ndarray) -> np.ndarray:
