@@ -37,9 +37,10 @@ JOIN_PX = 3  # strokes closer than about twice this (at the measured size) join
 MAX_GROUPS = 400
 FRAME_RUN = 0.15  # a straight run at least this share of the page's longer side may be a border
 FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a little more
-FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's longer side
+FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's width or height
 FRAME_SHARE = 0.85  # a group with at least this share of its pixels in such runs may be a panel border
 FRAME_BLOCK = 0.02  # ink this thick both ways (of the longer side) is a block, never a border
+FRAME_JOIN = 0.03  # pieces of a drawing touching its border this close (of the group's longer side) are one
 FRAME_TOUCHED = 0.5  # ... or this share, where drawings touching the borders joined them into one group
 FRAME_AROUND = 0.9  # a border spanning this share of the picture both ways frames it, even round one drawing
 
@@ -132,10 +133,13 @@ def frame_strokes(lines: np.ndarray) -> np.ndarray | None:
     A border is a horizontal or vertical run of at least :data:`FRAME_RUN` of the longer side.
     A group of touching lines is a panel (or a grid of them) when at least :data:`FRAME_SHARE`
     of its pixels are such runs and they close cells that hold a drawing of their own (a
-    group of lines at least half the cell's size); a page has panels when two or more
-    cells do. A drawn box, cabinet or phone is straight lines round smaller details (knobs,
-    buttons), and one bordered drawing alone is as likely a framed object, so both stay
-    objects. Only the runs are returned: a character drawn across a border keeps its lines.
+    group of lines at least half the cell's width or height, not itself all straight runs);
+    a page has panels when two or more cells do, or when the group runs round the whole
+    picture (:data:`FRAME_AROUND`). A drawn box, cabinet or phone is straight lines round
+    smaller details (knobs, buttons) or round ruled parts (a TV's screen, a fridge's door
+    and handle), and one bordered drawing inside a smaller box is as likely a framed object,
+    so these stay objects. Only the runs are returned: a character drawn across a border
+    keeps its lines.
 
     Panels are big, so they are looked for on a copy reduced by a whole factor to
     :data:`FRAME_SIDE` px a side or a little more (any ink in a cell is a line): every drawing
@@ -185,13 +189,17 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
     h, w = lines.shape
     around = (stats[:, 2] >= FRAME_AROUND * w) & (stats[:, 3] >= FRAME_AROUND * h)
     around[0] = False
+    # a group drawn all in straight runs inside a cell is a box's part (a screen, a door, a
+    # handle), not a panel's drawing: a TV or a fridge filling the picture stays an object
+    ruled = straight >= FRAME_SHARE * stats[:, 4]
+    ruled[0] = True
     for i in range(1, n):
-        if straight[i] >= FRAME_SHARE * stats[i, 4]:
-            held[i] = _holds_drawings(runs, labels, stats, i)
+        if ruled[i]:
+            held[i] = _holds_drawings(runs, labels, stats, ruled, i)
         elif straight[i] >= FRAME_TOUCHED * stats[i, 4]:
             # borders that a drawing touches or crosses join it into one group: the drawings
             # are then looked for among the group's own lines, its straight runs taken out
-            held[i] = _holds_drawings(runs, labels, stats, i, touching=True)
+            held[i] = _holds_drawings(runs, labels, stats, ruled, i, touching=True)
     # one bordered drawing or a drawn box is an object; a border round the whole picture
     # with a drawing inside is the picture's frame (a single panel, a framed sketch)
     if held.sum() < 2 and not (held[around] > 0).any():
@@ -199,18 +207,29 @@ def _panel_runs(lines: np.ndarray) -> np.ndarray | None:
     return runs & (held > 0)[labels]
 
 
-def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, group: int, touching: bool = False) -> int:
-    """How many cells closed by ``group``'s straight runs hold a drawing (another group at
-    least :data:`FRAME_CONTENT` of the cell's longer side, inside it; with ``touching``, the
-    group's own lines less its runs count as other groups too)."""
+def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, ruled: np.ndarray, group: int,
+                    touching: bool = False) -> int:
+    """How many cells closed by ``group``'s straight runs hold a drawing: another group, not
+    itself ``ruled``, inside the cell and spanning at least :data:`FRAME_CONTENT` of the
+    cell's width or height (a 300 px bag in a 680 x 500 panel spans 0.6 of its height).
+
+    With ``touching``, the group's own lines less its runs are a drawing too, their pieces
+    inside one cell taken together: taking the runs out also takes out the straight edges of
+    a drawing that touches its border (a bag's top and bottom), and leaves it in pieces. Such
+    a group may as well be a product drawn with straight sides and a curved part (a box with
+    a domed lid), so there the drawing must span :data:`FRAME_CONTENT` of the cell's longer
+    side: width-or-height took three times as many of the tests' random boxes with circles
+    inside for panels."""
     x, y, bw, bh = stats[group, :4]
     mine = labels[y : y + bh, x : x + bw] == group
     walls = (runs[y : y + bh, x : x + bw] & mine).astype(np.uint8)
     count, cell_labels, cells = with_stats(1 - walls, connectivity=4)
-    others = stats[np.delete(np.arange(len(stats)), [0, group])]
-    if touching:
-        _, _, own = with_stats(mine & (walls == 0))
-        others = np.concatenate([others, own[1:] + np.array([x, y, 0, 0, 0])])
+    others = stats[(np.arange(len(stats)) != group) & ~ruled]  # (ruled[0]: the background)
+    if touching:  # its own lines less its runs, pieces a few px apart joined (not across a wall)
+        r = max(1, round(FRAME_JOIN * max(bw, bh)))
+        own = cv2.dilate((mine & (walls == 0)).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) & (1 - walls)
+        _, _, pieces = with_stats(own)
+        others = np.concatenate([others, pieces[1:] + np.array([x + r, y + r, -2 * r, -2 * r, 0])])  # (less the joining)
     ox0, oy0 = others[:, 0] - x, others[:, 1] - y
     ox1, oy1 = ox0 + others[:, 2], oy0 + others[:, 3]
     held = 0
@@ -219,8 +238,11 @@ def _holds_drawings(runs: np.ndarray, labels: np.ndarray, stats: np.ndarray, gro
         if cx == 0 or cy == 0 or cx + cw == bw or cy + ch == bh or area < 0.01 * bw * bh:
             continue  # open to the outside, or a sliver between double lines
         inside = (ox0 >= cx) & (oy0 >= cy) & (ox1 <= cx + cw) & (oy1 <= cy + ch)
-        sides = np.maximum(ox1 - ox0, oy1 - oy0)[inside]
-        held += bool((sides >= FRAME_CONTENT * max(cw, ch)).any())
+        if touching:
+            spans = np.maximum(ox1 - ox0, oy1 - oy0)[inside] / max(cw, ch)
+        else:
+            spans = np.maximum((ox1 - ox0)[inside] / cw, (oy1 - oy0)[inside] / ch)
+        held += bool((spans >= FRAME_CONTENT).any())
     return held
 
 
