@@ -13,7 +13,8 @@ Each is coloured through ``run``'s one-image path at its defaults (f32). Per pag
 
 * **as drawn**: the share of the balloons', caption's and tone's pixels that come back within
   2 levels of the page;
-* **vs alone**: PSNR of each drawing's box against the same drawing coloured alone, on white;
+* **vs alone**: PSNR of each drawing's box against the same drawing coloured alone, on white
+  (with its lines kept, as ``--lines auto`` keeps them on a page with panels or tone);
 * **panels found**: pages whose borders :func:`~batchcolor.drawing.objects.frame_strokes` finds
   (where it does not, the page is one object, balloons and all), and the two figures on them.
 
@@ -22,6 +23,7 @@ Each is coloured through ``run``'s one-image path at its defaults (f32). Per pag
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,11 @@ def measure(model: str | None, data: Path, count: int, shown: dict) -> dict:
     def colour(gray: np.ndarray) -> np.ndarray:
         return colorize_image(gray, engine, tiling, "auto", guide=guide)
 
+    with_ink = replace(guide, keep_lines=True)  # (a page's ink is kept under --lines auto; alone it is not)
+
+    def colour_inked(gray: np.ndarray) -> np.ndarray:
+        return colorize_image(gray, engine, tiling, "auto", guide=with_ink)
+
     shoes = evaluate.load_eval_pairs(data / "shoes-train", 256, None, 100).edges
     bags = evaluate.load_eval_pairs(data / "handbags-val", 256, None, None).edges
     results = {}
@@ -63,8 +70,10 @@ def measure(model: str | None, data: Path, count: int, shown: dict) -> dict:
                 page = comicpage.lettered_page(shoe, bag) if kind == "lettered" else comicpage.toned_page(bag)
                 out = colour(page.gray)
                 # (were its borders found as panels? on the page as the masks see it, tone taken out)
-                seen = without_tone(page.gray[:, :, None], tone_mask(page.gray))[:, :, 0]
+                tone = tone_mask(page.gray)
+                seen = without_tone(page.gray[:, :, None], tone)[:, :, 0]
                 panels = frame_strokes(seen < 160) is not None
+                inked = panels or tone is not None  # (what run's --lines auto keeps the ink on)
                 found += panels
                 for box in page.as_drawn.values():
                     diff = np.abs(out[box].astype(np.int16) - page.gray[box][:, :, None]).max(axis=2)
@@ -74,7 +83,7 @@ def measure(model: str | None, data: Path, count: int, shown: dict) -> dict:
                 sources = [shoe, bag] if kind == "lettered" else [bag]
                 for box, source in zip(page.drawings, sources):
                     side = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
-                    alone = _alone(comicpage.fit(source, side), colour)
+                    alone = _alone(comicpage.fit(source, side), colour_inked if inked else colour)
                     scores.append(metrics.psnr(out[box][None], alone[None]))
                     if panels:
                         scores_found.append(scores[-1])

@@ -178,7 +178,8 @@ def test_a_3x3_sheet_is_coloured_like_its_drawings_alone(tmp_path):
 def test_a_comic_page_with_panel_borders_is_coloured_like_its_drawings_alone(tmp_path):
     """Four drawings in a 2x2 grid of bordered panels: the borders join into one page-sized
     group of lines, which is a panel grid (batchcolor.drawing.objects.frame_strokes), not an
-    object holding four details. Before that, the page came out as one brown block."""
+    object holding four details. Before that, the page came out as one brown block. On a
+    comic page ``--lines auto`` keeps the ink, so the drawings alone are coloured with it kept."""
     data = _held_out(4)
     cells = [cv2.cvtColor(e, cv2.COLOR_RGB2GRAY) for e in data.edges]
     pad, gutter, side = 40, 24, 256 + 2 * 40  # drawing, paper round it in the panel, gutter
@@ -190,7 +191,7 @@ def test_a_comic_page_with_panel_borders_is_coloured_like_its_drawings_alone(tmp
         page[y + pad : y + pad + 256, x + pad : x + pad + 256] = c
         origins.append((y + pad, x + pad))
     whole = _colorize(page[None, :, :, None].repeat(3, axis=3), tmp_path, "page")[0]
-    alone = _colorize(data.edges, tmp_path, "panels")
+    alone = _colorize(data.edges, tmp_path, "panels", "--lines", "keep")
     got = [whole[y : y + 256, x : x + 256] for y, x in origins]
     page_psnr = metrics.psnr(np.concatenate(got), np.concatenate(alone))
     print("page vs drawings alone:", round(page_psnr, 1), "dB")
@@ -202,6 +203,15 @@ def test_a_comic_page_with_panel_borders_is_coloured_like_its_drawings_alone(tmp
     assert (whole[paper] >= 245).all(axis=1).mean() > 0.98
     borders = page < 64  # the borders stay the drawing's own dark lines
     assert whole[borders].max(axis=1).mean() < 100
+    # and so do the drawings' own lines, kept over the colour (a 256 px drawing alone at 1x
+    # has them painted by the network, lighter: --lines auto leaves them off there)
+    ink = np.concatenate([cells[i][24:-24, 24:-24] < 64 for i in range(4)])
+    inked = np.concatenate([g[24:-24, 24:-24] for g in got])[ink]
+    plain = np.concatenate([a[24:-24, 24:-24] for a in _colorize(data.edges, tmp_path, "plain")])[ink]
+    print("the drawings' ink, brightest channel: on the page", round(float(inked.max(axis=1).mean()), 1),
+          "alone at 1x", round(float(plain.max(axis=1).mean()), 1))
+    assert inked.max(axis=1).mean() < 90 and plain.max(axis=1).mean() > inked.max(axis=1).mean() + 20, \
+        (inked.max(axis=1).mean(), plain.max(axis=1).mean())
 
 
 def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings():

@@ -344,6 +344,38 @@ def test_for_enlargement_rule():
     assert not Guidance().for_enlargement(0.1).keep_lines  # "none" stays none
 
 
+def test_for_comic_page_rule():
+    from batchcolor.colorize.guidance import Guidance
+
+    assert Guidance(lines_auto=True).for_comic_page(True).keep_lines
+    assert not Guidance(lines_auto=True).for_comic_page(False).keep_lines
+    assert not Guidance().for_comic_page(True).keep_lines  # "none" stays none
+
+
+def test_kept_lines_leave_the_drawings_own_pixels_outside_the_objects_as_they_were():
+    """With the paper kept, the pixels put back outside the objects are the drawing's own, a
+    speech balloon's outline and lettering included: multiplied by the line layer again,
+    their anti-aliased edges darkened (9% of a balloon's pixels moved by more than 2 levels).
+    Inside the objects the layer multiplies."""
+    from batchcolor.colorize.guidance import Guidance
+    from batchcolor.tools.comicpage import balloon
+
+    drawing = np.full((300, 400), 255, np.uint8)
+    cv2.ellipse(drawing, (280, 200), (90, 70), 0, 0, 360, 0, 2)  # the object
+    box = balloon(drawing, (120, 80), (100, 50), ["HELLO THERE", "a balloon"], tail=False)
+    painted = np.full((300, 400, 3), (200, 150, 100), np.uint8)
+    card = synthetic.test_card("k", 1, 16, tile=64, overlap=16)
+    out = Guidance(keep_lines=True, paper=True).finish(painted, drawing[:, :, None], card)
+    soft = (drawing[box] > 0) & (drawing[box] < 255)
+    assert soft.sum() > 200  # (the balloon's outline and words have anti-aliased edges)
+    assert np.array_equal(out[box], np.repeat(drawing[box][:, :, None], 3, axis=2))
+    inside = out[190:210, 270:290].astype(int)  # the object's middle: the model's colour
+    assert np.abs(inside - (200, 150, 100)).max() <= 1
+    ring = drawing < 128  # the outline, black, multiplied over the colour
+    ring[box] = False
+    assert out[ring].max() <= 60
+
+
 @pytest.mark.parametrize("gain", [0.0, 100.0])
 def test_spread_points_matches_its_definition_pixel_by_pixel(gain):
     """The vectorised spreading (bounding box, one product for sums and weights, per-area

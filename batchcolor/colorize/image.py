@@ -133,7 +133,8 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     drawing = level_paper(prepared.model_input) if guide.levels else prepared.model_input
     # screentone made paper for the network and every mask (drawing.tones); the finishing step
     # puts the drawing's own pixels, tone and all, back outside the objects
-    x = without_tone(drawing, tone_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)))
+    tone = tone_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2))
+    x = without_tone(drawing, tone)
     card = engine.card
     h, w = x.shape[:2]
 
@@ -141,7 +142,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     boxes = drawn.boxes if drawn is not None else []
     # (on a sheet: its typical drawing's factor, which only --lines auto needs)
     factor = scale_factor(x, scale, card, drawn) if len(boxes) <= 1 or guide.lines_auto else 1.0
-    guide = guide.for_enlargement(factor)
+    guide = guide.for_enlargement(factor).for_comic_page(tone is not None or (drawn is not None and drawn.panels))
     # the paper mask's object size, when its gray is the one measured (a 1-channel drawing)
     extent = drawn.extent if drawn is not None and x.shape[2] == 1 else None
     own = None

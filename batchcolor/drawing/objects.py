@@ -48,7 +48,7 @@ FRAME_AROUND = 0.9  # a border spanning this share of the picture both ways fram
 def object_extent(gray: np.ndarray) -> float | None:
     """Typical longer side, in px of ``gray``, of the drawn objects; None on blank paper."""
     found = _groups(gray)
-    return None if found is None else _extent(*found)
+    return None if found is None else _extent(*found[:2])
 
 
 def _extent(boxes: np.ndarray, shrink: float) -> float | None:
@@ -63,10 +63,12 @@ def _extent(boxes: np.ndarray, shrink: float) -> float | None:
 @dataclass(frozen=True)
 class DrawnObjects:
     """A drawing's objects as ``--scale auto`` measures them: the typical longer side (None on
-    blank paper) and the boxes of those big enough to colour alone, largest first."""
+    blank paper), the boxes of those big enough to colour alone, largest first, and whether
+    the drawing is a page of panels (:func:`frame_strokes`)."""
 
     extent: float | None
     boxes: list[tuple[int, int, int, int]]
+    panels: bool = False
 
 
 def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObjects:
@@ -76,10 +78,10 @@ def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObject
     found = _groups(gray)
     if found is None:
         return DrawnObjects(None, [])
-    boxes, shrink = found
+    boxes, shrink, panels = found
     extent = _extent(boxes, shrink)
     if extent is None:
-        return DrawnObjects(None, [])
+        return DrawnObjects(None, [], panels)
     h, w = (gray.shape[0], gray.shape[1])
     out = []
     for x, y, bw, bh, _ in boxes[np.argsort(-(boxes[:, 2] * boxes[:, 3]))]:
@@ -89,7 +91,7 @@ def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObject
         x1, y1 = min(w, int(np.ceil((x + bw - JOIN_PX) * shrink))), min(h, int(np.ceil((y + bh - JOIN_PX) * shrink)))
         if x1 > x0 and y1 > y0:
             out.append((x0, y0, x1, y1))
-    return DrawnObjects(extent, out)
+    return DrawnObjects(extent, out, panels)
 
 
 def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int, int, int, int]]:
@@ -100,8 +102,9 @@ def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int
     return measure_objects(gray, min_fraction).boxes
 
 
-def _groups(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """Outermost stroke groups as (x, y, w, h, ink) rows at the measured size, and the shrink."""
+def _groups(gray: np.ndarray) -> tuple[np.ndarray, float, bool] | None:
+    """Outermost stroke groups as (x, y, w, h, ink) rows at the measured size, the shrink, and
+    whether panel borders were found (and left out)."""
     g = gray[:, :, 0] if gray.ndim == 3 else gray
     h, w = g.shape
     shrink = max(1.0, max(h, w) / MEASURE_SIDE)
@@ -124,7 +127,7 @@ def _groups(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     boxes = stats[1:]  # x, y, w, h, area (of the dilated group)
     if len(boxes) > MAX_GROUPS:
         boxes = boxes[np.argsort(-boxes[:, 4])[:MAX_GROUPS]]
-    return _outermost(boxes), shrink
+    return _outermost(boxes), shrink, frames is not None
 
 
 def frame_strokes(lines: np.ndarray) -> np.ndarray | None:

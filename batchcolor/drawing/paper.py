@@ -115,6 +115,17 @@ def paper_weight(gray: np.ndarray, extent: float | None = None, feather: float =
     return np.maximum(inside, cv2.GaussianBlur(grown, (0, 0), feather))
 
 
+def object_weight(drawing: np.ndarray, extent: float | None = None) -> np.ndarray:
+    """:func:`paper_weight` of a model-ready drawing (H x W x C), its objects measured if
+    ``extent`` is not given: where the model's colour stands (1) and where the paper (0)."""
+    gray = drawing_gray(drawing)
+    if extent is None:
+        from batchcolor.drawing.objects import object_extent
+
+        extent = object_extent(gray)
+    return paper_weight(gray, extent)
+
+
 def drawing_gray(drawing: np.ndarray) -> np.ndarray:
     """H x W uint8: the gray the masks read (a 1-channel drawing as it is, RGB as luma)."""
     if drawing.ndim == 2:
@@ -152,17 +163,14 @@ def opaque_objects(alpha: np.ndarray, drawing: np.ndarray, extent: float | None 
 
 
 def keep_paper(rgb: np.ndarray, drawing: np.ndarray, extent: float | None = None, rows: int = 256,
-               paper_from: np.ndarray | None = None) -> np.ndarray:
+               paper_from: np.ndarray | None = None, weight: np.ndarray | None = None) -> np.ndarray:
     """uint8 RGB with the drawing's own paper wherever there is no object (``rows`` at a time,
     so a big drawing needs no image-sized float buffers). ``paper_from``: the pixels to put
     back there, if not ``drawing``'s (the drawing with its screentone, where the objects were
-    found on it without)."""
+    found on it without). ``weight``: :func:`object_weight` of ``drawing``, if the caller has it."""
     gray = drawing_gray(drawing)
-    if extent is None:
-        from batchcolor.drawing.objects import object_extent
-
-        extent = object_extent(gray)
-    weight = paper_weight(gray, extent)
+    if weight is None:
+        weight = object_weight(drawing, extent)
     if paper_from is not None and paper_from is not drawing:
         drawing = paper_from
         gray = drawing_gray(drawing)
