@@ -30,7 +30,8 @@ DRAWING_STD = 127.5
 # was enlarged at least LINES_AUTO_ENLARGEMENT times to the drawing's size (a big drawing that
 # ``--scale auto`` brought down to the model's scale): the network paints a drawing's lines
 # as thin strokes of its own, and enlarged 5x those strokes are blurred bands (line recall
-# 0.44-0.62 at 1024 px objects against 1.00 at 256, benchmarks/sizes.py).
+# 0.44-0.62 at 1024 px objects against 1.00 at 256, benchmarks/sizes.py). "auto" keeps them
+# on comic pages too (panels or screentone found), where the ink is the artwork.
 LINE_MODES = ("keep", "none", "auto")
 LINES_AUTO_ENLARGEMENT = 2.0
 
