@@ -103,6 +103,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--lines", type=click.Choice(["keep", "none", "auto"]), default=None, **env("lines"), help="keep: lay the drawing's own lines over the colour (multiply); none: the network's output as it is; auto: keep them where the colouring was enlarged 2x or more (a big drawing coloured at the model's scale) and on comic pages (panels or screentone found) (default: from the model card)."),
         click.option("--saturation", type=click.FloatRange(0.0, 4.0), default=None, **env("saturation"), help="Chroma gain of automatic colours (no hints, no --color): 1 is the network's own, 0 gray (default: the model card's measured gain)."),
         click.option("--levels", type=click.Choice(["auto", "off"]), default=None, **env("levels"), help="auto: a drawing on gray, uneven or grainy paper (a scan, a photo of a page) has its paper made white before colouring, as the model was trained; drawings on clean white are left as they are. off: the pixels as they come (default: auto)."),
+        click.option("--construction", type=click.Choice(["drop", "keep"]), default=None, **env("construction"), help="drop: a colour drawing's light coloured pencil lines (non-photo blue, red construction lines) beside its black ink are made paper before colouring, as a colourist drops them; a drawing with no black ink keeps its coloured lines. keep: the pixels as they come (default: drop)."),
         click.option("--hue", type=click.Choice(["object", "pixel"]), default=None, **env("hue"), help="Automatic colours (no hints, no --color): object: one hue per drawn object, with the network's light and shade (not on streamed huge images); pixel: the network's hue at each pixel (default: the model card's)."),
     ]
 
@@ -115,7 +116,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
 
 
 def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cache, color=None, lines=None, saturation=None,
-              hue=None, levels=None, **extra):
+              hue=None, levels=None, construction=None, **extra):
     from batchcolor.colorize.settings import InferenceSettings, default_cache_dir
     from batchcolor.drawing.hints import parse_color
 
@@ -127,7 +128,7 @@ def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cach
     return InferenceSettings(
         model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()), color=color, lines=lines,
-        saturation=saturation, hue=hue, levels=levels, **extra,
+        saturation=saturation, hue=hue, levels=levels, construction=construction, **extra,
     )
 
 
@@ -235,7 +236,8 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
         opts = _layered(ctx, opts, load_pipeline(pipeline))
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
-                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"), opts.pop("levels"))
+                         opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"), opts.pop("levels"),
+                         opts.pop("construction"))
     reporter = Reporter(opts.pop("log_format"), verbose=opts.pop("verbose"))
     options = RunOptions(in_dir=in_dir, out_dir=out_dir, inference=settings, fmt=opts.pop("format"), **opts)
     sys.exit(run_batch(options, reporter).exit_code)

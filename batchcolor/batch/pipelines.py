@@ -24,7 +24,7 @@ ENV_PIPELINES = "BATCHCOLOR_PIPELINES"
 KEYS = {
     "model": str, "tile": int, "overlap": int, "device": str, "precision": str, "scale": str,
     "format": str, "max_pixels": int, "inflight_megapixels": (int, float), "workers": int,
-    "color": str, "lines": str, "saturation": (int, float), "hue": str, "levels": str,
+    "color": str, "lines": str, "saturation": (int, float), "hue": str, "levels": str, "construction": str,
 }
 
 

@@ -108,6 +108,8 @@ def model_identity(settings: InferenceSettings) -> tuple[InferenceSettings, str]
     # are what auto makes now (redo older outputs of scans with --force)
     if filled.levels == "off":
         pixel_settings["levels"] = "off"
+    if filled.construction == "keep":  # (as --levels: drawings without coloured lines are as before)
+        pixel_settings["construction"] = "keep"
     return filled, settings_key(hash_files(files), pixel_settings)
 
 

@@ -34,6 +34,7 @@ class Guidance:
     hint_input: str = "points"  # what the network sees of a hint layer: "points", or "mean" (card: hint_input)
     lines_auto: bool = False  # --lines auto: keep_lines where the colouring is enlarged, or on comic pages (see :meth:`for_enlargement`, :meth:`for_comic_page`)
     levels: bool = True  # --levels auto: a scan's gray, uneven, grainy paper made white first (drawing.levels)
+    construction: bool = True  # --construction drop: coloured pencil lines beside black ink made paper (drawing.construction)
 
     @property
     def by_rows(self) -> bool:
@@ -91,7 +92,7 @@ class Guidance:
 
     def without_finishing(self) -> "Guidance":
         """The same hints for the network, with every finishing step off (done once, later)."""
-        return Guidance(self.hints, hint_input=self.hint_input, levels=self.levels)
+        return Guidance(self.hints, hint_input=self.hint_input, levels=self.levels, construction=self.construction)
 
     def streamed(self) -> "Guidance":
         """For images coloured band by band, where no whole-image step runs: a hint layer's
@@ -171,17 +172,18 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     keep, auto = lines == "keep", lines == "auto"
     paper = card.extra.get("paper") == "keep"
     levels = (settings.levels or "auto") == "auto"
+    construction = (settings.construction or "drop") == "drop"
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
         return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto,
-                        object_hue=effective_hue(settings, card) == "object", levels=levels)
+                        object_hue=effective_hue(settings, card) == "object", levels=levels, construction=construction)
     transfer = card.extra.get("color_transfer") == "chroma"
     # the points can be left out of the network only where the finishing step lays them
     hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"
     return Guidance(Hints(layer.color if layer else None, layer.mask if layer else None, rgb), keep,
                     rgb if transfer else None, transfer and layer is not None,
                     str(card.extra.get("hint_transfer", "regions")), paper, hint_input=hint_input, lines_auto=auto,
-                    levels=levels)
+                    levels=levels, construction=construction)
 
 
 def effective_saturation(settings: InferenceSettings, card: ModelCard) -> float:

@@ -20,6 +20,7 @@ from batchcolor.tiling.tiler import TileSettings
 MAX_SATURATION = 4.0
 HUES = ("object", "pixel")
 LEVELS = ("auto", "off")
+CONSTRUCTION = ("drop", "keep")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class InferenceSettings:
     saturation: float | None = None  # chroma gain of automatic colours; None: the card's (1 if it has none)
     hue: str | None = None  # automatic colours: "object" (one per drawn object) or "pixel"; None: the card's
     levels: str | None = None  # "auto" (a scan's paper made white first) or "off"; None: auto
+    construction: str | None = None  # "drop" (coloured pencil lines beside black ink made paper) or "keep"; None: drop
 
 
 def default_cache_dir() -> Path:
@@ -73,6 +75,8 @@ def validate_guidance(settings: InferenceSettings, card: ModelCard, model_path: 
         raise ValueError(f"--hue must be one of {', '.join(HUES)}, got {settings.hue!r}")
     if settings.levels is not None and settings.levels not in LEVELS:
         raise ValueError(f"--levels must be one of {', '.join(LEVELS)}, got {settings.levels!r}")
+    if settings.construction is not None and settings.construction not in CONSTRUCTION:
+        raise ValueError(f"--construction must be one of {', '.join(CONSTRUCTION)}, got {settings.construction!r}")
     if settings.color is not None:
         parse_color(settings.color)
         if not card.hint_planes:

@@ -45,6 +45,11 @@ class ImageInfo:
     def pixels(self) -> int:
         return self.width * self.height
 
+    @property
+    def colour(self) -> bool:
+        """Whether the file stores colour (gray and bilevel files do not)."""
+        return self.mode not in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
 
 def _cv2():
     import cv2
