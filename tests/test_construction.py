@@ -132,3 +132,18 @@ def test_a_bad_construction_value_is_a_usage_error(tmp_path):
     (tmp_path / "in").mkdir()
     r = run_cli("run", tmp_path / "in", tmp_path / "out", "--construction", "maybe")
     assert r.returncode == 2 and "construction" in r.stderr
+
+
+def test_a_colour_file_without_pencil_comes_out_as_before(tmp_path):
+    """Colour files are decoded in colour to look for pencil; with none found, the drawing is
+    decoded as gray again, so its output is the one it had before the look (a colour JPEG's
+    luma and the gray of its decoded colours differ by a level here and there)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(5)
+    tinted = _example().astype(np.int16) + rng.integers(-3, 4, (1, 1, 3)) * np.arange(3)  # a faint cast
+    cv2.imwrite(str(src / "scan.jpg"), np.clip(tinted, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    for setting in ("drop", "keep"):
+        r = run_cli("run", src, tmp_path / setting, "--precision", "f32", "--no-cache", "--construction", setting)
+        assert r.returncode == 0, r.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / "drop" / "scan.png")), cv2.imread(str(tmp_path / "keep" / "scan.png")))

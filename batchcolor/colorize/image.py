@@ -87,11 +87,17 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
             _write_rows(dst, writer, w, h, 3,
                         lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
             return Written(h, w, True, plan)
-    # (a colour file is decoded in colour even for a gray model: its construction lines are
-    # found by their colour)
-    gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha) and not (guide.construction and info.colour)
-    decoded = images.decode(src, gray) if isinstance(src, Path) else images.decode_bytes(src, gray)
-    prepared = _prepared(decoded, engine.card.input_channels, guide)
+    gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha)
+    look = guide.construction and info.colour  # (found by their colour: decoded in colour even for a gray model)
+    decode = (lambda as_gray: images.decode(src, as_gray)) if isinstance(src, Path) else \
+        (lambda as_gray: images.decode_bytes(src, as_gray))
+    decoded = decode(gray and not look)
+    dropped = _without_construction(decoded) if look else None
+    if dropped is not None:
+        decoded = dropped
+    elif look and gray:  # nothing to drop: decoded again as gray, to the pixel what it was without the look
+        decoded = decode(True)
+    prepared = pixels.prepare(decoded, engine.card.input_channels)
     h, w = prepared.model_input.shape[:2]
     channels = 3 if prepared.alpha is None else 4
     if writer is None:
@@ -114,24 +120,24 @@ def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, sc
     >>> engine, tiling = open_engine(InferenceSettings())
     >>> bgr = colorize_image(cv2.imread("sketch.png", cv2.IMREAD_UNCHANGED), engine, tiling, "auto")
     """
-    prepared = _prepared(decoded, engine.card.input_channels, guide)
+    dropped = _without_construction(decoded) if guide.construction else None
+    prepared = pixels.prepare(decoded if dropped is None else dropped, engine.card.input_channels)
     h, w = prepared.model_input.shape[:2]
     out = np.empty((h, w, 3 if prepared.alpha is None else 4), np.uint8)
     render(prepared, engine, tiling, scale, guide, _into(out), observe)
     return out
 
 
-def _prepared(decoded: np.ndarray, channels: int, guide: Guidance) -> pixels.Prepared:
-    """Decoded pixels as the model takes them, a colour drawing's construction lines dropped
-    first (``--construction drop``; :mod:`batchcolor.drawing.construction`)."""
-    if guide.construction and decoded.ndim == 3 and decoded.shape[2] in (3, 4):
-        from batchcolor.drawing.construction import construction_mask, drop_construction
+def _without_construction(decoded: np.ndarray) -> np.ndarray | None:
+    """A colour drawing with its construction lines dropped (``--construction drop``;
+    :mod:`batchcolor.drawing.construction`), or None where it has none (or is gray)."""
+    if decoded.ndim != 3 or decoded.shape[2] not in (3, 4):
+        return None
+    from batchcolor.drawing.construction import construction_mask, drop_construction
 
-        colour = pixels.to_uint8(decoded)
-        found = construction_mask(pixels.over_white(colour) if colour.shape[2] == 4 else colour)
-        if found is not None:
-            decoded = drop_construction(colour, found)
-    return pixels.prepare(decoded, channels)
+    colour = pixels.to_uint8(decoded)
+    found = construction_mask(pixels.over_white(colour) if colour.shape[2] == 4 else colour)
+    return None if found is None else drop_construction(colour, found)
 
 
 def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scale: str, guide: Guidance,
