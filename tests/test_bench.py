@@ -35,7 +35,7 @@ def test_bench_quick_end_to_end(tmp_path, unet_model):
     # falling to half of it is a regression
     assert 0.5 < result["ratio_vs_benchmark_app_small"] < 1.25, result["ratio_vs_benchmark_app_small"]
     assert 0.5 < result["ratio_vs_benchmark_app_sheet"] < 1.25, result["ratio_vs_benchmark_app_sheet"]
-    # a 3000 x 3000 drawing at run defaults: 199 MiB measured (OpenVINO + a few bands)
+    # a 3000 x 3000 drawing at --scale none: 199 MiB measured (OpenVINO + a few bands)
     assert result["huge_shape"] == [3000, 3000] and 100 < result["peak_rss_mib_huge"] < 600, result["peak_rss_mib_huge"]
     assert 1.5 < result["overlap_overhead"] < 2.1, result["overlap_overhead"]  # geometry: 1.78 at 512/128
     assert "(ceiling)" in r.stdout and "median small tile" in r.stdout and "peak RSS" in r.stdout

@@ -23,7 +23,7 @@ when no step needs the whole image.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -76,13 +76,13 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
     # ``auto`` keeps huge inputs at 1:1 (posters and sheets: their objects are drawn at
     # working size, and resizing would need them whole in memory); an explicit factor does not.
     if info.pixels >= STREAM_MIN_PIXELS and scale in ("none", "auto") and writer is not None:
-        source = open_streamed(src, engine.card.input_channels)
+        if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
+            written = _colorize_drawn_big(src, dst, writer, engine, tiling, guide)
+            if written is not None:
+                return written
+        source = _streamed(src, engine, guide)
         if source is not None:
             h, w, _ = source.shape
-            again = open_streamed(src, engine.card.input_channels) if guide.levels else None
-            if again is not None:  # the paper measured on the whole drawing first: one more decoding pass
-                measured = measure_grid(sample_rows(again), h, w)
-                source = source if measured is None else LevelledRows(source, measured)
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,
                         lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
@@ -128,6 +128,69 @@ def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, sc
     return out
 
 
+def _streamed(src: Path | bytes, engine: Engine, guide: Guidance) -> RowSource | None:
+    """A huge drawing's rows, read top to bottom (levelled by what one extra pass measured on
+    all of it), or None where the full decoder must read it."""
+    source = open_streamed(src, engine.card.input_channels)
+    if source is None:
+        return None
+    h, w, _ = source.shape
+    again = open_streamed(src, engine.card.input_channels) if guide.levels else None
+    if again is not None:  # the paper measured on the whole drawing first: one more decoding pass
+        measured = measure_grid(sample_rows(again), h, w)
+        source = source if measured is None else LevelledRows(source, measured)
+    return source
+
+
+def _colorize_drawn_big(src: Path | bytes, dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
+                        guide: Guidance) -> Written | None:
+    """A huge drawing whose objects are drawn bigger than the model wants, coloured on a
+    reduced copy and finished at full size band by band (:mod:`batchcolor.colorize.reduced`);
+    None for a poster of drawings at working size (the 1:1 route) or a file to decode whole."""
+    from batchcolor.colorize import reduced
+    from batchcolor.drawing.paper import object_weight
+
+    source = _streamed(src, engine, guide)
+    if source is None:
+        return None
+    h, w, _ = source.shape
+    card = engine.card
+    k = reduced.reduction(h * w)
+    small = reduced.reduced_copy(source, k)
+    x, _ = _tone_set_aside(level_paper(small) if guide.levels else small)  # (as render sees it)
+    drawn = _objects_measured(x, "auto", card)
+    if drawn is None or drawn.extent is None:
+        return None
+    tolerance = float(card.extra.get("scale_tolerance", 1.0))
+    if float(card.scale) / (drawn.extent * k) * tolerance >= 1.0:
+        return None  # its objects are drawn at working size
+    keep_lines = guide.keep_lines or guide.lines_auto  # (enlarged k times or more: --lines auto keeps them)
+    colour = np.empty((*small.shape[:2], 3), np.uint8)
+    render(pixels.Prepared(small, None), engine, tiling, "auto", replace(guide, keep_lines=False, lines_auto=False),
+           _into(colour), bgr=False)
+    extent = drawn.extent if x.shape[2] == 1 else None
+    weight = object_weight(x, extent) if guide.paper else np.ones(small.shape[:2], np.float32)
+    full = _streamed(src, engine, guide)  # (a second reading, for the full pixels)
+    assert full is not None
+
+    def produce(emit: RowSink) -> None:
+        for top in range(0, h, reduced.BAND):
+            n = min(reduced.BAND, h - top)
+            rows = full.take_rows(np.arange(top, top + n))
+            emit(top, reduced.finish_band(reduced.resampled_rows(colour, top, n, h, w),
+                                          reduced.resampled_rows(weight, top, n, h, w), rows, keep_lines))
+
+    _write_rows(dst, writer, w, h, 3, produce)
+    return Written(h, w, True, None)
+
+
+def _tone_set_aside(drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The drawing as the network and every mask see it, its screentone made paper
+    (:mod:`batchcolor.drawing.tones`), and the tone's mask (None: no tone)."""
+    tone = tone_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2))
+    return without_tone(drawing, tone), tone
+
+
 def _without_construction(decoded: np.ndarray) -> np.ndarray | None:
     """A colour drawing with its construction lines dropped (``--construction drop``;
     :mod:`batchcolor.drawing.construction`), or None where it has none (or is gray)."""
@@ -154,8 +217,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     drawing = level_paper(prepared.model_input) if guide.levels else prepared.model_input
     # screentone made paper for the network and every mask (drawing.tones); the finishing step
     # puts the drawing's own pixels, tone and all, back outside the objects
-    tone = tone_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2))
-    x = without_tone(drawing, tone)
+    x, tone = _tone_set_aside(drawing)
     card = engine.card
     h, w = x.shape[:2]
 
