@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from batchcolor.errors import InputError
 from batchcolor.imageio import images, pixels
 from batchcolor.inference.engine import Engine
 from batchcolor.tiling.geometry import TilePlan
@@ -76,13 +77,24 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
     # ``auto`` keeps huge inputs at 1:1 (posters and sheets: their objects are drawn at
     # working size, and resizing would need them whole in memory); an explicit factor does not.
     if info.pixels >= STREAM_MIN_PIXELS and scale in ("none", "auto") and writer is not None:
-        if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
-            written = _colorize_drawn_big(src, dst, writer, engine, tiling, guide)
-            if written is not None:
-                return written
-        source = _streamed(src, engine, guide)
-        if source is not None:
-            h, w, _ = source.shape
+        channels = engine.card.input_channels
+        first = open_streamed(src, channels)
+        if first is not None:
+            h, w, _ = first.shape
+            # the paper measured on the whole drawing first: one more decoding pass
+            measured = measure_grid(sample_rows(first), h, w) if guide.levels else None
+
+            def rows() -> RowSource:  # a fresh reading, top to bottom, levelled by that measurement
+                source = open_streamed(src, channels)
+                if source is None:
+                    raise InputError("the image could not be read again")
+                return source if measured is None else LevelledRows(source, measured)
+
+            if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
+                written = _colorize_drawn_big(rows, dst, writer, engine, tiling, guide)
+                if written is not None:
+                    return written
+            source = rows()
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,
                         lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
@@ -128,31 +140,16 @@ def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, sc
     return out
 
 
-def _streamed(src: Path | bytes, engine: Engine, guide: Guidance) -> RowSource | None:
-    """A huge drawing's rows, read top to bottom (levelled by what one extra pass measured on
-    all of it), or None where the full decoder must read it."""
-    source = open_streamed(src, engine.card.input_channels)
-    if source is None:
-        return None
-    h, w, _ = source.shape
-    again = open_streamed(src, engine.card.input_channels) if guide.levels else None
-    if again is not None:  # the paper measured on the whole drawing first: one more decoding pass
-        measured = measure_grid(sample_rows(again), h, w)
-        source = source if measured is None else LevelledRows(source, measured)
-    return source
-
-
-def _colorize_drawn_big(src: Path | bytes, dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
+def _colorize_drawn_big(rows: Callable[[], RowSource], dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
                         guide: Guidance) -> Written | None:
     """A huge drawing whose objects are drawn bigger than the model wants, coloured on a
     reduced copy and finished at full size band by band (:mod:`batchcolor.colorize.reduced`);
-    None for a poster of drawings at working size (the 1:1 route) or a file to decode whole."""
+    None for a poster of drawings at working size (the 1:1 route). ``rows`` gives a fresh
+    reading of the drawing each time: one for the copy, one for the full pixels."""
     from batchcolor.colorize import reduced
     from batchcolor.drawing.paper import object_weight
 
-    source = _streamed(src, engine, guide)
-    if source is None:
-        return None
+    source = rows()
     h, w, _ = source.shape
     card = engine.card
     k = reduced.reduction(h * w)
@@ -170,8 +167,7 @@ def _colorize_drawn_big(src: Path | bytes, dst: Path, writer: Any, engine: Engin
            _into(colour), bgr=False)
     extent = drawn.extent if x.shape[2] == 1 else None
     weight = object_weight(x, extent) if guide.paper else np.ones(small.shape[:2], np.float32)
-    full = _streamed(src, engine, guide)  # (a second reading, for the full pixels)
-    assert full is not None
+    full = rows()
 
     def produce(emit: RowSink) -> None:
         for top in range(0, h, reduced.BAND):
