@@ -129,3 +129,27 @@ def test_finish_band_keeps_the_drawing_on_paper_and_multiplies_its_lines_on_obje
     assert (out[:, 4] == 128).all() and (out[:, 5] == 255).all()  # paper: the drawing's own pixels
     plain = reduced.finish_band(colour, weight, drawing, keep_lines=False)
     assert (plain[:, 2] == (200, 100, 50)).all()
+
+
+def test_run_colours_a_17_mp_page_drawn_big_at_its_defaults(tmp_path):
+    """The real thresholds, through the CLI: a 4800 x 3600 page (above 16 MP, streamed) whose
+    drawings are 2100-2500 px comes out coloured, its lines and lettering as drawn."""
+    from conftest import run_cli
+
+    small, regions = big_page()
+    page = cv2.resize(small, (4800, 3600), interpolation=cv2.INTER_CUBIC)
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "page.png"), page)
+    r = run_cli("run", tmp_path / "in", tmp_path / "out", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(tmp_path / "out" / "page.png"))
+    assert out.shape == (3600, 4800, 3)
+    bag = tuple(slice(s.start * 3, s.stop * 3) for s in regions["bag"])
+    objects = cv2.resize(silhouette(small).astype(np.uint8), (4800, 3600), interpolation=cv2.INTER_NEAREST).astype(bool)
+    inside = objects[bag] & (page[bag] > 200)
+    hsv = cv2.cvtColor(out[bag], cv2.COLOR_BGR2HSV)
+    assert np.median(hsv[:, :, 1][inside]) > 40  # the bag brown (1:1, it came out near white)
+    assert out[bag][page[bag] < 64].max(axis=1).mean() < 60  # its lines black
+    words = tuple(slice(s.start * 3, s.stop * 3) for s in regions["balloon"])
+    diff = np.abs(out[words].astype(int) - page[words][:, :, None]).max(axis=2)
+    assert np.mean(diff <= 2) > 0.99

@@ -91,7 +91,7 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
                 return source if measured is None else LevelledRows(source, measured)
 
             if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
-                written = _colorize_drawn_big(rows, dst, writer, engine, tiling, guide)
+                written = _colorize_drawn_big(rows, dst, writer, engine, tiling, guide, observe)
                 if written is not None:
                     return written
             source = rows()
@@ -141,7 +141,7 @@ def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, sc
 
 
 def _colorize_drawn_big(rows: Callable[[], RowSource], dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
-                        guide: Guidance) -> Written | None:
+                        guide: Guidance, observe: TileObserver | None = None) -> Written | None:
     """A huge drawing whose objects are drawn bigger than the model wants, coloured on a
     reduced copy and finished at full size band by band (:mod:`batchcolor.colorize.reduced`);
     None for a poster of drawings at working size (the 1:1 route). ``rows`` gives a fresh
@@ -164,7 +164,7 @@ def _colorize_drawn_big(rows: Callable[[], RowSource], dst: Path, writer: Any, e
     keep_lines = guide.keep_lines or guide.lines_auto  # (enlarged k times or more: --lines auto keeps them)
     colour = np.empty((*small.shape[:2], 3), np.uint8)
     render(pixels.Prepared(small, None), engine, tiling, "auto", replace(guide, keep_lines=False, lines_auto=False),
-           _into(colour), bgr=False)
+           _into(colour), observe, bgr=False)
     extent = drawn.extent if x.shape[2] == 1 else None
     weight = object_weight(x, extent) if guide.paper else np.ones(small.shape[:2], np.float32)
     full = rows()
