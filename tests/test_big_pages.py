@@ -153,3 +153,30 @@ def test_run_colours_a_17_mp_page_drawn_big_at_its_defaults(tmp_path):
     words = tuple(slice(s.start * 3, s.stop * 3) for s in regions["balloon"])
     diff = np.abs(out[words].astype(int) - page[words][:, :, None]).max(axis=2)
     assert np.mean(diff <= 2) > 0.99
+
+
+def test_a_big_pencilled_page_has_its_pencil_dropped_at_full_size(tmp_path, engine_and_guide, small_thresholds):
+    """A 600 dpi scan of inks over a blue pencil rough: the rough is found on the colour copy
+    and dropped from every band at full size (lines 5 px wide there)."""
+    from dataclasses import replace
+
+    engine, tiling, guide = engine_and_guide
+    page, regions = big_page()
+    rng = np.random.default_rng(2)
+    rough = np.full((*page.shape, 3), 255, np.uint8)
+    for _ in range(25):
+        a, b = rng.integers(0, [1600, 1200], (2, 2))
+        cv2.line(rough, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (235, 190, 120), 5, cv2.LINE_AA)
+    cv2.ellipse(rough, (420, 700), (380, 480), 0, 0, 360, (235, 190, 120), 5, cv2.LINE_AA)
+    pencilled = np.minimum(rough, cv2.cvtColor(page, cv2.COLOR_GRAY2BGR))
+    cv2.imwrite(str(tmp_path / "clean.png"), page)
+    cv2.imwrite(str(tmp_path / "pencilled.png"), pencilled)
+    for name in ("clean", "pencilled"):
+        image_mod.colorize_file(tmp_path / f"{name}.png", tmp_path / f"{name}_out.png", engine, tiling, "auto", guide)
+    image_mod.colorize_file(tmp_path / "pencilled.png", tmp_path / "kept_out.png", engine, tiling, "auto",
+                            replace(guide, construction=False))
+    clean, dropped, kept = (cv2.imread(str(tmp_path / f"{n}_out.png")) for n in ("clean", "pencilled", "kept"))
+    print("big pencilled page vs clean:", round(_psnr(dropped, clean), 1), "dB; kept:", round(_psnr(kept, clean), 1))
+    assert _psnr(dropped, clean) > 30 and _psnr(kept, clean) < _psnr(dropped, clean) - 8
+    lines = page < 64
+    assert dropped[lines].max(axis=1).mean() < 60  # the ink stays, black

@@ -90,8 +90,11 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
                     raise InputError("the image could not be read again")
                 return source if measured is None else LevelledRows(source, measured)
 
+            def colour_rows() -> RowSource | None:  # RGB, for the pencil (a colour file only)
+                return open_streamed(src, 3) if guide.construction and info.colour else None
+
             if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
-                written = _colorize_drawn_big(rows, dst, writer, engine, tiling, guide, observe)
+                written = _colorize_drawn_big(rows, colour_rows, measured, dst, writer, engine, tiling, guide, observe)
                 if written is not None:
                     return written
             source = rows()
@@ -140,18 +143,32 @@ def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, sc
     return out
 
 
-def _colorize_drawn_big(rows: Callable[[], RowSource], dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
+def _colorize_drawn_big(rows: Callable[[], RowSource], colour_rows: Callable[[], RowSource | None],
+                        measured: list | None, dst: Path, writer: Any, engine: Engine, tiling: TileSettings,
                         guide: Guidance, observe: TileObserver | None = None) -> Written | None:
     """A huge drawing whose objects are drawn bigger than the model wants, coloured on a
     reduced copy and finished at full size band by band (:mod:`batchcolor.colorize.reduced`);
     None for a poster of drawings at working size (the 1:1 route). ``rows`` gives a fresh
-    reading of the drawing each time: one for the copy, one for the full pixels."""
+    reading of the drawing each time: one for the copy, one for the full pixels;
+    ``colour_rows`` one in RGB where its pencil is to be looked for (``measured``: its levels)."""
     from batchcolor.colorize import reduced
+    from batchcolor.drawing.construction import pencil_lines, pencilled_paper
     from batchcolor.drawing.paper import object_weight
 
-    source = rows()
-    h, w, _ = source.shape
     card = engine.card
+    source, pencil = colour_rows(), None
+    if source is not None:  # pencil looked for on a colour copy: dropped at full size, where ink crossing it is ink
+        h, w, _ = source.shape
+        k = reduced.reduction(h * w)
+        bgr = np.ascontiguousarray(reduced.reduced_copy(source, k)[:, :, ::-1])
+        paper = pencilled_paper(bgr)
+        pencil = paper if paper is not None and pencil_lines(bgr, paper) is not None else None
+
+    def full_rows() -> RowSource:
+        return rows() if pencil is None else reduced.PencilDropped(colour_rows(), pencil, k, card.input_channels, measured)
+
+    source = full_rows()
+    h, w, _ = source.shape
     k = reduced.reduction(h * w)
     small = reduced.reduced_copy(source, k)
     x, _ = _tone_set_aside(level_paper(small) if guide.levels else small)  # (as render sees it)
@@ -167,7 +184,7 @@ def _colorize_drawn_big(rows: Callable[[], RowSource], dst: Path, writer: Any, e
            _into(colour), observe, bgr=False)
     extent = drawn.extent if x.shape[2] == 1 else None
     weight = object_weight(x, extent) if guide.paper else np.ones(small.shape[:2], np.float32)
-    full = rows()
+    full = full_rows()  # (a second reading)
 
     def produce(emit: RowSink) -> None:
         for top in range(0, h, reduced.BAND):

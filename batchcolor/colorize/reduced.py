@@ -25,10 +25,14 @@ and writes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from batchcolor.drawing.construction import MAX_WIDTH, Paper, drop_construction, pencil_lines
+from batchcolor.drawing.levels import level_rows
+from batchcolor.imageio.pixels import gray_from_rgb
 from batchcolor.tiling.tiler import RowSource, lightness
 
 REDUCED_MAX_PIXELS = 4_000_000  # the reduced copy: measured and coloured in memory
@@ -79,3 +83,37 @@ def finish_band(colour: np.ndarray, weight: np.ndarray, drawing: np.ndarray, kee
         painted *= lightness(drawing)
     out = weight * painted + (1.0 - weight) * rgb.astype(np.float32)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class PencilDropped:
+    """A :class:`~batchcolor.tiling.tiler.RowSource` of a huge colour drawing's rows, its pencil
+    dropped band by band on ``paper`` (measured on the reduced copy; lines ``k`` times the
+    copy's widest), as gray (1 channel) or RGB, levelled by ``measured`` if given.
+
+    Each band is judged with ``margin`` rows of its neighbours, so the steps that look round a
+    pixel (the widest line, the paper beside it) see what a whole-image pass would."""
+
+    source: RowSource  # RGB rows (3 channels), read top to bottom
+    paper: Paper
+    k: int
+    channels: int
+    measured: list | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        h, w, _ = self.source.shape
+        return h, w, self.channels
+
+    def take_rows(self, index: np.ndarray) -> np.ndarray:
+        h = self.source.shape[0]
+        width = MAX_WIDTH * self.k
+        lo, hi = int(index.min()), int(index.max()) + 1
+        top, bottom = max(0, lo - 2 * width), min(h, hi + 2 * width)
+        bgr = np.ascontiguousarray(self.source.take_rows(np.arange(top, bottom))[:, :, ::-1])
+        mask = pencil_lines(bgr, self.paper, width)
+        if mask is not None:
+            bgr = drop_construction(bgr, mask, width)
+        rgb = bgr[:, :, ::-1][index - top]
+        rows = rgb if self.channels == 3 else gray_from_rgb(rgb)[:, :, None]
+        return rows if self.measured is None else level_rows(rows, index, h, self.measured)

@@ -21,6 +21,8 @@ Black ink crossing a construction line stays ink. Pure NumPy + OpenCV on 8-bit B
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -35,32 +37,55 @@ MIN_PIXELS = 64  # fewer construction pixels than this: nothing to drop
 MIN_SPREAD = 10  # max - min of B, G, R: below this on every pixel, a drawing has no colour to drop
 
 
+@dataclass(frozen=True)
+class Paper:
+    """What the whole drawing says about its pencil: the paper's lightness (L*) and colour
+    (Lab a, b), measured once so that a huge drawing's bands are judged alike."""
+
+    light: float
+    ab: tuple[float, float]
+
+
 def construction_mask(bgr: np.ndarray) -> np.ndarray | None:
     """bool H x W: the construction lines of an 8-bit BGR drawing (and their fringes), or None."""
+    paper = pencilled_paper(bgr)
+    return None if paper is None else pencil_lines(bgr, paper)
+
+
+def pencilled_paper(bgr: np.ndarray) -> Paper | None:
+    """The paper of a drawing with black ink and enough coloured pixels to hold pencil, or None
+    (no colour at all, or no black ink: a drawing in coloured lines keeps them)."""
     bgr = np.ascontiguousarray(bgr[:, :, :3])
     spread = cv2.subtract(cv2.max(cv2.max(bgr[:, :, 0], bgr[:, :, 1]), bgr[:, :, 2]),
                           cv2.min(cv2.min(bgr[:, :, 0], bgr[:, :, 1]), bgr[:, :, 2]))
     if cv2.countNonZero(cv2.threshold(spread, MIN_SPREAD - 1, 255, cv2.THRESH_BINARY)[1]) < MIN_PIXELS:
         return None  # (most drawings: no colour at all, found in a fraction of the full test)
-    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
-    light = lab[:, :, 0].astype(np.float32) * np.float32(100 / 255)
+    light, ab = _lab(bgr)
     paper_l = float(np.percentile(light[:: 4, :: 4], 90))
     bright = light >= paper_l - 2
-    ab = lab[:, :, 1:].astype(np.float32) - 128
     paper_ab = np.median(ab[bright], axis=0) if bright.any() else np.zeros(2, np.float32)
-    off = np.hypot(ab[:, :, 0] - paper_ab[0], ab[:, :, 1] - paper_ab[1])
-    ink = (light < INK_LIGHTNESS) & (np.hypot(ab[:, :, 0], ab[:, :, 1]) < INK_CHROMA)
-    if np.count_nonzero(ink) < MIN_INK * ink.size:
+    if np.count_nonzero(_ink(light, ab)) < MIN_INK * light.size:
         return None  # drawn in colour: its coloured lines are the drawing
+    return Paper(paper_l, (float(paper_ab[0]), float(paper_ab[1])))
+
+
+def pencil_lines(bgr: np.ndarray, paper: Paper, width: int = MAX_WIDTH) -> np.ndarray | None:
+    """bool H x W: the pencil lines of ``bgr`` on ``paper`` (lines up to ``width`` px wide, with
+    their fringes), or None where there are too few; every step looks at most ``width`` px
+    around a pixel, so rows can be judged a band at a time."""
+    bgr = np.ascontiguousarray(bgr[:, :, :3])
+    light, ab = _lab(bgr)
+    off = np.hypot(ab[:, :, 0] - paper.ab[0], ab[:, :, 1] - paper.ab[1])
+    ink = _ink(light, ab)
     hued = off >= MIN_CHROMA
-    coloured = hued & (light >= MIN_LIGHTNESS) & (light <= paper_l - MIN_DARKER)
+    coloured = hued & (light >= MIN_LIGHTNESS) & (light <= paper.light - MIN_DARKER)
     pen = hued & (light < MIN_LIGHTNESS)  # dark coloured ink: its anti-aliased rim is light, and no pencil
     if pen.any():
         coloured &= ~cv2.dilate(pen.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if np.count_nonzero(coloured) < MIN_PIXELS:
         return None
     u8 = coloured.astype(np.uint8)
-    wide = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (MAX_WIDTH + 1, MAX_WIDTH + 1))
+    wide = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width + 1, width + 1))
     areas = cv2.morphologyEx(u8, cv2.MORPH_OPEN, wide)
     lines = u8 & (1 - areas)
     if np.count_nonzero(lines) < MIN_PIXELS:
@@ -70,13 +95,24 @@ def construction_mask(bgr: np.ndarray) -> np.ndarray | None:
     return (lines.astype(bool) | fringe) & ~areas.astype(bool)
 
 
-def drop_construction(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """8-bit BGR[A] with the ``mask``'s construction lines made paper (BGR), or clear (BGRA: a
-    layer's construction lines are no part of it; find them on the layer over white)."""
+def _lab(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """L* (0-100) and Lab a, b of 8-bit BGR."""
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
+    return lab[:, :, 0].astype(np.float32) * np.float32(100 / 255), lab[:, :, 1:].astype(np.float32) - 128
+
+
+def _ink(light: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    return (light < INK_LIGHTNESS) & (np.hypot(ab[:, :, 0], ab[:, :, 1]) < INK_CHROMA)
+
+
+def drop_construction(image: np.ndarray, mask: np.ndarray, width: int = MAX_WIDTH) -> np.ndarray:
+    """8-bit BGR[A] with the ``mask``'s construction lines made paper (BGR: the brightest pixel
+    within ``width`` px), or clear (BGRA: a layer's construction lines are no part of it; find
+    them on the layer over white)."""
     out = image.copy()
     if image.shape[2] == 4:
         out[:, :, 3][mask] = 0
         return out
-    paper = cv2.dilate(image, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * MAX_WIDTH + 1, 2 * MAX_WIDTH + 1)))
+    paper = cv2.dilate(image, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
     out[mask] = paper[mask]
     return out
