@@ -17,7 +17,9 @@ the output is made at full size, band by band from a second reading of the drawi
 are the copy's, resampled to the band; ``lightness`` and ``drawing`` are the band's own full
 pixels. So the lines, the lettering, the tone and the paper come out at full resolution, as
 drawn, and the colour under the lines is the model's at its own scale. (Without kept lines,
-``lightness`` is 1: the network's own, enlarged, lines.)
+``lightness`` is 1: the network's own, enlarged, lines.) A colour drawing's pencil rough
+(:mod:`batchcolor.drawing.construction`) is found on a colour copy and dropped from every band
+read at full size (:class:`PencilDropped`), for the copy and for the output alike.
 
 The functions here are the pure parts; :func:`batchcolor.colorize.image.colorize_file` reads
 and writes.
@@ -91,8 +93,10 @@ class PencilDropped:
     dropped band by band on ``paper`` (measured on the reduced copy; lines ``k`` times the
     copy's widest), as gray (1 channel) or RGB, levelled by ``measured`` if given.
 
-    Each band is judged with ``margin`` rows of its neighbours, so the steps that look round a
-    pixel (the widest line, the paper beside it) see what a whole-image pass would."""
+    Each band is judged with twice the widest line's width of rows of its neighbours on each
+    side, so the steps that look round a pixel (the widest line, the paper beside it) see what
+    a whole-image pass would. Judged at full size, ink crossing pencil stays ink; on the
+    reduced copy the two mix in one pixel and the ink's crossing was taken with the pencil."""
 
     source: RowSource  # RGB rows (3 channels), read top to bottom
     paper: Paper
