@@ -654,7 +654,7 @@ def test_run_default_path_measures_the_stroke_groups_once_and_paints_the_same(tm
 
     # the same picture as with the paper mask measuring the object again
     calls.clear()
-    monkeypatch.setattr(Guidance, "finish", lambda self, rgb, drawing, card, extent=None, printed=None: keep_paper(rgb, drawing))
+    monkeypatch.setattr(Guidance, "finish", lambda self, rgb, drawing, card, extent=None, printed=None, shading=None: keep_paper(rgb, drawing))
     again = colorize_image(cv2.cvtColor(one, cv2.COLOR_GRAY2BGR), engine, tiling, "auto", guide=guide)
     engine.close()
     assert len(calls) == 2  # once for the scale, once more inside keep_paper

@@ -47,14 +47,16 @@ class Guidance:
         return self.paper or self.object_hue or (self.regions and self.hints is not None and self.hints.mask is not None)
 
     def finish(self, rgb: np.ndarray, drawing: np.ndarray, card: ModelCard, extent: float | None = None,
-               printed: np.ndarray | None = None) -> np.ndarray:
+               printed: np.ndarray | None = None, shading: np.ndarray | None = None) -> np.ndarray:
         """The network's RGB (whole image, uint8) finished as a colourist would, in this order:
         paper kept outside the objects, ``--color``'s chroma (or the automatic colours' one hue
         per object and saturation), hint regions, then the line layer on multiply (last, so
         lines stay the drawing's own). ``extent``: the drawing's object size if the caller has
         measured it on the paper mask's gray (else the mask measures it). ``printed``: the
         drawing as it came, where ``drawing`` (what the masks read) had its screentone taken
-        out: its pixels are the paper put back, and its lines the ones kept."""
+        out: its pixels are the paper put back, and its lines the ones kept. ``shading``: a
+        designer's marker shading alone on white (:mod:`batchcolor.drawing.shading`), laid on
+        multiply inside the objects (with kept lines it is in ``printed`` already)."""
         h, w = rgb.shape[:2]
         printed = drawing if printed is None else printed
         objects = None
@@ -70,6 +72,8 @@ class Guidance:
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
         if self.keep_lines:
             rgb = keep_lines(rgb, printed, objects)
+        elif shading is not None:
+            rgb = keep_lines(rgb, shading, objects)
         return rgb
 
     def for_enlargement(self, factor: float) -> "Guidance":

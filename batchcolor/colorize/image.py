@@ -36,6 +36,7 @@ from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import Guidance
 from batchcolor.drawing.hints import Hints
 from batchcolor.drawing.levels import LevelledRows, level_paper, measure_grid, sample_rows
+from batchcolor.drawing.shading import shade_layer, shade_mask, without_shade
 from batchcolor.drawing.tones import tone_mask, without_tone
 from batchcolor.inference.modelcard import ModelCard
 from batchcolor.colorize.settings import parse_scale
@@ -231,6 +232,11 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     # screentone made paper for the network and every mask (drawing.tones); the finishing step
     # puts the drawing's own pixels, tone and all, back outside the objects
     x, tone = _tone_set_aside(drawing)
+    # a designer's gray marker shading made paper too, and laid back over the colour on multiply
+    gray = x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2)
+    shade = shade_mask(gray)
+    shading = None if shade is None else shade_layer(gray, shade)
+    x = without_shade(x, shade)
     card = engine.card
     h, w = x.shape[:2]
 
@@ -258,17 +264,17 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
 
     if len(boxes) > 1:
         finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent,
-                                 drawing))
+                                 drawing, shading))
         return None
     if abs(factor - 1.0) > 1e-3:
         rgb = _colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe)
-        finished(0, guide.finish(rgb, x, card, extent, drawing))
+        finished(0, guide.finish(rgb, x, card, extent, drawing, shading))
         return None
     plan = tiling.plan(h, w, card.stride)
-    if guide.whole_image:
+    if guide.whole_image or shading is not None:
         rgb = np.empty((h, w, 3), np.uint8)
         _tiled(ArraySource(x), plan, engine, tiling, guide.without_finishing(), _into(rgb), observe)
-        finished(0, guide.finish(rgb, x, card, extent, drawing))
+        finished(0, guide.finish(rgb, x, card, extent, drawing, shading))
     else:
         _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
     return plan
