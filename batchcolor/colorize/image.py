@@ -190,9 +190,9 @@ def _colorize_drawn_big(rows: Callable[[], RowSource], colour_rows: Callable[[],
     def produce(emit: RowSink) -> None:
         for top in range(0, h, reduced.BAND):
             n = min(reduced.BAND, h - top)
-            rows = full.take_rows(np.arange(top, top + n))
+            band = full.take_rows(np.arange(top, top + n))
             emit(top, reduced.finish_band(reduced.resampled_rows(colour, top, n, h, w),
-                                          reduced.resampled_rows(weight, top, n, h, w), rows, keep_lines))
+                                          reduced.resampled_rows(weight, top, n, h, w), band, keep_lines))
 
     _write_rows(dst, writer, w, h, 3, produce)
     return Written(h, w, True, None)
