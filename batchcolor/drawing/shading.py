@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.components import with_stats
+from batchcolor.drawing.tones import without_tone
 
 SHADE_DARKEST = 70  # darker than this is ink (a solid black), not a marker
 SHADE_LIGHTEST = 235  # lighter than this is paper
@@ -57,13 +58,8 @@ def shade_mask(gray: np.ndarray) -> np.ndarray | None:
     return cv2.dilate(areas, np.ones((3, 3), np.uint8)).astype(bool) & ~line
 
 
-def without_shade(drawing: np.ndarray, shade: np.ndarray | None) -> np.ndarray:
-    """The drawing (H x W x C) with its shading made white paper; the same array without any."""
-    if shade is None:
-        return drawing
-    out = drawing.copy()
-    out[shade] = 255
-    return out
+# the drawing (H x W x C) with its shading made white paper: the step screentone takes
+without_shade = without_tone
 
 
 def shade_layer(gray: np.ndarray, shade: np.ndarray) -> np.ndarray:
