@@ -31,6 +31,9 @@ BALLOON_MARK_HEIGHT = 0.3  # ... each at most this share of the balloon's height
 BALLOON_ROWS = 0.6  # ... at least this share of them beside another on its line ...
 BALLOON_SOLIDITY = 0.8  # ... inside an outline this close to convex (area / hull area)
 BALLOON_INK = 0.2  # and the lettering inks at most this share of the inside
+LABEL_MARKS = 3  # loose lettering (a label beside a drawing): at least this many marks ...
+LABEL_ROWS = 0.8  # ... nearly all beside another on its line ...
+LABEL_LINES = 3.5  # ... in a shape no taller than this many letters (a line or two of words)
 
 
 def is_solid_ink(shape: np.ndarray, strokes: np.ndarray) -> bool:
@@ -67,6 +70,26 @@ def is_balloon(shape: np.ndarray, strokes: np.ndarray, hull_area: float) -> bool
     if marks[:, cv2.CC_STAT_AREA].sum() > BALLOON_INK * area:
         return False
     return _on_rows(marks, typical) >= BALLOON_ROWS
+
+
+def is_label(shape: np.ndarray, strokes: np.ndarray) -> bool:
+    """Whether a filled shape (bool, its box) is loose lettering: words written beside a
+    drawing ("LEATHER STRAP", "32 cm"), which the paper mask's closing merges into a blob.
+
+    A product sheet names its parts and gives its sizes. Coloured, a label came out as a
+    gray box round its words. Words are told from a drawn object as a balloon's are, by
+    marks of one height on rows, here with no outline round them: the shape is no taller
+    than a few letters."""
+    ink = (strokes & shape).astype(np.uint8)
+    count, _, stats = with_stats(ink)
+    marks = stats[1:]
+    if len(marks) < LABEL_MARKS:
+        return False
+    heights = marks[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    typical = float(np.median(heights))
+    if typical < 3 or shape.shape[0] > LABEL_LINES * typical or heights.max() > 1.6 * typical + 2:
+        return False
+    return _on_rows(marks, typical) >= LABEL_ROWS
 
 
 def _on_rows(marks: np.ndarray, typical: float) -> float:

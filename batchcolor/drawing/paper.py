@@ -16,14 +16,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from batchcolor.drawing.annotations import note_strokes
 from batchcolor.drawing.chroma import restore_where
 from batchcolor.drawing.components import with_stats
-from batchcolor.drawing.lettering import SOLID_SHARE, is_balloon, is_solid_ink
+from batchcolor.drawing.lettering import SOLID_SHARE, is_balloon, is_label, is_solid_ink
 from batchcolor.drawing.objects import frame_strokes
 
 LINE_LEVEL = 200  # darker than this is a stroke
 WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
 MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
+MAX_LABEL_HEIGHT = 0.15  # shapes up to this share of the objects' size are looked at as labels
 
 
 def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
@@ -45,14 +47,53 @@ def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
 
 
 def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
-    frames = frame_strokes(strokes.astype(bool))
+    lines = strokes.astype(bool)
+    frames = frame_strokes(lines)
     if frames is not None:  # panel borders: what they enclose is paper and drawings, not one object
-        strokes = strokes & ~frames
+        lines &= ~frames
+    notes = note_strokes(lines, size, lambda s: _filled_objects(s, size), lambda s: _enclosed(s, size),
+                         lambda s: _words(s, size))
+    if notes is not None:  # leader and dimension lines: notes about the objects, not parts of them
+        lines &= ~notes
+    return _filled_objects(lines, size)
+
+
+def _closed(lines: np.ndarray, size: float) -> np.ndarray:
+    """uint8 0/1: the strokes with gaps up to ~3% of ``size`` closed."""
     k = max(1, int(round(0.03 * size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-    padded = cv2.copyMakeBorder(strokes, k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1]
-    filled = _fill_holes(closed)
+    padded = cv2.copyMakeBorder(lines.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
+    return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1]
+
+
+def _enclosed(lines: np.ndarray, size: float) -> np.ndarray:
+    """bool: the areas the (closed) strokes enclose, the strokes themselves not included."""
+    closed = _closed(lines, size)
+    return (_fill_holes(closed) > 0) & (closed == 0)
+
+
+def _words(lines: np.ndarray, size: float) -> np.ndarray:
+    """bool: the loose lettering among the strokes (labels, sizes), as the mask leaves it."""
+    closed = _closed(lines, size)
+    count, labels, stats = with_stats(closed)
+    out = np.zeros(lines.shape, bool)
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        if w * h < 16 or h > MAX_LABEL_HEIGHT * size:
+            continue
+        box = (slice(y, y + h), slice(x, x + w))
+        part = labels[box] == i
+        if is_label(part, lines[box].astype(bool)):
+            out[box] |= part
+    return out
+
+
+def _filled_objects(lines: np.ndarray, size: float) -> np.ndarray:
+    """bool: the objects ``lines`` make: closed, holes filled, the hull where too open to fill."""
+    strokes = lines.astype(np.uint8)
+    if not strokes.any():
+        return np.zeros(strokes.shape, bool)
+    filled = _fill_holes(_closed(strokes, size))
     count, labels, stats = with_stats(filled)
     out = filled.astype(bool)
     for i in range(1, count):
@@ -61,6 +102,9 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
             continue
         box = (slice(y, y + h), slice(x, x + w))
         part = (labels[box] == i).astype(np.uint8)
+        if h <= MAX_LABEL_HEIGHT * size and is_label(part.astype(bool), strokes[box].astype(bool)):
+            out[box] &= part == 0  # words beside the drawing: left as written
+            continue
         hull = None
         if w >= MIN_LETTERED and h >= MIN_LETTERED:
             drawn_as_is, hull = _left_as_drawn(part, strokes[box], area)

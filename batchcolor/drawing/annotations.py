@@ -1,0 +1,213 @@
+"""Leader lines and dimension lines are notes about a drawing, not parts of it.
+
+A product sheet labels its drawing: "LEATHER STRAP" with a thin straight line from the
+words to the strap, and "32 cm" under a line with an arrow at each end. To the paper mask
+those were strokes like any other: a dimension line with its arrowheads became an object of
+its own, coloured as a dark lens under the drawing, and a leader ending on the paper beside
+the object (a dot where a part would be) a brown wedge.
+
+A group of strokes is taken for such a note when it is
+
+* **a straight line**: the group is at least ``NOTE_LENGTH`` of the drawing's objects (and
+  24 px) long and lies in a band ``NOTE_WIDTH`` of that size across: a line with its
+  arrowheads or its dot, not an outline round something or a curve;
+* **out on the paper**: half its ink (and ``NOTE_OUTSIDE`` of the size) lies beyond the
+  paper mask's closing distance from the objects that the other strokes make (a detached
+  straight edge of an object lies next to them);
+* **worded**: lettering (a label, a size) lies within ``NOTE_WORDS`` of the size of it. A
+  bare straight line is left to the objects' rules: in an edge map of a photo it is a
+  shadow's edge, a detached edge of the object or the photo's frame;
+* **bounding nothing**: taking it away opens no enclosed area out on the paper. A television,
+  a fridge or a box is drawn in straight runs too, and they close cells; a leader line or a
+  dimension line closes none.
+
+Notes stay in the picture as drawn: outside the objects the output is the drawing's own paper
+and ink. The words beside them are lettering (:func:`batchcolor.drawing.lettering.is_label`).
+
+Left: a leader line drawn on into the object it names is one group with the object's strokes
+and stays a stroke of it (where the object's outline is too open to fill, its hull still
+reaches along the leader); extension lines that box in paper with the object's edge and the
+dimension line (a technical drawing's dimensioning) close a cell and stay strokes.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+NOTE_LENGTH = 0.2  # a note's line is at least this share of the objects' typical size
+NOTE_MIN_PX = 24
+NOTE_WIDTH = 0.06  # ... and lies in a band this share of the size across (and NOTE_MIN_WIDTH px) ...
+NOTE_MIN_WIDTH = 6
+NOTE_WORDS = 0.06  # ... and words within this share of the size of it
+NOTE_LETTER = 0.02  # lettering is at least this share of the size (and 6 px) high
+NOTE_END = 0.03  # a leader starts within this share of the size of its words
+NOTE_OUTSIDE = 0.1  # ... with half its ink, and this share of the size (and NOTE_MIN_PX), out on the paper
+
+Shape = Callable[[np.ndarray], np.ndarray]
+
+
+def note_strokes(lines: np.ndarray, size: float, objects_of: Shape, holes_of: Shape, words_of: Shape) -> np.ndarray | None:
+    """bool mask of the dimension lines and leader lines among ``lines`` (bool), or None.
+
+    ``size``: the objects' typical size in px. ``objects_of(lines)``: the filled objects
+    those strokes make (the paper mask's own rule, hulls included); ``holes_of(lines)``: the
+    areas they enclose; ``words_of(lines)``: the loose lettering among them. All three are the
+    caller's, so a note is judged by the same shapes the paper mask then draws."""
+    # a thin anti-aliased line is broken where it crosses pixel rows: grown one px, it is one group
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(_grow(lines, 1).astype(np.uint8), connectivity=8)
+    found = [m for m in (_loose_notes(lines, size, labels, stats, objects_of, words_of),
+                         _leaders(lines, size, labels, stats, objects_of)) if m is not None]
+    if not found:
+        return None
+    removed = found[0] if len(found) == 1 else found[0] | found[1]
+    # cells these lines close on the paper: they bound something (a box drawn in straight runs)
+    lost = holes_of(lines) & ~holes_of(lines & ~removed) & ~objects_of(lines & ~removed)
+    if lost.any():
+        pieces, piece_labels = cv2.connectedComponents(_grow(removed, 1).astype(np.uint8), connectivity=8)
+        bounding = np.unique(piece_labels[_grow(lost, 3) & removed])
+        removed &= ~np.isin(piece_labels, bounding[bounding > 0])
+    return removed if removed.any() else None
+
+
+def _loose_notes(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarray, objects_of: Shape,
+                 words_of: Shape) -> np.ndarray | None:
+    """Groups of strokes that are a straight line with its words, out on the paper: dimension
+    lines, and leaders that stop short of the drawing."""
+    length, width = max(NOTE_MIN_PX, NOTE_LENGTH * size), max(NOTE_MIN_WIDTH, NOTE_WIDTH * size)
+    boxed = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 0.7 * length  # (a diagonal's box is shorter)
+    marks = _word_marks(stats, NOTE_WORDS * 2 * size, max(6.0, NOTE_LETTER * size))
+    if not marks:
+        return None
+    near = max(NOTE_MIN_WIDTH, int(round(NOTE_WORDS * size)))
+    groups = [i for i in np.flatnonzero(boxed[1:]) + 1
+              if _boxes_near(stats, i, marks, near) and _line_like(labels, stats[i], i, length, width)]
+    if not groups:
+        return None
+    labels = np.where(lines, labels, 0)
+    candidates = np.isin(labels, groups)
+    # a note comes with its words: a bare straight line (a shadow's edge, a detached edge of
+    # the object, the photo's frame in an edge map) is left to the objects' rules
+    words = _grow(words_of(lines & ~candidates), near)
+    worded = set(np.unique(labels[words]).tolist())
+    groups = [i for i in groups if i in worded]
+    if not groups:
+        return None
+    # out on the paper: beyond the reach of the paper mask's closing, which would join it to an object
+    objects = _grow(objects_of(lines & ~candidates), max(2, int(round(0.03 * size))))
+    ink = np.bincount(labels.ravel(), minlength=len(stats))
+    outside = np.bincount(labels[~objects], minlength=len(stats))
+    reach = max(NOTE_MIN_PX, NOTE_OUTSIDE * size)
+    notes = [i for i in groups if outside[i] >= max(reach, 0.5 * ink[i])]
+    return np.isin(labels, notes) if notes else None
+
+
+def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarray, objects_of: Shape) -> np.ndarray | None:
+    """The parts out on the paper of straight lines that start at words and run into a
+    drawing: a leader drawn on to the part it names is one group with the drawing's strokes,
+    and where the drawing's outline is too open to fill, its hull reached out along it."""
+    tallest = NOTE_WORDS * 2 * size
+    words = _word_marks(stats, tallest, max(6.0, NOTE_LETTER * size))
+    if not words:
+        return None
+    length = max(NOTE_MIN_PX, NOTE_LENGTH * size)
+    near = max(NOTE_MIN_WIDTH, int(round(NOTE_END * size)))
+    boxes = stats[words, :4].astype(np.int64)
+    in_words = np.isin(labels, words) & lines
+    leaders = []
+    for segment in _straight_segments(lines, length):
+        ends = [e for e in (segment[:2], segment[2:]) if _near_box(e, boxes, near).any()]
+        if not ends:
+            continue
+        pixels = _segment_pixels(lines, segment)
+        if np.count_nonzero(pixels & in_words) > 0.3 * max(1, np.count_nonzero(pixels)):
+            continue  # a row of letters is straight too
+        leaders.append((pixels, ends))
+    if not leaders:
+        return None
+    objects = _grow(objects_of(lines & ~np.logical_or.reduce([p for p, _ in leaders])), 2)
+    # the words are out on the paper, beside the drawing (marks inside it are its own details)
+    cx = boxes[:, 0] + boxes[:, 2] // 2
+    cy = boxes[:, 1] + boxes[:, 3] // 2
+    on_paper = ~objects[np.clip(cy, 0, lines.shape[0] - 1), np.clip(cx, 0, lines.shape[1] - 1)]
+    reach = max(NOTE_MIN_PX, NOTE_OUTSIDE * size)
+    kept = []
+    for pixels, ends in leaders:
+        if not any((_near_box(e, boxes, near) & on_paper).any() for e in ends):
+            continue
+        outside = pixels & ~objects
+        if np.count_nonzero(outside) >= reach:
+            kept.append(outside)
+    return np.logical_or.reduce(kept) if kept else None
+
+
+def _word_marks(stats: np.ndarray, tallest: float, shortest: float) -> list[int]:
+    """Groups that look like lettering: letter-high marks with another beside them on their
+    line, or a whole word run together (several times as wide as high, densely inked)."""
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    small = np.flatnonzero((h[1:] <= tallest) & (h[1:] - 2 >= shortest)) + 1  # (the groups were grown 1 px each way)
+    if len(small) == 0:
+        return []
+    x0 = stats[small, cv2.CC_STAT_LEFT].astype(np.float64)
+    x1 = x0 + w[small]
+    cy = stats[small, cv2.CC_STAT_TOP] + h[small] / 2.0
+    hs = h[small]
+    same_line = np.abs(cy[:, None] - cy[None, :]) <= 0.4 * np.minimum(hs[:, None], hs[None, :])
+    alike = np.abs(hs[:, None] - hs[None, :]) <= 0.4 * np.maximum(hs[:, None], hs[None, :])
+    gap = np.maximum(x0[:, None] - x1[None, :], x0[None, :] - x1[:, None])
+    beside = same_line & alike & (gap <= np.minimum(hs[:, None], hs[None, :]))
+    np.fill_diagonal(beside, False)
+    letters = beside.any(axis=1)
+    word = (w[small] >= 3 * hs) & (area[small] >= 0.35 * w[small] * hs)
+    return [int(i) for i in small[letters | word]]
+
+
+def _near_box(point: tuple[int, int], boxes: np.ndarray, margin: int) -> np.ndarray:
+    """Which ``boxes`` (x, y, w, h rows) lie within ``margin`` px of ``point``."""
+    x, y = point
+    return ((x >= boxes[:, 0] - margin) & (x <= boxes[:, 0] + boxes[:, 2] + margin)
+            & (y >= boxes[:, 1] - margin) & (y <= boxes[:, 1] + boxes[:, 3] + margin))
+
+
+def _straight_segments(lines: np.ndarray, length: float) -> list[tuple[int, int, int, int]]:
+    # a thin anti-aliased line is broken where it crosses pixel rows; one px grown, it is whole
+    grown = cv2.dilate(lines.astype(np.uint8) * np.uint8(255), np.ones((3, 3), np.uint8))
+    found = cv2.HoughLinesP(grown, 1, np.pi / 180, threshold=max(10, int(length / 2)), minLineLength=length, maxLineGap=3)
+    return [] if found is None else [tuple(int(v) for v in s) for s in np.asarray(found).reshape(-1, 4)]
+
+
+def _segment_pixels(lines: np.ndarray, segment: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
+    """The line pixels a segment covers (its stroke, up to ``width`` px across)."""
+    x0, y0, x1, y1 = segment
+    canvas = np.zeros(lines.shape, np.uint8)
+    cv2.line(canvas, (x0, y0), (x1, y1), 1, width)
+    return (canvas > 0) & lines
+
+
+def _boxes_near(stats: np.ndarray, group: int, others: list[int], margin: int) -> bool:
+    """Whether any of the ``others`` groups' boxes lies within ``margin`` px of ``group``'s:
+    a cheap first look for a note's words, before the lettering is looked at properly."""
+    x, y, w, h = (int(v) for v in stats[group, :4])
+    o = stats[[i for i in others if i != group], :4].astype(np.int64)
+    return bool(np.any((o[:, 0] + o[:, 2] >= x - margin) & (o[:, 0] <= x + w + margin)
+                       & (o[:, 1] + o[:, 3] >= y - margin) & (o[:, 1] <= y + h + margin)))
+
+def _line_like(labels: np.ndarray, stat: np.ndarray, label: int, length: float, width: float) -> bool:
+    """Whether a group of strokes lies in a band at most ``width`` px across and ``length`` px
+    or more long (its rotated box): a straight line with its arrowheads or its dot, not an
+    outline round something or a curve."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+    (_, _), (a, b), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+    # a word written in a row is a band too, but inked across its whole height
+    short, long = min(a, b), max(a, b)
+    return short <= width and long >= length and (short <= NOTE_MIN_WIDTH or len(xs) <= 0.5 * short * long)
+
+def _grow(mask: np.ndarray, px: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
