@@ -68,7 +68,7 @@ class Guidance:
         if self.object_hue:
             from batchcolor.drawing.chroma import one_hue_per_object
 
-            rgb = one_hue_per_object(rgb)
+            rgb = one_hue_per_object(rgb, objects)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
         if self.keep_lines:
             rgb = keep_lines(rgb, printed, objects)

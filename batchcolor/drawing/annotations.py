@@ -40,9 +40,12 @@ NOTE_LENGTH = 0.2  # a note's line is at least this share of the objects' typica
 NOTE_MIN_PX = 24
 NOTE_WIDTH = 0.06  # ... and lies in a band this share of the size across (and NOTE_MIN_WIDTH px) ...
 NOTE_MIN_WIDTH = 6
+NOTE_ARROWS = 0.05  # ... or this share of its own length (a long line's arrowheads)
 NOTE_WORDS = 0.06  # ... and words within this share of the size of it
+NOTE_WORD_HEIGHT = 10  # px: a word run together is at least this high (a short thick dash is not a word)
 NOTE_LETTER = 0.02  # lettering is at least this share of the size (and 6 px) high
-NOTE_END = 0.03  # a leader starts within this share of the size of its words
+NOTE_END = 0.03  # a leader starts within this share of the size of its words ...
+NOTE_ALONG = 0.35  # ... and runs up to them: at most this share of it lies within a letter's height of them
 NOTE_OUTSIDE = 0.1  # ... with half its ink, and this share of the size (and NOTE_MIN_PX), out on the paper
 
 Shape = Callable[[np.ndarray], np.ndarray]
@@ -76,11 +79,14 @@ def _loose_notes(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.n
     """Groups of strokes that are a straight line with its words, out on the paper: dimension
     lines, and leaders that stop short of the drawing."""
     length, width = max(NOTE_MIN_PX, NOTE_LENGTH * size), max(NOTE_MIN_WIDTH, NOTE_WIDTH * size)
+    # (arrowheads are drawn to the line's length: a long dimension line's may be wider)
     boxed = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 0.7 * length  # (a diagonal's box is shorter)
     marks = _word_marks(stats, NOTE_WORDS * 2 * size, max(6.0, NOTE_LETTER * size))
     if not marks:
         return None
-    near = max(NOTE_MIN_WIDTH, int(round(NOTE_WORDS * size)))
+    # words sit a letter or two from their line, however big the drawing is
+    letter = float(np.median(stats[marks, cv2.CC_STAT_HEIGHT]))
+    near = max(NOTE_MIN_WIDTH, int(round(NOTE_WORDS * size)), int(round(2 * letter)))
     groups = [i for i in np.flatnonzero(boxed[1:]) + 1
               if _boxes_near(stats, i, marks, near) and _line_like(labels, stats[i], i, length, width)]
     if not groups:
@@ -108,24 +114,30 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     drawing: a leader drawn on to the part it names is one group with the drawing's strokes,
     and where the drawing's outline is too open to fill, its hull reached out along it."""
     tallest = NOTE_WORDS * 2 * size
-    words = _word_marks(stats, tallest, max(6.0, NOTE_LETTER * size))
+    words = _word_marks(stats, tallest, max(6.0, NOTE_LETTER * size), row=3)  # (a label names a part: a word or more)
     if not words:
         return None
     length = max(NOTE_MIN_PX, NOTE_LENGTH * size)
     near = max(NOTE_MIN_WIDTH, int(round(NOTE_END * size)))
     boxes = stats[words, :4].astype(np.int64)
+    letter = int(round(float(np.median(boxes[:, 3]))))
     in_words = np.isin(labels, words) & lines
     leaders = []
-    for segment in _straight_segments(lines, length):
-        ends = [e for e in (segment[:2], segment[2:]) if _near_box(e, boxes, near).any()]
-        if not ends:
+    for segment in _lines_from_words(lines & ~in_words, boxes, near, letter):
+        ends = [segment[:2]]
+        if _length(segment) < 0.5 * length:
             continue
-        pixels = _segment_pixels(lines, segment)
+        if _on_the_border(segment, lines.shape):
+            continue  # the frame of a photo's edge map, not a leader
+        if _share_along(segment, boxes, letter) > NOTE_ALONG:
+            continue  # it runs beside the marks, not up to them: a row of stitches along an edge
+        pixels = _segment_pixels(lines, _longer(segment, near))
         if np.count_nonzero(pixels & in_words) > 0.3 * max(1, np.count_nonzero(pixels)):
             continue  # a row of letters is straight too
         leaders.append((pixels, ends))
     if not leaders:
         return None
+    # (the words are left out too: a label the closing joins to a stub of its leader is no object)
     objects = _grow(objects_of(lines & ~np.logical_or.reduce([p for p, _ in leaders])), 2)
     # the words are out on the paper, beside the drawing (marks inside it are its own details)
     cx = boxes[:, 0] + boxes[:, 2] // 2
@@ -134,7 +146,7 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     reach = max(NOTE_MIN_PX, NOTE_OUTSIDE * size)
     kept = []
     for pixels, ends in leaders:
-        if not any((_near_box(e, boxes, near) & on_paper).any() for e in ends):
+        if not any((_near_box(e, boxes, near + max(6, letter)) & on_paper).any() for e in ends):  # (its start: a letter in)
             continue
         outside = pixels & ~objects
         if np.count_nonzero(outside) >= reach:
@@ -142,9 +154,81 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     return np.logical_or.reduce(kept) if kept else None
 
 
-def _word_marks(stats: np.ndarray, tallest: float, shortest: float) -> list[int]:
+def _lines_from_words(strokes: np.ndarray, boxes: np.ndarray, near: int, letter: int) -> list[tuple[int, int, int, int]]:
+    """Straight lines that start beside words (within ``near`` px of their ``boxes``) and run
+    away from them, followed pixel by pixel along the direction they leave in: (x0, y0) at
+    the words, (x1, y1) where the line ends or bends. A Hough transform found a leader that
+    crosses an outline in pieces, or not at all, depending on the other strokes round it."""
+    h, w = strokes.shape
+    ring = np.zeros((h, w), bool)
+    for x, y, bw, bh in boxes:
+        ring[max(0, y - near) : y + bh + near, max(0, x - near) : x + bw + near] = True
+    for x, y, bw, bh in boxes:
+        ring[y : y + bh, x : x + bw] = False
+    starts, start_labels = cv2.connectedComponents((ring & strokes).astype(np.uint8), connectivity=8)
+    found = []
+    radius = max(6, letter)
+    for i in range(1, starts):
+        ys, xs = np.nonzero(start_labels == i)
+        centre_x, centre_y = xs.mean(), ys.mean()
+        y0, y1, x0, x1 = (max(0, int(centre_y) - radius), min(h, int(centre_y) + radius + 1),
+                          max(0, int(centre_x) - radius), min(w, int(centre_x) + radius + 1))
+        py, px = np.nonzero(strokes[y0:y1, x0:x1])
+        if len(px) < radius:
+            continue
+        pts = np.column_stack([px + x0, py + y0]).astype(np.float64)
+        mean = pts.mean(axis=0)
+        values, vectors = np.linalg.eigh(np.cov((pts - mean).T))
+        if values[1] < 16 * max(values[0], 1e-6):
+            continue  # not a line there: a corner, a blob
+        d = vectors[:, 1]
+        owner = boxes[np.argmax(_near_box((int(centre_x), int(centre_y)), boxes, near))]
+        away = mean - (owner[:2] + owner[2:] / 2.0)
+        if d @ away < 0:
+            d = -d
+        start = mean
+        end = _walk(strokes, start, d)
+        found.append((int(round(start[0])), int(round(start[1])), int(round(end[0])), int(round(end[1]))))
+    return found
+
+
+def _walk(strokes: np.ndarray, start: np.ndarray, d: np.ndarray, gap: int = 3, follow: int = 2) -> np.ndarray:
+    """The last point along the line from ``start`` in direction ``d`` with stroke pixels under
+    it: the point follows the stroke up to ``follow`` px sideways at each step (a direction
+    measured on a few px drifts off a long thin line), and ``gap`` px without any end it (an
+    anti-aliased line breaks; a crossing stroke does not stop it)."""
+    h, w = strokes.shape
+    normal = np.array([-d[1], d[0]])
+    here, last, misses, steps = start.astype(np.float64), start.astype(np.float64), 0, 0
+    while misses <= gap:
+        here = here + d
+        steps += 1
+        for offset in sorted(range(-follow, follow + 1), key=abs):
+            x, y = here + offset * normal
+            xi, yi = int(round(x)), int(round(y))
+            if 0 <= xi < w and 0 <= yi < h and strokes[yi, xi]:
+                here, last, misses = here + offset * normal, here + offset * normal, 0
+                break
+        else:
+            misses += 1
+            x, y = here
+            if not (0 <= x < w and 0 <= y < h):
+                break
+        if steps % 16 == 0 and np.hypot(*(last - start)) > 16:  # the direction again, from the whole way so far
+            d = (last - start) / np.hypot(*(last - start))
+            normal = np.array([-d[1], d[0]])
+    return last
+
+
+def _length(segment: tuple[int, int, int, int]) -> float:
+    x0, y0, x1, y1 = segment
+    return float(np.hypot(x1 - x0, y1 - y0))
+
+
+def _word_marks(stats: np.ndarray, tallest: float, shortest: float, row: int = 2) -> list[int]:
     """Groups that look like lettering: letter-high marks with another beside them on their
-    line, or a whole word run together (several times as wide as high, densely inked)."""
+    line (``row`` of them: 2 or 3), or a whole word run together (several times as wide as
+    high, densely inked)."""
     h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
@@ -160,9 +244,30 @@ def _word_marks(stats: np.ndarray, tallest: float, shortest: float) -> list[int]
     gap = np.maximum(x0[:, None] - x1[None, :], x0[None, :] - x1[:, None])
     beside = same_line & alike & (gap <= np.minimum(hs[:, None], hs[None, :]))
     np.fill_diagonal(beside, False)
-    letters = beside.any(axis=1)
-    word = (w[small] >= 3 * hs) & (area[small] >= 0.35 * w[small] * hs)
+    neighbours = beside.sum(axis=1)
+    if row <= 2:
+        letters = neighbours >= 1
+    else:  # on a row of three or more: two neighbours, or a neighbour that has two
+        letters = (neighbours >= 2) | ((neighbours >= 1) & (beside.astype(np.int32) @ (neighbours >= 2).astype(np.int32) > 0))
+    word = (w[small] >= 3 * hs) & (area[small] >= 0.5 * w[small] * hs) & (hs - 2 >= NOTE_WORD_HEIGHT)
     return [int(i) for i in small[letters | word]]
+
+
+def _on_the_border(segment: tuple[int, int, int, int], shape: tuple[int, ...], px: int = 4) -> bool:
+    x0, y0, x1, y1 = segment
+    h, w = shape[:2]
+    return (max(x0, x1) < px or min(x0, x1) >= w - px or max(y0, y1) < px or min(y0, y1) >= h - px)
+
+
+def _share_along(segment: tuple[int, int, int, int], boxes: np.ndarray, margin: int) -> float:
+    """Share of the segment's length within ``margin`` px of any of the ``boxes``."""
+    x0, y0, x1, y1 = segment
+    n = max(2, int(np.hypot(x1 - x0, y1 - y0)) // 2)
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    xs, ys = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+    inside = ((xs >= boxes[:, 0] - margin) & (xs <= boxes[:, 0] + boxes[:, 2] + margin)
+              & (ys >= boxes[:, 1] - margin) & (ys <= boxes[:, 1] + boxes[:, 3] + margin))
+    return float(inside.any(axis=1).mean())
 
 
 def _near_box(point: tuple[int, int], boxes: np.ndarray, margin: int) -> np.ndarray:
@@ -177,6 +282,15 @@ def _straight_segments(lines: np.ndarray, length: float) -> list[tuple[int, int,
     grown = cv2.dilate(lines.astype(np.uint8) * np.uint8(255), np.ones((3, 3), np.uint8))
     found = cv2.HoughLinesP(grown, 1, np.pi / 180, threshold=max(10, int(length / 2)), minLineLength=length, maxLineGap=3)
     return [] if found is None else [tuple(int(v) for v in s) for s in np.asarray(found).reshape(-1, 4)]
+
+
+def _longer(segment: tuple[int, int, int, int], px: int) -> tuple[int, int, int, int]:
+    """The segment drawn on ``px`` further at each end: the Hough transform stops a line's
+    segment a few px short of its anti-aliased ends."""
+    x0, y0, x1, y1 = segment
+    n = max(1e-6, float(np.hypot(x1 - x0, y1 - y0)))
+    dx, dy = (x1 - x0) / n * px, (y1 - y0) / n * px
+    return int(round(x0 - dx)), int(round(y0 - dy)), int(round(x1 + dx)), int(round(y1 + dy))
 
 
 def _segment_pixels(lines: np.ndarray, segment: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
@@ -204,7 +318,7 @@ def _line_like(labels: np.ndarray, stat: np.ndarray, label: int, length: float, 
     (_, _), (a, b), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
     # a word written in a row is a band too, but inked across its whole height
     short, long = min(a, b), max(a, b)
-    return short <= width and long >= length and (short <= NOTE_MIN_WIDTH or len(xs) <= 0.5 * short * long)
+    return short <= max(width, NOTE_ARROWS * long) and long >= length and (short <= NOTE_MIN_WIDTH or len(xs) <= 0.5 * short * long)
 
 def _grow(mask: np.ndarray, px: int) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))

@@ -106,7 +106,7 @@ def transfer_chroma(rgb: np.ndarray, colour: tuple[int, int, int], keep: np.ndar
     return restore_where(out, rows, w == 0)  # paper and kept pixels exactly as they were
 
 
-def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
+def one_hue_per_object(rgb: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
     """uint8 RGB (H x W x 3) with each object's chroma made one: its mean (a, b).
 
     Objects are the 8-connected areas off the paper (:func:`object_weight` > 0), so each
@@ -115,9 +115,15 @@ def one_hue_per_object(rgb: np.ndarray) -> np.ndarray:
     its object's mean lightness is read as that colour mixed with white (an anti-aliased edge,
     a highlight) and takes the chroma in proportion, fading to none at white: laid on at full
     strength, the mean drew a salmon rim round brown objects. L is untouched, and paper stays
-    exactly as it was."""
+    exactly as it was.
+
+    ``within``: the drawing's own object weight, where the paper mask put the model's colour.
+    Outside it the output is the drawing's paper and ink, left as drawn: a leader line or a
+    dimension line touching an object is not tinted with the object's hue."""
     rows = np.ascontiguousarray(rgb)
     w = object_weight(rows)
+    if within is not None:
+        w = np.where(within > 0, w, np.float32(0))
     count, labels = labelled(w > 0)
     if count <= 1:
         return rgb

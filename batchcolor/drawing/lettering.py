@@ -34,6 +34,7 @@ BALLOON_INK = 0.2  # and the lettering inks at most this share of the inside
 LABEL_MARKS = 3  # loose lettering (a label beside a drawing): at least this many marks ...
 LABEL_ROWS = 0.8  # ... nearly all beside another on its line ...
 LABEL_LINES = 3.5  # ... in a shape no taller than this many letters (a line or two of words)
+LABEL_WIDTH = 3.0  # (or two marks, run-together words, in a row at least this many letters wide)
 
 
 def is_solid_ink(shape: np.ndarray, strokes: np.ndarray) -> bool:
@@ -83,11 +84,14 @@ def is_label(shape: np.ndarray, strokes: np.ndarray) -> bool:
     ink = (strokes & shape).astype(np.uint8)
     count, _, stats = with_stats(ink)
     marks = stats[1:]
-    if len(marks) < LABEL_MARKS:
+    if len(marks) < 2:
         return False
     heights = marks[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     typical = float(np.median(heights))
     if typical < 3 or shape.shape[0] > LABEL_LINES * typical or heights.max() > 1.6 * typical + 2:
+        return False
+    # letters, or (on a copy reduced for the masks, or written close) words run together
+    if len(marks) < LABEL_MARKS and shape.shape[1] < LABEL_WIDTH * typical:
         return False
     return _on_rows(marks, typical) >= LABEL_ROWS
 
