@@ -321,7 +321,9 @@ def _line_like(labels: np.ndarray, stat: np.ndarray, label: int, length: float, 
     return short <= max(width, NOTE_ARROWS * long) and long >= length and (short <= NOTE_MIN_WIDTH or len(xs) <= 0.5 * short * long)
 
 def _grow(mask: np.ndarray, px: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    """``mask`` grown by ``px`` each way (by a square beyond 3 px: these are nearness tests,
+    and OpenCV grows by a rectangle in two passes, by a disc in one pass per row of it)."""
+    shape = cv2.MORPH_RECT if px > 3 else cv2.MORPH_ELLIPSE
+    return cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(shape, (2 * px + 1, 2 * px + 1))).astype(bool)
 
 

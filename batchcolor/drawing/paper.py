@@ -13,6 +13,9 @@ decided by measurement in ``models/ship.py``.
 """
 from __future__ import annotations
 
+import hashlib
+from typing import Callable
+
 import cv2
 import numpy as np
 
@@ -51,11 +54,25 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
     frames = frame_strokes(lines)
     if frames is not None:  # panel borders: what they enclose is paper and drawings, not one object
         lines &= ~frames
-    notes = note_strokes(lines, size, lambda s: _filled_objects(s, size), lambda s: _enclosed(s, size),
-                         lambda s: _words(s, size))
+    closed = _closings(size)  # (the notes' checks close the same strokes more than once)
+    notes = note_strokes(lines, size, lambda s: _filled_objects(s, size, closed), lambda s: _enclosed(s, closed),
+                         lambda s: _words(s, size, closed))
     if notes is not None:  # leader and dimension lines: notes about the objects, not parts of them
         lines &= ~notes
-    return _filled_objects(lines, size)
+    return _filled_objects(lines, size, closed)
+
+
+def _closings(size: float) -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`_closed` at ``size``, remembered by the strokes' bits for one mask's making."""
+    seen: dict[bytes, np.ndarray] = {}
+
+    def closed(lines: np.ndarray) -> np.ndarray:
+        key = hashlib.blake2b(np.packbits(lines.astype(bool)).tobytes(), digest_size=16).digest()
+        if key not in seen:
+            seen[key] = _closed(lines, size)
+        return seen[key]
+
+    return closed
 
 
 def _closed(lines: np.ndarray, size: float) -> np.ndarray:
@@ -66,15 +83,15 @@ def _closed(lines: np.ndarray, size: float) -> np.ndarray:
     return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1]
 
 
-def _enclosed(lines: np.ndarray, size: float) -> np.ndarray:
+def _enclosed(lines: np.ndarray, closed_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """bool: the areas the (closed) strokes enclose, the strokes themselves not included."""
-    closed = _closed(lines, size)
+    closed = closed_of(lines)
     return (_fill_holes(closed) > 0) & (closed == 0)
 
 
-def _words(lines: np.ndarray, size: float) -> np.ndarray:
+def _words(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """bool: the loose lettering among the strokes (labels, sizes), as the mask leaves it."""
-    closed = _closed(lines, size)
+    closed = closed_of(lines)
     count, labels, stats = with_stats(closed)
     out = np.zeros(lines.shape, bool)
     for i in range(1, count):
@@ -88,12 +105,12 @@ def _words(lines: np.ndarray, size: float) -> np.ndarray:
     return out
 
 
-def _filled_objects(lines: np.ndarray, size: float) -> np.ndarray:
+def _filled_objects(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """bool: the objects ``lines`` make: closed, holes filled, the hull where too open to fill."""
     strokes = lines.astype(np.uint8)
     if not strokes.any():
         return np.zeros(strokes.shape, bool)
-    filled = _fill_holes(_closed(strokes, size))
+    filled = _fill_holes(closed_of(strokes) if closed_of is not None else _closed(strokes, size))
     count, labels, stats = with_stats(filled)
     out = filled.astype(bool)
     for i in range(1, count):

@@ -1,0 +1,150 @@
+"""Product sheets: are dimension lines, leader lines and labels left as drawn, and the drawing
+coloured as it is alone?
+
+    python benchmarks/annotations.py [MODEL] [--count 20] [--figure annotations.jpg]
+
+Sheets are made from the hold-out edge maps (:mod:`batchcolor.tools.productsheet`), half
+shoes (the last 100 of shoes-train), half bags (handbags-val), each drawing at 560 px on an
+1100 x 800 sheet with a title, a dimension line with arrowheads and its size, and labels:
+
+* *floating*: one leader ending on a dot on the paper beside the drawing;
+* *attached*: three leaders drawn on into the drawing, to dots on the parts they name.
+
+Each is coloured through ``run``'s one-image path at its defaults (f32), with the notes rule
+(:mod:`batchcolor.drawing.annotations`) and without it (the rules before it), side by side:
+
+* **as drawn**: the share of the notes' pixels (lines, arrowheads, dots, words; the leaders'
+  parts on the paper) that come back within 2 levels of the sheet;
+* **vs alone**: PSNR of the drawing's box against the same drawing coloured alone on the
+  same blank sheet;
+* **mask ms**: the paper mask's time on the sheet (one thread), and on 100 hold-out drawings
+  at 256 px with no notes (what every drawing pays).
+
+``--figure`` writes the first sheet of each kind: sheet | without the rule | with it.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from batchcolor.colorize.guidance import guidance
+from batchcolor.colorize.image import colorize_image
+from batchcolor.colorize.settings import InferenceSettings, open_engine
+from batchcolor.drawing import paper
+from batchcolor.drawing.objects import object_extent
+from batchcolor.tools import evaluate, metrics
+from batchcolor.tools.productsheet import product_sheet
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
+KINDS = ("floating", "attached")
+
+
+@contextmanager
+def notes_rule(on: bool):
+    """The paper mask with the notes rule, or as it was before it."""
+    original = paper.note_strokes
+    if not on:
+        paper.note_strokes = lambda *a, **k: None
+    try:
+        yield
+    finally:
+        paper.note_strokes = original
+
+
+def _mask_ms(grays: list[np.ndarray], on: bool) -> float:
+    with notes_rule(on):
+        extents = [object_extent(g) for g in grays]
+        t0 = time.perf_counter()
+        for g, e in zip(grays, extents):
+            paper.silhouette(g, e)
+        return 1000 * (time.perf_counter() - t0) / len(grays)
+
+
+def measure(model: str | None, data: Path, count: int, shown: dict) -> dict:
+    settings = InferenceSettings(model=model, precision="f32", scale="auto")
+    engine, tiling = open_engine(settings)
+    guide = guidance(settings, engine.card)
+
+    def colour(gray: np.ndarray) -> np.ndarray:
+        return colorize_image(gray, engine, tiling, "auto", guide=guide)
+
+    shoes = evaluate.load_eval_pairs(data / "shoes-train", 256, None, 100).edges
+    bags = evaluate.load_eval_pairs(data / "handbags-val", 256, None, None).edges
+    drawings = [d.min(axis=2) for pair in zip(shoes[: (count + 1) // 2], bags[: count // 2]) for d in pair][:count]
+    results = {}
+    try:
+        for kind in KINDS:
+            sheets = [product_sheet(d, kind) for d in drawings]
+            row = {}
+            for on in (False, True):
+                kept, scores = [], []
+                with notes_rule(on):
+                    for i, sheet in enumerate(sheets):
+                        out = colour(sheet.gray)
+                        for box in sheet.as_drawn.values():
+                            ink = sheet.gray[box] < 250  # (the notes' own pixels, not the paper round them)
+                            diff = np.abs(out[box].astype(np.int16) - sheet.gray[box][:, :, None]).max(axis=2)
+                            kept.extend((diff[ink] <= 2).tolist())
+                        alone = np.full_like(sheet.gray, 255)
+                        alone[sheet.drawing] = sheet.gray[sheet.drawing]
+                        scores.append(metrics.psnr(out[sheet.drawing][None], colour(alone)[sheet.drawing][None]))
+                        if i == 0:
+                            shown.setdefault(kind, [sheet.gray]).append(out)
+                row["on" if on else "off"] = {"as_drawn": float(np.mean(kept)), "vs_alone": float(np.mean(scores)),
+                                              "vs_alone_min": float(np.min(scores)),
+                                              "mask_ms": _mask_ms([s.gray for s in sheets[:5]], on)}
+            results[kind] = row
+    finally:
+        engine.close()
+    holdouts = [d.min(axis=2) for d in np.concatenate([shoes[:50], bags[:50]])]
+    results["holdouts_mask_ms"] = {"off": _mask_ms(holdouts, False), "on": _mask_ms(holdouts, True)}
+    return results
+
+
+def table(results: dict, count: int) -> str:
+    rows = [f"{count} sheets of each kind from hold-out drawings, f32, `run` defaults", "",
+            "| sheet | notes rule | notes left as drawn | drawing vs coloured alone, mean (worst) | mask ms a sheet |",
+            "|---|---|---|---|---|"]
+    for kind in KINDS:
+        for on in ("off", "on"):
+            r = results[kind][on]
+            rows.append(f"| {kind} | {on} | {100 * r['as_drawn']:.1f}% | {r['vs_alone']:.1f} dB ({r['vs_alone_min']:.1f}) | "
+                        f"{r['mask_ms']:.1f} |")
+    h = results["holdouts_mask_ms"]
+    rows += ["", f"Paper mask on 100 hold-out drawings (256 px, no notes): {h['off']:.2f} ms without the rule, "
+             f"{h['on']:.2f} ms with it."]
+    return "\n".join(rows)
+
+
+def figure(shown: dict, path: Path) -> None:
+    import cv2
+
+    from batchcolor.imageio.images import atomic_write, encode
+
+    rows = []
+    for sheet, before, after in shown.values():
+        gap = np.full((sheet.shape[0], 8, 3), 255, np.uint8)
+        triple = np.hstack([cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR), gap, before, gap, after])
+        rows.append(cv2.resize(triple, (1500, round(1500 * triple.shape[0] / triple.shape[1])), interpolation=cv2.INTER_AREA))
+    atomic_write(path, encode(np.vstack(rows), path.suffix.lower()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="?", default=None, help="model folder (default: the installed default)")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--count", type=int, default=20, help="sheets of each kind")
+    ap.add_argument("--figure", type=Path, default=None, help="also write the first sheet of each kind (.png or .jpg)")
+    args = ap.parse_args()
+    shown: dict = {}
+    print(table(measure(args.model, args.data, args.count, shown), args.count))
+    if args.figure:
+        figure(shown, args.figure)
+
+
+if __name__ == "__main__":
+    main()
