@@ -3,31 +3,39 @@
 A product sheet labels its drawing: "LEATHER STRAP" with a thin straight line from the
 words to the strap, and "32 cm" under a line with an arrow at each end. To the paper mask
 those were strokes like any other: a dimension line with its arrowheads became an object of
-its own, coloured as a dark lens under the drawing, and a leader ending on the paper beside
-the object (a dot where a part would be) a brown wedge.
+its own, coloured as a dark lens under the drawing; a leader ending on the paper beside the
+object (a dot where a part would be), a brown wedge; and leaders drawn on into an object
+whose outline is too open to fill pulled its hull out to their words.
 
-A group of strokes is taken for such a note when it is
+Two kinds of note are found (:func:`note_strokes`):
 
-* **a straight line**: the group is at least ``NOTE_LENGTH`` of the drawing's objects (and
-  24 px) long and lies in a band ``NOTE_WIDTH`` of that size across: a line with its
-  arrowheads or its dot, not an outline round something or a curve;
-* **out on the paper**: half its ink (and ``NOTE_OUTSIDE`` of the size) lies beyond the
-  paper mask's closing distance from the objects that the other strokes make (a detached
-  straight edge of an object lies next to them);
-* **worded**: lettering (a label, a size) lies within ``NOTE_WORDS`` of the size of it. A
-  bare straight line is left to the objects' rules: in an edge map of a photo it is a
-  shadow's edge, a detached edge of the object or the photo's frame;
-* **bounding nothing**: taking it away opens no enclosed area out on the paper. A television,
-  a fridge or a box is drawn in straight runs too, and they close cells; a leader line or a
-  dimension line closes none.
+* **A loose note** (:func:`_loose_notes`) is a group of strokes that is
+
+  - *a straight line*: at least ``NOTE_LENGTH`` of the drawing's objects (and 24 px) long,
+    in a band ``NOTE_WIDTH`` of that size (or ``NOTE_ARROWS`` of its own length) across: a
+    line with its arrowheads or its dot, not an outline round something or a curve;
+  - *worded*: lettering (a label, a size) lies within two letters (or ``NOTE_WORDS`` of the
+    size) of it. A bare straight line is left to the objects' rules: in an edge map of a
+    photo it is a shadow's edge, a detached edge of the object or the photo's frame;
+  - *out on the paper*: half its ink (and ``NOTE_OUTSIDE`` of the size) lies beyond the
+    paper mask's closing distance from the objects the other strokes make.
+
+* **A leader drawn into the object** (:func:`_leaders`) is one group with the object's
+  strokes. It is found from its words instead: a straight line that starts within
+  ``NOTE_END`` of a row of letters standing on the paper, runs away from them (not along
+  them: a row of stitches beside an edge), and is followed pixel by pixel through the
+  outline it crosses. Its part out on the paper is the note; inside the object it stays a
+  stroke of it.
+
+Neither may close a cell on the paper: taking it away must open no enclosed area there (a
+television or a box is drawn in straight runs too, and they close cells).
 
 Notes stay in the picture as drawn: outside the objects the output is the drawing's own paper
 and ink. The words beside them are lettering (:func:`batchcolor.drawing.lettering.is_label`).
 
-Left: a leader line drawn on into the object it names is one group with the object's strokes
-and stays a stroke of it (where the object's outline is too open to fill, its hull still
-reaches along the leader); extension lines that box in paper with the object's edge and the
-dimension line (a technical drawing's dimensioning) close a cell and stay strokes.
+Left: extension lines that box in paper between the object's edge and the dimension line (a
+technical drawing's dimensioning) close a cell and stay strokes; an elbowed leader is
+followed to its bend.
 """
 from __future__ import annotations
 
