@@ -124,13 +124,13 @@ def figure(shown: dict, path: Path) -> None:
     import cv2
 
     from batchcolor.imageio.images import atomic_write, encode
+    from batchcolor.tools.sheets import contact_sheet
 
-    rows = []
-    for sheet, before, after in shown.values():
-        gap = np.full((sheet.shape[0], 8, 3), 255, np.uint8)
-        triple = np.hstack([cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR), gap, before, gap, after])
-        rows.append(cv2.resize(triple, (1500, round(1500 * triple.shape[0] / triple.shape[1])), interpolation=cv2.INTER_AREA))
-    atomic_write(path, encode(np.vstack(rows), path.suffix.lower()))
+    rows = list(shown.values())
+    columns = [np.stack([r[0][:, :, None] for r in rows])] + [np.stack([r[j] for r in rows]) for j in (1, 2)]
+    sheet = contact_sheet(columns, pad=8)  # (BGR in, BGR out: the sheet is only laid out)
+    atomic_write(path, encode(cv2.resize(sheet, (1500, round(1500 * sheet.shape[0] / sheet.shape[1])),
+                                         interpolation=cv2.INTER_AREA), path.suffix.lower()))
 
 
 def main() -> None:

@@ -132,7 +132,6 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     in_words = np.isin(labels, words) & lines
     leaders = []
     for segment in _lines_from_words(lines & ~in_words, boxes, near, letter):
-        ends = [segment[:2]]
         if _length(segment) < 0.5 * length:
             continue
         if _on_the_border(segment, lines.shape):
@@ -142,10 +141,9 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
         pixels = _segment_pixels(lines, _longer(segment, near))
         if np.count_nonzero(pixels & in_words) > 0.3 * max(1, np.count_nonzero(pixels)):
             continue  # a row of letters is straight too
-        leaders.append((pixels, ends))
+        leaders.append((pixels, segment[:2]))
     if not leaders:
         return None
-    # (the words are left out too: a label the closing joins to a stub of its leader is no object)
     objects = _grow(objects_of(lines & ~np.logical_or.reduce([p for p, _ in leaders])), 2)
     # the words are out on the paper, beside the drawing (marks inside it are its own details)
     cx = boxes[:, 0] + boxes[:, 2] // 2
@@ -153,8 +151,8 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     on_paper = ~objects[np.clip(cy, 0, lines.shape[0] - 1), np.clip(cx, 0, lines.shape[1] - 1)]
     reach = max(NOTE_MIN_PX, NOTE_OUTSIDE * size)
     kept = []
-    for pixels, ends in leaders:
-        if not any((_near_box(e, boxes, near + max(6, letter)) & on_paper).any() for e in ends):  # (its start: a letter in)
+    for pixels, start in leaders:
+        if not (_near_box(start, boxes, near + max(6, letter)) & on_paper).any():  # (it starts a letter in from them)
             continue
         outside = pixels & ~objects
         if np.count_nonzero(outside) >= reach:
@@ -285,16 +283,9 @@ def _near_box(point: tuple[int, int], boxes: np.ndarray, margin: int) -> np.ndar
             & (y >= boxes[:, 1] - margin) & (y <= boxes[:, 1] + boxes[:, 3] + margin))
 
 
-def _straight_segments(lines: np.ndarray, length: float) -> list[tuple[int, int, int, int]]:
-    # a thin anti-aliased line is broken where it crosses pixel rows; one px grown, it is whole
-    grown = cv2.dilate(lines.astype(np.uint8) * np.uint8(255), np.ones((3, 3), np.uint8))
-    found = cv2.HoughLinesP(grown, 1, np.pi / 180, threshold=max(10, int(length / 2)), minLineLength=length, maxLineGap=3)
-    return [] if found is None else [tuple(int(v) for v in s) for s in np.asarray(found).reshape(-1, 4)]
-
-
 def _longer(segment: tuple[int, int, int, int], px: int) -> tuple[int, int, int, int]:
-    """The segment drawn on ``px`` further at each end: the Hough transform stops a line's
-    segment a few px short of its anti-aliased ends."""
+    """The segment drawn on ``px`` further at each end: it was followed from a point a letter
+    in from its words, and it ends where the walk lost it, a few px short of its faint ends."""
     x0, y0, x1, y1 = segment
     n = max(1e-6, float(np.hypot(x1 - x0, y1 - y0)))
     dx, dy = (x1 - x0) / n * px, (y1 - y0) / n * px
