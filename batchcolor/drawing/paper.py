@@ -105,12 +105,12 @@ def _words(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.
     return out
 
 
-def _filled_objects(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+def _filled_objects(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """bool: the objects ``lines`` make: closed, holes filled, the hull where too open to fill."""
     strokes = lines.astype(np.uint8)
     if not strokes.any():
         return np.zeros(strokes.shape, bool)
-    filled = _fill_holes(closed_of(strokes) if closed_of is not None else _closed(strokes, size))
+    filled = _fill_holes(closed_of(strokes))
     count, labels, stats = with_stats(filled)
     out = filled.astype(bool)
     for i in range(1, count):
