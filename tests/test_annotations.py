@@ -110,3 +110,32 @@ def test_run_leaves_the_notes_as_drawn(tmp_path):
     top, left = sheet.drawing[0].start, sheet.drawing[1].start
     inside = out[top + 200 : top + 400, left + 150 : left + 400]
     assert (inside.max(axis=2) - inside.min(axis=2)).mean() > 10  # the bag itself is coloured
+
+
+def test_leaders_drawn_into_a_drawing_do_not_make_it_measure_bigger():
+    """``--scale auto`` measures a drawing by its stroke groups; three leaders drawn into it
+    made it measure 9-15% bigger than alone, so it was coloured that much smaller."""
+    from batchcolor.drawing import objects
+
+    files = sorted((DATA / "handbags-val").glob("*.jpg"))[:10]
+    if not files:
+        pytest.skip("shared data not found")
+
+    def ratios() -> list[float]:
+        out = []
+        for f in files:
+            sheet = product_sheet(cv2.cvtColor(cv2.imread(str(f))[:, :256], cv2.COLOR_BGR2GRAY), "attached")
+            alone = np.full_like(sheet.gray, 255)
+            alone[sheet.drawing] = sheet.gray[sheet.drawing]
+            out.append(objects.measure_objects(sheet.gray).extent / objects.measure_objects(alone).extent)
+        return out
+
+    now = np.array(ratios())
+    original = objects.leader_strokes
+    try:
+        objects.leader_strokes = lambda *a, **k: None
+        before = np.array(ratios())
+    finally:
+        objects.leader_strokes = original
+    assert np.mean(np.abs(before - 1)) > 0.1, before  # (14% on these ten)
+    assert np.mean(np.abs(now - 1)) < 0.06, now  # (4%)

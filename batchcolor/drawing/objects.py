@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from batchcolor.drawing.annotations import leader_strokes
 from batchcolor.drawing.components import with_stats
 
 LINE_LEVEL = 160
@@ -47,8 +48,30 @@ FRAME_AROUND = 0.9  # a border spanning this share of the picture both ways fram
 
 def object_extent(gray: np.ndarray) -> float | None:
     """Typical longer side, in px of ``gray``, of the drawn objects; None on blank paper."""
+    found = _measured(gray)
+    return None if found is None else found[3]
+
+
+def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] | None:
+    """(outermost groups, shrink, panels found, extent), the groups measured again without
+    leader lines where a drawing has labels drawn into it (:func:`leader_strokes`)."""
     found = _groups(gray)
-    return None if found is None else _extent(*found[:2])
+    if found is None:
+        return None
+    boxes, shrink, panels, lines = found
+    extent = _extent(boxes, shrink)
+    if extent is not None:
+        leaders = leader_strokes(lines, extent / shrink)
+        if leaders is not None:
+            # only their parts on the paper: a leader's stroke across the drawing may hold
+            # its pieces together, and taken out whole it split a drawing in two
+            inside = np.zeros(lines.shape, bool)
+            for x, y, bw, bh, _ in _group_boxes(lines & ~leaders):
+                inside[y : y + bh, x : x + bw] = True
+            again = _group_boxes(lines & ~(leaders & ~inside))
+            if len(again) and _extent(again, shrink) is not None:
+                boxes, extent = again, _extent(again, shrink)
+    return boxes, shrink, panels, extent
 
 
 def _extent(boxes: np.ndarray, shrink: float) -> float | None:
@@ -75,11 +98,10 @@ def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObject
     """:func:`object_extent` and :func:`object_boxes` from one pass over the stroke groups:
     they are most of the time of both, and ``run``'s default path needs both, and the extent
     again for the paper mask."""
-    found = _groups(gray)
+    found = _measured(gray)
     if found is None:
         return DrawnObjects(None, [])
-    boxes, shrink, panels = found
-    extent = _extent(boxes, shrink)
+    boxes, shrink, panels, extent = found
     if extent is None:
         return DrawnObjects(None, [], panels)
     h, w = (gray.shape[0], gray.shape[1])
@@ -102,9 +124,9 @@ def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int
     return measure_objects(gray, min_fraction).boxes
 
 
-def _groups(gray: np.ndarray) -> tuple[np.ndarray, float, bool] | None:
-    """Outermost stroke groups as (x, y, w, h, ink) rows at the measured size, the shrink, and
-    whether panel borders were found (and left out)."""
+def _groups(gray: np.ndarray) -> tuple[np.ndarray, float, bool, np.ndarray] | None:
+    """Outermost stroke groups as (x, y, w, h, ink) rows at the measured size, the shrink,
+    whether panel borders were found (and left out), and the lines they were found on."""
     g = gray[:, :, 0] if gray.ndim == 3 else gray
     h, w = g.shape
     shrink = max(1.0, max(h, w) / MEASURE_SIDE)
@@ -121,13 +143,18 @@ def _groups(gray: np.ndarray) -> tuple[np.ndarray, float, bool] | None:
         lines &= ~frames
         if not lines.any():
             return None
+    return _group_boxes(lines), shrink, frames is not None, lines
+
+
+def _group_boxes(lines: np.ndarray) -> np.ndarray:
+    """The outermost groups of ``lines`` joined over JOIN_PX, as (x, y, w, h, ink) rows."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * JOIN_PX + 1, 2 * JOIN_PX + 1))
     joined = cv2.dilate(lines.astype(np.uint8), kernel)
     n, _, stats = with_stats(joined)
     boxes = stats[1:]  # x, y, w, h, area (of the dilated group)
     if len(boxes) > MAX_GROUPS:
         boxes = boxes[np.argsort(-boxes[:, 4])[:MAX_GROUPS]]
-    return _outermost(boxes), shrink, frames is not None
+    return _outermost(boxes)
 
 
 def frame_strokes(lines: np.ndarray) -> np.ndarray | None:
