@@ -34,7 +34,7 @@ import numpy as np
 from batchcolor.colorize.guidance import guidance
 from batchcolor.colorize.image import colorize_image
 from batchcolor.colorize.settings import InferenceSettings, open_engine
-from batchcolor.drawing import paper
+from batchcolor.drawing import objects, paper
 from batchcolor.drawing.objects import object_extent
 from batchcolor.tools import evaluate, metrics
 from batchcolor.tools.productsheet import product_sheet
@@ -45,14 +45,14 @@ KINDS = ("floating", "attached")
 
 @contextmanager
 def notes_rule(on: bool):
-    """The paper mask with the notes rule, or as it was before it."""
-    original = paper.note_strokes
+    """The paper mask and the objects' measure with the notes rule, or as they were before it."""
+    originals = paper.note_strokes, objects.leader_strokes
     if not on:
-        paper.note_strokes = lambda *a, **k: None
+        paper.note_strokes = objects.leader_strokes = lambda *a, **k: None
     try:
         yield
     finally:
-        paper.note_strokes = original
+        paper.note_strokes, objects.leader_strokes = originals
 
 
 def _mask_ms(grays: list[np.ndarray], on: bool) -> float:
