@@ -66,13 +66,12 @@ def note_strokes(lines: np.ndarray, size: float, objects_of: Shape, holes_of: Sh
     those strokes make (the paper mask's own rule, hulls included); ``holes_of(lines)``: the
     areas they enclose; ``words_of(lines)``: the loose lettering among them. All three are the
     caller's, so a note is judged by the same shapes the paper mask then draws."""
-    # a thin anti-aliased line is broken where it crosses pixel rows: grown one px, it is one group
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(_grow(lines, 1).astype(np.uint8), connectivity=8)
+    labels, stats = _stroke_groups(lines)
     found = [m for m in (_loose_notes(lines, size, labels, stats, objects_of, words_of),
                          _leaders(lines, size, labels, stats, objects_of)) if m is not None]
     if not found:
         return None
-    removed = found[0] if len(found) == 1 else found[0] | found[1]
+    removed = np.logical_or.reduce(found)
     # cells these lines close on the paper: they bound something (a box drawn in straight runs)
     lost = holes_of(lines) & ~holes_of(lines & ~removed) & ~objects_of(lines & ~removed)
     if lost.any():
@@ -82,12 +81,18 @@ def note_strokes(lines: np.ndarray, size: float, objects_of: Shape, holes_of: Sh
     return removed if removed.any() else None
 
 
+def _stroke_groups(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, stats) of the strokes' 8-connected groups, grown one px first: a thin
+    anti-aliased line is broken where it crosses pixel rows, and grown it is one group."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(_grow(lines, 1).astype(np.uint8), connectivity=8)
+    return labels, stats
+
+
 def _loose_notes(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarray, objects_of: Shape,
                  words_of: Shape) -> np.ndarray | None:
     """Groups of strokes that are a straight line with its words, out on the paper: dimension
     lines, and leaders that stop short of the drawing."""
     length, width = max(NOTE_MIN_PX, NOTE_LENGTH * size), max(NOTE_MIN_WIDTH, NOTE_WIDTH * size)
-    # (arrowheads are drawn to the line's length: a long dimension line's may be wider)
     boxed = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 0.7 * length  # (a diagonal's box is shorter)
     marks = _word_marks(stats, NOTE_WORDS * 2 * size, max(6.0, NOTE_LETTER * size))
     if not marks:
@@ -122,8 +127,7 @@ def leader_strokes(lines: np.ndarray, size: float) -> np.ndarray | None:
     the objects' measure leaves out, so that labels drawn into a drawing do not make it look
     bigger to ``--scale auto`` (three leaders made a sheet's drawing measure 9-15% bigger).
     The paper mask keeps a leader's part inside the object as a stroke (:func:`note_strokes`)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(_grow(lines, 1).astype(np.uint8), connectivity=8)
-    found = _leader_lines(lines, size, labels, stats)
+    found = _leader_lines(lines, size, *_stroke_groups(lines))
     return None if found is None else np.logical_or.reduce([pixels for pixels, _ in found[0]])
 
 
