@@ -69,8 +69,9 @@ def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] 
             for x, y, bw, bh, _ in _group_boxes(lines & ~leaders):
                 inside[y : y + bh, x : x + bw] = True
             again = _group_boxes(lines & ~(leaders & ~inside))
-            if len(again) and _extent(again, shrink) is not None:
-                boxes, extent = again, _extent(again, shrink)
+            measured = _extent(again, shrink) if len(again) else None
+            if measured is not None:
+                boxes, extent = again, measured
     return boxes, shrink, panels, extent
 
 
