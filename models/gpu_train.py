@@ -25,6 +25,11 @@ seconds and at the end) as ``NAME.npz`` (Paddle names; split into ``NAME.partK.n
 ``--max-file-mb``) with ``NAME.json`` (network, recipe, steps, images, validation history).
 The first validation is taken before any step, so a continued network's start is on record.
 
+``--teacher BASE:WEIGHTS.npz`` runs a trained network (the default's, recovered from its IR by
+:mod:`batchcolor.train.from_ir`) on each batch in eval mode, and ``:kd`` networks learn its
+output instead of the photo: a narrower network for the speed target that would colour as the
+shipped one does (session 23: 269k images from scratch were not enough; models/HISTORY.md).
+
 PyTorch is needed only here; the package does not depend on it.
 """
 from __future__ import annotations
@@ -245,22 +250,41 @@ def evaluate(model: nn.Module, inputs: dict[str, torch.Tensor], targets: np.ndar
 
 
 def parse_model(spec: str) -> dict:
-    """``NAME=BASE:LR[:INIT.npz][:gan|:mse]``: ``gan`` trains it as pix2pix (PatchGAN + 100 x L1);
-    ``mse`` replaces the L1 term with 100 x squared error (the Paddle trainer's ``--recon mse``:
-    the per-pixel mean, which PSNR rewards, where L1 learns the median)."""
+    """``NAME=BASE:LR[:INIT.npz][:gan|:mse][:kd[W]]``: ``gan`` trains it as pix2pix (PatchGAN +
+    100 x L1); ``mse`` replaces the L1 term with 100 x squared error (the Paddle trainer's
+    ``--recon mse``: the per-pixel mean, which PSNR rewards, where L1 learns the median);
+    ``kdW`` (needs ``--teacher``) takes a fraction W (default 1) of the target from the
+    teacher's output on the same input, the rest from the photo: a narrower network learns the
+    shipped one's behaviour (its hint following, its colours) rather than re-learning the task."""
     name, rest = spec.split("=", 1)
     fields = rest.split(":")
-    flag = fields[-1] if fields[-1] in ("gan", "mse") else None
-    if flag:
-        fields = fields[:-1]
+    flags: list[str] = []
+    while fields and (fields[-1] in ("gan", "mse") or fields[-1].startswith("kd")):
+        flags.append(fields.pop())
+    distill = 0.0
+    for flag in flags:
+        if flag.startswith("kd"):
+            distill = float(flag[2:] or 1.0)
+            if not 0.0 < distill <= 1.0:
+                raise ValueError(f"{spec}: kd weight must be in (0, 1], got {distill}")
     return {"name": name, "base": int(fields[0]), "lr": float(fields[1]), "init": (fields[2] or None) if len(fields) > 2 else None,
-            "arch": "pix2pix" if flag == "gan" else "unet", "recon": "mse" if flag == "mse" else "l1"}
+            "arch": "pix2pix" if "gan" in flags else "unet", "recon": "mse" if "mse" in flags else "l1", "distill": distill}
 
 
 def reconstruction(out: torch.Tensor, target: torch.Tensor, recon: str) -> torch.Tensor:
     """100 x the reconstruction term, as the Paddle trainer weights it (``l1_weight``)."""
     diff = out.float() - target
     return 100.0 * (diff.square().mean() if recon == "mse" else diff.abs().mean())
+
+
+def distilled_loss(out: torch.Tensor, photo: torch.Tensor, teacher: torch.Tensor | None, recon: str, distill: float) -> torch.Tensor:
+    """The reconstruction term against the photo, the teacher's output, or a blend of the two."""
+    if teacher is None or distill <= 0.0:
+        return reconstruction(out, photo, recon)
+    loss = distill * reconstruction(out, teacher, recon)
+    if distill < 1.0:
+        loss = loss + (1.0 - distill) * reconstruction(out, photo, recon)
+    return loss
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--snapshot-steps", default="", help="comma-separated steps at which each GAN network is also saved as NAME.sSTEP.npz "
                     "(a GAN fine-tune is picked by measurement among them: it drifts the longer it trains)")
     ap.add_argument("--float16-files", action="store_true", help="write weights as float16 (half the bytes to bring back)")
+    ap.add_argument("--teacher", default=None, help="BASE:WEIGHTS.npz: the network whose outputs ':kd' models learn "
+                    "(eval mode: BatchNorm's running statistics, as the IR it was recovered from)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
 
@@ -313,8 +339,20 @@ def main(argv: list[str] | None = None) -> int:
     val_np = validation_inputs(val_set, config)
     val_inputs = {k: torch.from_numpy(v).to(dev) for k, v in val_np.items()}
     val_targets = np.asarray(val_set.b)
+    teacher = None
+    if args.teacher:
+        t_base, t_path = args.teacher.split(":", 1)
+        teacher = UNet(in_channels, int(t_base), args.depth, up=args.up).to(dev)
+        load_paddle_arrays(teacher, read_arrays(Path(t_path)))
+        teacher = teacher.to(memory_format=torch.channels_last).eval()
+        for p_ in teacher.parameters():
+            p_.requires_grad_(False)
+        print(f"teacher: base {t_base} from {t_path}: {evaluate(teacher, val_inputs, val_targets)}", flush=True)
+        teacher.eval()  # evaluate() leaves a network in train mode
     models = []
     for spec in map(parse_model, args.model):
+        if spec["distill"] and teacher is None:
+            raise SystemExit(f"{spec['name']}: ':kd' needs --teacher")
         net = UNet(in_channels, spec["base"], args.depth, up=args.up).to(dev)
         if spec["init"]:
             load_paddle_arrays(net, read_arrays(Path(spec["init"])))
@@ -341,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in models:
             files = write_arrays(args.out / f"{m['name']}.npz", paddle_arrays(m["net"]), int(args.max_file_mb * 2**20), dtype)
             meta = {"unet": m["unet"], "config": m["recipe"], "files": [f.name for f in files], "final": final,
+                    # outside "config", which is a TrainConfig (the Paddle trainer has no teacher)
+                    "distillation": {"teacher": args.teacher, "weight": m["distill"]} if m["distill"] else None,
                     "state": {"step": step, "images": step * args.batch, "seconds": round(train_seconds, 1),
                               "history": m["history"]},
                     "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu", "workers": args.workers}
@@ -358,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         y = y.to(dev, non_blocking=True).float()
         wait_seconds += time.perf_counter() - tw
         progress = train_seconds / args.budget
+        taught = None
+        if teacher is not None:
+            with torch.no_grad(), torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                taught = teacher(x).float()
         for m in models:
             for g in m["opt"].param_groups:
                 g["lr"] = m["lr"] * max(0.0, min(1.0, 2.0 * (1.0 - progress)))
@@ -367,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
             with autocast:
                 out = m["net"](x)
-            loss = reconstruction(out, y, m["recon"])
+            loss = distilled_loss(out, y, taught, m["recon"], m["distill"])
             if m["disc"] is not None:  # pix2pix: D on real and detached fake, then G's adversarial term
                 with autocast:
                     d_real, d_fake = m["disc"](x, y), m["disc"](x, out.detach())

@@ -112,10 +112,10 @@ def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirr
     from batchcolor.train.weights import import_run, read_arrays
 
     assert mirror.parse_model("g=24:5e-5:w.npz:gan") == {"name": "g", "base": 24, "lr": 5e-5, "init": "w.npz", "arch": "pix2pix",
-                                                          "recon": "l1"}
+                                                          "recon": "l1", "distill": 0.0}
     assert mirror.parse_model("g=24:5e-5")["arch"] == "unet"
     assert mirror.parse_model("m=24:1e-4:w.npz:mse") == {"name": "m", "base": 24, "lr": 1e-4, "init": "w.npz", "arch": "unet",
-                                                         "recon": "mse"}
+                                                         "recon": "mse", "distill": 0.0}
     data = real_pairs(tmp_path / "pairs", 10)
     torch.manual_seed(0)
     start = tmp_path / "start.npz"
@@ -144,3 +144,46 @@ def test_gan_network_trains_against_a_patchgan_and_leaves_float16_snapshots(mirr
     a, b = torch.tensor([[0.5, -0.5]]), torch.tensor([[0.0, 0.0]])
     assert float(mirror.reconstruction(a, b, "mse")) == pytest.approx(25.0)  # 100 x mean((0.5)^2)
     assert float(mirror.reconstruction(a, b, "l1")) == pytest.approx(50.0)
+
+
+def test_distilled_student_learns_the_teachers_outputs_and_imports(mirror, tmp_path):
+    """``NAME=BASE:LR:kdW`` with ``--teacher BASE:WEIGHTS``: the target is W x the teacher's
+    output + (1 - W) x the photo; the recipe (a TrainConfig) stays importable, and the
+    teacher is recorded beside it."""
+    from batchcolor.train.weights import import_run
+
+    assert mirror.parse_model("s=16:2e-3:kd")["distill"] == 1.0
+    assert mirror.parse_model("s=16:2e-3:kd0.5") == {"name": "s", "base": 16, "lr": 2e-3, "init": None, "arch": "unet",
+                                                     "recon": "l1", "distill": 0.5}
+    assert mirror.parse_model("s=16:2e-3:w.npz:mse:kd0.25")["recon"] == "mse"
+    with pytest.raises(ValueError):
+        mirror.parse_model("s=16:2e-3:kd1.5")
+    out, photo, teacher = torch.tensor([[0.5]]), torch.tensor([[0.0]]), torch.tensor([[1.0]])
+    assert float(mirror.distilled_loss(out, photo, teacher, "l1", 1.0)) == pytest.approx(50.0)  # |0.5 - 1|
+    assert float(mirror.distilled_loss(out, photo, teacher, "l1", 0.5)) == pytest.approx(50.0)  # halves of 50 and 50
+    assert float(mirror.distilled_loss(torch.tensor([[0.2]]), photo, teacher, "l1", 0.5)) == pytest.approx(50.0)
+    assert float(mirror.distilled_loss(torch.tensor([[0.2]]), photo, teacher, "l1", 0.75)) == pytest.approx(65.0)
+    assert float(mirror.distilled_loss(out, photo, None, "l1", 1.0)) == pytest.approx(50.0)  # no teacher: the photo
+
+    data = real_pairs(tmp_path / "pairs", 10)
+    torch.manual_seed(0)
+    start, big = tmp_path / "start.npz", tmp_path / "teacher.npz"
+    mirror.write_arrays(start, mirror.paddle_arrays(mirror.UNet(9, 4, 3)), 1 << 30)
+    mirror.write_arrays(big, mirror.paddle_arrays(_randomised(mirror.UNet(9, 6, 3), 3)), 1 << 30)
+    common = ["--depth", "3", "--size", "64", "--batch", "4", "--workers", "0", "--budget", "600", "--max-steps", "4",
+              "--val-last", "2", "--device", "cpu"]
+    with pytest.raises(SystemExit):  # a student without a teacher
+        mirror.main([str(data), "--out", str(tmp_path / "none"), "--model", f"s=4:2e-3:{start}:kd", *common])
+    out = tmp_path / "out"
+    rc = mirror.main([str(data), "--out", str(out), "--model", f"plain=4:2e-3:{start}", "--model", f"kd=4:2e-3:{start}:kd",
+                      "--teacher", f"6:{big}", *common])
+    assert rc == 0
+    from batchcolor.train.weights import read_arrays
+
+    plain, taught = read_arrays(out / "plain.npz"), read_arrays(out / "kd.npz")
+    assert any(not np.array_equal(plain[k], taught[k]) for k in plain)  # same start and batches, another target
+    meta = json.loads((out / "kd.json").read_text())
+    assert meta["distillation"] == {"teacher": f"6:{big}", "weight": 1.0}
+    assert json.loads((out / "plain.json").read_text())["distillation"] is None
+    import_run(out / "kd.json", tmp_path / "run")  # the recipe is still a TrainConfig
+    assert (tmp_path / "run" / "last.pdckpt").exists()
