@@ -8,15 +8,20 @@ shoes (the last 100 of shoes-train), half bags (handbags-val), each drawing at 5
 1100 x 800 sheet with a title, a dimension line with arrowheads and its size, and labels:
 
 * *floating*: one leader ending on a dot on the paper beside the drawing;
-* *attached*: three leaders drawn on into the drawing, to dots on the parts they name.
+* *attached*: three leaders drawn on into the drawing, to dots on the parts they name;
+* *dimensioned*: the width dimensioned below the drawing and the height beside it, each
+  between two extension lines drawn from the drawing's extreme points (touching it) to past
+  the dimension line, as a technical drawing gives sizes.
 
 Each is coloured through ``run``'s one-image path at its defaults (f32), with the notes rule
-(:mod:`batchcolor.drawing.annotations`) and without it (the rules before it), side by side:
+(:mod:`batchcolor.drawing.annotations`: loose notes, leaders and dimensions) and without it
+(the rules before session 22), side by side:
 
 * **as drawn**: the share of the notes' pixels (lines, arrowheads, dots, words; the leaders'
   parts on the paper) that come back within 2 levels of the sheet;
 * **vs alone**: PSNR of the drawing's box against the same drawing coloured alone on the
-  same blank sheet;
+  same blank sheet, leaving out the pixels within 3 px of a note that reaches into the box
+  (for *dimensioned*, the extension lines' ends: the sheet has them, alone has not);
 * **mask ms**: the paper mask's time on the sheet (one thread), and on 100 hold-out drawings
   at 256 px with no notes (what every drawing pays).
 
@@ -29,6 +34,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from batchcolor.colorize.guidance import guidance
@@ -40,19 +46,19 @@ from batchcolor.tools import evaluate, metrics
 from batchcolor.tools.productsheet import product_sheet
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
-KINDS = ("floating", "attached")
+KINDS = ("floating", "attached", "dimensioned")
 
 
 @contextmanager
 def notes_rule(on: bool):
     """The paper mask and the objects' measure with the notes rule, or as they were before it."""
-    originals = paper.note_strokes, objects.leader_strokes
+    originals = paper.note_strokes, objects.leader_strokes, paper.dimension_lines, objects.dimension_lines
     if not on:
-        paper.note_strokes = objects.leader_strokes = lambda *a, **k: None
+        paper.note_strokes = objects.leader_strokes = paper.dimension_lines = objects.dimension_lines = lambda *a, **k: None
     try:
         yield
     finally:
-        paper.note_strokes, objects.leader_strokes = originals
+        paper.note_strokes, objects.leader_strokes, paper.dimension_lines, objects.dimension_lines = originals
 
 
 def _mask_ms(grays: list[np.ndarray], on: bool) -> float:
@@ -89,9 +95,10 @@ def measure(model: str | None, data: Path, count: int, shown: dict) -> dict:
                             ink = sheet.gray[box] < 250  # (the notes' own pixels, not the paper round them)
                             diff = np.abs(out[box].astype(np.int16) - sheet.gray[box][:, :, None]).max(axis=2)
                             kept.extend((diff[ink] <= 2).tolist())
-                        alone = np.full_like(sheet.gray, 255)
-                        alone[sheet.drawing] = sheet.gray[sheet.drawing]
-                        scores.append(metrics.psnr(out[sheet.drawing][None], colour(alone)[sheet.drawing][None]))
+                        # the drawing's box, but for notes reaching into it (an extension line's end)
+                        same = cv2.erode((sheet.gray == sheet.alone).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+                        same = same[sheet.drawing]
+                        scores.append(metrics.psnr(out[sheet.drawing][same][None], colour(sheet.alone)[sheet.drawing][same][None]))
                         if i == 0:
                             shown.setdefault(kind, [sheet.gray]).append(out)
                 row["on" if on else "off"] = {"as_drawn": float(np.mean(kept)), "vs_alone": float(np.mean(scores)),
@@ -121,8 +128,6 @@ def table(results: dict, count: int) -> str:
 
 
 def figure(shown: dict, path: Path) -> None:
-    import cv2
-
     from batchcolor.imageio.images import atomic_write, encode
     from batchcolor.tools.sheets import contact_sheet
 

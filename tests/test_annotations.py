@@ -139,3 +139,83 @@ def test_leaders_drawn_into_a_drawing_do_not_make_it_measure_bigger():
         objects.leader_strokes = original
     assert np.mean(np.abs(before - 1)) > 0.1, before  # (14% on these ten)
     assert np.mean(np.abs(now - 1)) < 0.06, now  # (4%)
+
+
+def _without_dimensions():
+    """The paper mask, the objects' measure and ``render`` as before the dimensions rule."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from batchcolor.drawing import objects
+
+    stack = ExitStack()
+    for module in (paper, objects):
+        stack.enter_context(mock.patch.object(module, "dimension_lines", lambda *a, **k: None))
+    return stack
+
+
+@pytest.mark.parametrize("name", ["shoes/boot", "shoes/sneaker", "bags/handbag", "bags/tote"])
+def test_dimensioned_sheets_leave_the_paper_between_drawing_and_dimension(name):
+    """Extension lines from the drawing's extreme points to past a dimension line box in a cell
+    of paper with the drawing's edge; it was filled as part of the object, or the lines were
+    taken for a panel's borders, and they were measured with the drawing. Now the cells are
+    paper and the drawing is what it is alone."""
+    from batchcolor.drawing.objects import measure_objects
+
+    sheet = product_sheet(_example(name), "dimensioned")
+    mask = _mask(sheet.gray)
+    for place, box in sheet.as_drawn.items():
+        assert mask[box].mean() < 0.05, place
+    alone = _mask(sheet.alone)
+    assert _iou(mask, alone) > 0.95
+    assert abs(measure_objects(sheet.gray).extent / measure_objects(sheet.alone).extent - 1) < 0.01
+    with _without_dimensions():
+        before = _mask(sheet.gray)
+        measured = measure_objects(sheet.gray).extent
+    # before: the boxed-in cells filled with the drawing (boot 0.64, tote 0.70), or the lines
+    # taken for a panel's border and the drawing left uncoloured (handbag 0.0)
+    assert _iou(before, alone) < 0.75
+    assert measured / measure_objects(sheet.alone).extent > 1.05
+
+
+def test_an_edge_over_legs_with_a_name_under_it_is_not_a_dimension():
+    """A cabinet whose sides run on past its bottom as feet, named below: a straight line,
+    clear on both sides, crossed at both ends, words under its middle, like a dimension, but
+    with bare ends (no arrowheads, ticks or dots). It stays the cabinet's edge."""
+    page = np.full((600, 800), 255, np.uint8)
+    cv2.rectangle(page, (150, 100), (550, 400), 0, 2)
+    cv2.line(page, (150, 400), (150, 440), 0, 2)  # the sides run on as feet
+    cv2.line(page, (550, 400), (550, 440), 0, 2)
+    cv2.putText(page, "CABINET 80 cm", (250, 452), FONT, 0.8, 0, 2, cv2.LINE_AA)
+    mask = _mask(page)
+    assert mask[110:390, 160:540].mean() > 0.98
+    with _without_dimensions():
+        assert np.array_equal(_mask(page), mask)
+    # the same with arrowheads at the bottom edge's ends is a dimension: the rule can fire here
+    dimensioned = page.copy()
+    for tip, back in (((152, 400), (170, 392)), ((152, 400), (170, 408)), ((548, 400), (530, 392)), ((548, 400), (530, 408))):
+        cv2.line(dimensioned, tip, back, 0, 2)
+    assert _mask(dimensioned)[110:390, 160:540].mean() < 0.5
+
+
+@pytest.mark.parametrize("name", ["shoes/boot", "shoes/pump"])
+def test_run_colours_a_dimensioned_drawing_as_it_colours_it_alone(tmp_path, name):
+    """Through ``run``: the notes come back as drawn, and the drawing as it comes out alone
+    (the network sees the notes made paper: with them, it coloured the boxed-in cell)."""
+    from batchcolor.tools import metrics
+
+    sheet = product_sheet(_example(name), "dimensioned")
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "sheet.png"), sheet.gray)
+    cv2.imwrite(str(src / "alone.png"), sheet.alone)
+    proc = run_cli("run", str(src), str(tmp_path / "out"), "--precision", "f32")
+    assert proc.returncode == 0, proc.stderr
+    out = cv2.imread(str(tmp_path / "out" / "sheet.png"))
+    alone = cv2.imread(str(tmp_path / "out" / "alone.png"))
+    drawn = cv2.cvtColor(sheet.gray, cv2.COLOR_GRAY2BGR).astype(int)
+    for place, box in sheet.as_drawn.items():
+        assert np.abs(out[box].astype(int) - drawn[box]).max() <= 2, place
+    # the drawing's box, but for the extension lines' ends that reach into it (drawn there)
+    same = cv2.erode((sheet.gray == sheet.alone).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)[sheet.drawing]
+    assert metrics.psnr(out[sheet.drawing][same][None], alone[sheet.drawing][same][None]) > 25

@@ -205,6 +205,20 @@ def _tone_set_aside(drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]
     return without_tone(drawing, tone), tone
 
 
+def _without_dimensions(x: np.ndarray, extent: float | None) -> np.ndarray:
+    """``x`` with a sheet's dimensions made paper (:func:`batchcolor.drawing.paper.dimension_ink`):
+    what the network and the masks see. The same array where there are none (most drawings)."""
+    from batchcolor.drawing.paper import dimension_ink
+
+    gray = x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2)
+    notes = dimension_ink(gray, extent)
+    if notes is None:
+        return x
+    x = x.copy()
+    x[notes] = 255
+    return x
+
+
 def _without_construction(decoded: np.ndarray) -> np.ndarray | None:
     """A colour drawing with its construction lines dropped (``--construction drop``;
     :mod:`batchcolor.drawing.construction`), or None where it has none (or is gray)."""
@@ -241,6 +255,8 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     h, w = x.shape[:2]
 
     drawn = _objects_measured(x, scale, card)  # the stroke groups once, for all three uses
+    if guide.paper:  # a sheet's dimensions made paper for the network (drawing keeps them)
+        x = _without_dimensions(x, drawn.extent if drawn is not None else None)
     boxes = drawn.boxes if drawn is not None else []
     # (on a sheet: its typical drawing's factor, which only --lines auto needs)
     factor = scale_factor(x, scale, card, drawn) if len(boxes) <= 1 or guide.lines_auto else 1.0

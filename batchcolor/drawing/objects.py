@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from batchcolor.drawing.annotations import leader_strokes
+from batchcolor.drawing.annotations import dimension_lines, leader_strokes
 from batchcolor.drawing.components import with_stats
 
 LINE_LEVEL = 160
@@ -54,12 +54,21 @@ def object_extent(gray: np.ndarray) -> float | None:
 
 def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] | None:
     """(outermost groups, shrink, panels found, extent), the groups measured again without
-    leader lines where a drawing has labels drawn into it (:func:`leader_strokes`)."""
+    dimension lines and their extension lines (:func:`dimension_lines`) and without leader
+    lines where a drawing has labels drawn into it (:func:`leader_strokes`)."""
     found = _groups(gray)
     if found is None:
         return None
     boxes, shrink, panels, lines = found
     extent = _extent(boxes, shrink)
+    if extent is not None:
+        dimensions = dimension_lines(lines, extent / shrink)
+        if dimensions is not None:  # a technical drawing's sizes: their extension lines reach out from it
+            lines = lines & ~(dimensions[0] | dimensions[1])
+            again = _group_boxes(lines) if lines.any() else np.zeros((0, 5), np.int64)
+            measured = _extent(again, shrink) if len(again) else None
+            if measured is not None:
+                boxes, extent = again, measured
     if extent is not None:
         leaders = leader_strokes(lines, extent / shrink)
         if leaders is not None:

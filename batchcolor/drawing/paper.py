@@ -19,7 +19,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from batchcolor.drawing.annotations import note_strokes
+from batchcolor.drawing.annotations import dimension_lines, note_strokes
 from batchcolor.drawing.chroma import restore_where
 from batchcolor.drawing.components import with_stats
 from batchcolor.drawing.lettering import SOLID_SHARE, is_balloon, is_label, is_solid_ink
@@ -49,17 +49,61 @@ def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
     return _silhouette_of_strokes(strokes, extent or float(max(gray.shape)))
 
 
+def dimension_ink(gray: np.ndarray, extent: float | None = None) -> np.ndarray | None:
+    """H x W bool: a sheet's dimensions (dimension lines and their extension lines' parts on
+    the paper) with the light rims of their strokes, or None where it has none.
+
+    The paper mask leaves them out of the objects, but the network sees the drawing whole:
+    two extension lines and a dimension line round a cell of paper beside a shoe had it
+    colour that cell, and the shoe's soft edge, as part of the shoe. So ``render`` makes them
+    paper in what the network and the masks see, and the drawing's own pixels come back
+    outside the objects. (Leaders and loose notes stay in the network's view, as in session
+    22: they box nothing in.)"""
+    strokes = (gray < LINE_LEVEL).astype(np.uint8)
+    if not strokes.any():
+        return None
+    shrink = min(1.0, WORK_SIDE / max(gray.shape))
+    h, w = gray.shape
+    small = strokes if shrink >= 1 else (cv2.resize(strokes * np.uint8(255), (max(1, round(w * shrink)), max(1, round(h * shrink))),
+                                                    interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    size = (extent or float(max(h, w))) * shrink
+    found = dimension_lines(small.astype(bool), size)
+    if found is None:
+        return None
+    notes = _dimension_notes(small.astype(bool), found, size, _closings(size))
+    if shrink < 1:
+        notes = cv2.resize(notes.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    # the strokes' anti-aliased rims too (lighter than a stroke), but not the rims of other ink
+    others = strokes.astype(bool) & ~notes
+    rims = cv2.dilate(notes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rims &= ~cv2.dilate(others.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return (notes | rims) & (gray < 255)
+
+
 def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
     lines = strokes.astype(bool)
+    closed = _closings(size)  # (the notes' checks close the same strokes more than once)
+    dimensions = dimension_lines(lines, size)
+    if dimensions is not None:  # (before the panels: a dimension and its extension lines box paper in)
+        lines &= ~_dimension_notes(lines, dimensions, size, closed)
     frames = frame_strokes(lines)
     if frames is not None:  # panel borders: what they enclose is paper and drawings, not one object
         lines &= ~frames
-    closed = _closings(size)  # (the notes' checks close the same strokes more than once)
     notes = note_strokes(lines, size, lambda s: _filled_objects(s, size, closed), lambda s: _enclosed(s, closed),
                          lambda s: _words(s, size, closed))
     if notes is not None:  # leader and dimension lines: notes about the objects, not parts of them
         lines &= ~notes
     return _filled_objects(lines, size, closed)
+
+
+def _dimension_notes(lines: np.ndarray, dimensions: tuple[np.ndarray, np.ndarray], size: float,
+                     closed: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The dimension lines and their extension lines' parts on the paper: off the objects the
+    other strokes make (grown 2 px)."""
+    dimension, extension = dimensions
+    objects = cv2.dilate(_filled_objects(lines & ~dimension & ~extension, size, closed).astype(np.uint8),
+                         cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(bool)
+    return dimension | (extension & ~objects)
 
 
 def _closings(size: float) -> Callable[[np.ndarray], np.ndarray]:
