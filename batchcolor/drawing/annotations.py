@@ -208,7 +208,7 @@ def _dimension_rows(lines: np.ndarray, size: float,
     runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     if not runs.any():
         return None
-    n, run_labels, run_stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    n, _, run_stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
     candidates = [i for i in range(1, n) if run_stats[i, cv2.CC_STAT_HEIGHT] <= 2 * band]
     if not candidates:
         return None
@@ -221,7 +221,7 @@ def _dimension_rows(lines: np.ndarray, size: float,
                                np.ones((2 * band + 7, 1), np.uint8))
     _, legs, leg_stats, _ = cv2.connectedComponentsWithStats(upright, connectivity=8)
     core = cv2.erode(upright, np.ones((1, 3), np.uint8)).astype(bool)  # (the runs' own px: a small arrowhead touches them)
-    upright = upright.astype(bool)
+    groups, _ = _stroke_groups(lines)
     end = max(NOTE_MIN_WIDTH, band)
     clear = max(NOTE_MIN_WIDTH, int(round(NOTE_CLEAR * size)))
     found = np.zeros(lines.shape, bool)
@@ -251,7 +251,6 @@ def _dimension_rows(lines: np.ndarray, size: float,
         crossing = crossing[0] + crossing[1]
         # the line with its arrowheads: its strokes within an arrowhead's reach of it (and
         # within the paper found clear beside it: the extension lines join it to the object)
-        groups, _ = _stroke_groups(lines)
         own = np.unique(groups[y : y + rh, x : x + rw][lines[y : y + rh, x : x + rw]])
         reach = min(arrows, clear)
         near_line = np.zeros(lines.shape, bool)
@@ -319,7 +318,8 @@ def _extension_line(leg: np.ndarray, lines: np.ndarray, top: int, bottom: int, a
     return out
 
 
-def _near_any(box: tuple[int, int, int, int], boxes: np.ndarray, margin: int) -> bool:
+def _near_any(box: tuple[int, ...], boxes: np.ndarray, margin: int) -> bool:
+    """Whether any of ``boxes`` (x, y, w, h rows) lies within ``margin`` px of ``box``."""
     x, y, w, h = box
     return bool(np.any((boxes[:, 0] + boxes[:, 2] >= x - margin) & (boxes[:, 0] <= x + w + margin)
                        & (boxes[:, 1] + boxes[:, 3] >= y - margin) & (boxes[:, 1] <= y + h + margin)))
@@ -530,10 +530,8 @@ def _segment_pixels(lines: np.ndarray, segment: tuple[int, int, int, int], width
 def _boxes_near(stats: np.ndarray, group: int, others: list[int], margin: int) -> bool:
     """Whether any of the ``others`` groups' boxes lies within ``margin`` px of ``group``'s:
     a cheap first look for a note's words, before the lettering is looked at properly."""
-    x, y, w, h = (int(v) for v in stats[group, :4])
-    o = stats[[i for i in others if i != group], :4].astype(np.int64)
-    return bool(np.any((o[:, 0] + o[:, 2] >= x - margin) & (o[:, 0] <= x + w + margin)
-                       & (o[:, 1] + o[:, 3] >= y - margin) & (o[:, 1] <= y + h + margin)))
+    box = tuple(int(v) for v in stats[group, :4])
+    return _near_any(box, stats[[i for i in others if i != group], :4].astype(np.int64), margin)
 
 def _line_like(labels: np.ndarray, stat: np.ndarray, label: int, length: float, width: float) -> bool:
     """Whether a group of strokes lies in a band at most ``width`` px across and ``length`` px
