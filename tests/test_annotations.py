@@ -154,15 +154,17 @@ def _without_dimensions():
     return stack
 
 
+@pytest.mark.parametrize("past", [10, 0])
 @pytest.mark.parametrize("name", ["shoes/boot", "shoes/sneaker", "bags/handbag", "bags/tote"])
-def test_dimensioned_sheets_leave_the_paper_between_drawing_and_dimension(name):
+def test_dimensioned_sheets_leave_the_paper_between_drawing_and_dimension(name, past):
     """Extension lines from the drawing's extreme points to past a dimension line box in a cell
     of paper with the drawing's edge; it was filled as part of the object, or the lines were
     taken for a panel's borders, and they were measured with the drawing. Now the cells are
-    paper and the drawing is what it is alone."""
+    paper and the drawing is what it is alone. ``past``: the extension lines run 10 px past
+    the dimension line, or stop at it."""
     from batchcolor.drawing.objects import measure_objects
 
-    sheet = product_sheet(_example(name), "dimensioned")
+    sheet = product_sheet(_example(name), "dimensioned", past=past)
     mask = _mask(sheet.gray)
     for place, box in sheet.as_drawn.items():
         assert mask[box].mean() < 0.05, place

@@ -33,12 +33,12 @@ television or a box is drawn in straight runs too, and they close cells).
 * **A dimension** (:func:`dimension_lines`) is a technical drawing's way of giving a size: a
   dimension line drawn level or upright with arrowheads (or ticks, dots) at its ends and its
   size written beside its middle, between two extension lines drawn from the object's extreme
-  points across it and a little past. With the object's edge they box in a cell of paper,
+  points to it (across it and a little past, or up to it). With the object's edge they box in a cell of paper,
   which the paper mask filled and the network coloured as part of the object (and the lines,
   long straight runs closing cells, could pass for a panel's borders). It is found before
-  the panels: the line must stand clear of the drawing (paper on both sides), and be crossed
-  at both ends; an object's straight edge has its body on one side, a box's bottom edge its
-  sides ending at it, and a cabinet's edge over its feet bare ends. The line and the
+  the panels: the line must stand clear of the drawing (paper on both sides), with marked
+  ends each met by an extension line; an object's straight edge has its body on one side, and
+  a box's bottom edge over its sides or a cabinet's over its feet bare ends. The line and the
   extension lines' parts on the paper are notes; ``render`` makes them paper in what the
   network sees (:func:`batchcolor.drawing.paper.dimension_ink`).
 
@@ -46,7 +46,7 @@ Notes stay in the picture as drawn: outside the objects the output is the drawin
 and ink. The words beside them are lettering (:func:`batchcolor.drawing.lettering.is_label`).
 
 Left: an elbowed leader is followed to its bend; a dimension drawn at a slant (an aligned
-dimension), or with no extension line crossing it, is left to the other rules.
+dimension), or with no extension line meeting its ends, is left to the other rules.
 """
 from __future__ import annotations
 
@@ -154,15 +154,15 @@ def dimension_lines(lines: np.ndarray, size: float) -> tuple[np.ndarray, np.ndar
     A technical drawing's dimension: a straight line drawn level or upright, standing clear
     of the drawing (paper on both sides), with arrowheads (or ticks, dots) at both ends, its
     size written beside its middle, and at each end an extension line that runs from the
-    object's extreme point across it and a little past. With the object's edge
+    object's extreme point to it (across it and a little past, or up to it). With the object's edge
     the extension lines box in a cell of paper, which the paper mask filled as an object (and
     frame_strokes could take the lines for a panel's border). The dimension line (a band
     across it, arrowheads included) is a note, and so are the extension lines' parts outside
     the object, which the caller finds (left hanging from the object, they pulled a hull out
-    along them): the straight runs that cross the line at its ends. A line whose end
-    is not crossed is a corner of an outline (a box's bottom edge with its sides), one with
-    bare ends an edge over legs (a table's), and a line with no words beside it, or with ink
-    along one side (an object's straight edge), is left to the objects' rules. None of the
+    along them): the straight runs that meet the line at its ends. A line with bare ends is
+    an outline's edge (a box's bottom with its sides ending at it, a cabinet's over its feet),
+    and a line with no words beside it, or with ink along one side (an object's straight
+    edge), is left to the objects' rules. None of the
     1,200 hold-out masks and object measures changes."""
     lettering: list = []
 
@@ -236,19 +236,20 @@ def _dimension_rows(lines: np.ndarray, size: float,
         arrows = max(band, int(round(NOTE_ARROWS * rw))) + 2  # an arrowhead's reach off the line
         if not _paper_both_sides(lines, words, x + end + arrows, x + rw - end - arrows, top, bottom, clear):
             continue  # an object's straight edge: its body or texture lies on one side
-        crossing = []
+        meeting = []
         for x_end in (x, x + rw - 1):
             cols = slice(max(0, x_end - end), min(w, x_end + end + 1))
             above = legs[max(0, top - 3) : top, cols]
             below = legs[bottom : bottom + 3, cols]
-            crossed = set(np.unique(above[above > 0]).tolist()) & set(np.unique(below[below > 0]).tolist())
+            # an extension line across the end, or one that stops at it (drawn to the line, not past)
+            met = set(np.unique(above[above > 0]).tolist()) | set(np.unique(below[below > 0]).tolist())
             # a line, not an arrowhead's tip: it runs on a letter's length or more
-            crossing.append(sorted(leg for leg in crossed if leg_stats[leg, cv2.CC_STAT_HEIGHT] >= NOTE_MIN_PX + bottom - top))
-        if not all(crossing):
-            continue  # an end not crossed: a corner of an outline, not a dimension between two extension lines
+            meeting.append(sorted(leg for leg in met if leg_stats[leg, cv2.CC_STAT_HEIGHT] >= NOTE_MIN_PX + bottom - top))
+        if not all(meeting):
+            continue  # an end no extension line meets: not a dimension between two of them
         if not all(_end_marked(lines & ~core, x_end, y, y + rh, arrows) for x_end in (x, x + rw - 1)):
             continue  # no arrowheads (or ticks, dots): a table's edge over its legs, with its name below
-        crossing = crossing[0] + crossing[1]
+        meeting = meeting[0] + meeting[1]
         # the line with its arrowheads: its strokes within an arrowhead's reach of it (and
         # within the paper found clear beside it: the extension lines join it to the object)
         own = np.unique(groups[y : y + rh, x : x + rw][lines[y : y + rh, x : x + rw]])
@@ -256,7 +257,7 @@ def _dimension_rows(lines: np.ndarray, size: float,
         near_line = np.zeros(lines.shape, bool)
         near_line[max(0, yc - reach) : yc + reach + 1, max(0, x - end) : min(w, x + rw + end)] = True
         found |= near_line & np.isin(groups, own[own > 0])
-        for leg in crossing:
+        for leg in meeting:
             extension |= _extension_line(legs == leg, lines, top, bottom, arrows)
     found &= lines
     return (found, extension & lines & ~found) if found.any() else None

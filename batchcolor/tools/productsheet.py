@@ -35,16 +35,17 @@ class Sheet:
     alone: np.ndarray
 
 
-def product_sheet(drawing: np.ndarray, kind: str = "floating", side: int = 560, words: bool = True) -> Sheet:
+def product_sheet(drawing: np.ndarray, kind: str = "floating", side: int = 560, words: bool = True, past: int = 10) -> Sheet:
     """``drawing`` (gray) at ``side`` px on an 1100 x 800 sheet with its notes (``words``
-    False: the same lines with no lettering)."""
+    False: the same lines with no lettering; ``past``: how far a dimensioned sheet's
+    extension lines run past the dimension line, 0 to stop at it)."""
     if kind not in ("floating", "attached", "dimensioned"):
         raise ValueError(f"kind must be floating, attached or dimensioned, got {kind!r}")
     page = np.full((800, 1100), 255, np.uint8)
     box = paste(page, fit(drawing, side), 120, 120)
     right = 120 + side
     if kind == "dimensioned":
-        return _dimensioned(page, box, words)
+        return _dimensioned(page, box, words, past)
     # alone: the drawing's box as it is on the sheet (an attached leader's part inside the
     # drawing stays, as the paper mask leaves it a stroke of the object)
     alone = np.full_like(page, 255)
@@ -76,9 +77,9 @@ def product_sheet(drawing: np.ndarray, kind: str = "floating", side: int = 560, 
     return Sheet(page, as_drawn, box, alone)
 
 
-def _dimensioned(page: np.ndarray, box: Box, words: bool) -> Sheet:
+def _dimensioned(page: np.ndarray, box: Box, words: bool, past: int) -> Sheet:
     """The drawing's width dimensioned below it and its height to its left, each with two
-    extension lines from the drawing's extreme points to 10 px past the dimension line."""
+    extension lines from the drawing's extreme points to ``past`` px past the dimension line."""
     alone = page.copy()  # (the extension lines reach into the drawing's box: alone is the drawing only)
     ys, xs = np.nonzero(page[box] < 128)
     ys, xs = ys + box[0].start, xs + box[1].start
@@ -87,10 +88,10 @@ def _dimensioned(page: np.ndarray, box: Box, words: bool) -> Sheet:
     as_drawn: dict[str, Box] = {}
     for x in (left, right):  # width: down from the lowest ink in the extreme column
         start = int(ys[xs == x].max())
-        cv2.line(page, (x, start), (x, below + 10), 0, 1, cv2.LINE_AA)
+        cv2.line(page, (x, start), (x, below + past), 0, 1, cv2.LINE_AA)
     for y in (top, bottom):  # height: left from the leftmost ink in the extreme row
         start = int(xs[ys == y].min())
-        cv2.line(page, (start, y), (beside - 10, y), 0, 1, cv2.LINE_AA)
+        cv2.line(page, (start, y), (beside - past, y), 0, 1, cv2.LINE_AA)
     mid_x, mid_y = (left + right) // 2, (top + bottom) // 2
     cv2.arrowedLine(page, (mid_x, below), (left, below), 0, 1, cv2.LINE_AA, tipLength=0.04)
     cv2.arrowedLine(page, (mid_x, below), (right, below), 0, 1, cv2.LINE_AA, tipLength=0.04)
