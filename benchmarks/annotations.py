@@ -9,6 +9,8 @@ shoes (the last 100 of shoes-train), half bags (handbags-val), each drawing at 5
 
 * *floating*: one leader ending on a dot on the paper beside the drawing;
 * *attached*: three leaders drawn on into the drawing, to dots on the parts they name;
+* *elbowed*: the same three as a CAD callout draws them, a level landing from the words, then
+  a slant into the drawing;
 * *dimensioned*: the width dimensioned below the drawing and the height beside it, each
   between two extension lines drawn from the drawing's extreme points (touching it) to past
   the dimension line, as a technical drawing gives sizes.
@@ -46,7 +48,7 @@ from batchcolor.tools import evaluate, metrics
 from batchcolor.tools.productsheet import product_sheet
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
-KINDS = ("floating", "attached", "dimensioned")
+KINDS = ("floating", "attached", "elbowed", "dimensioned")
 
 
 @contextmanager

@@ -68,6 +68,7 @@ NOTE_LETTER = 0.02  # lettering is at least this share of the size (and 6 px) hi
 NOTE_END = 0.03  # a leader starts within this share of the size of its words ...
 NOTE_ALONG = 0.35  # ... and runs up to them: at most this share of it lies within a letter's height of them
 NOTE_OUTSIDE = 0.1  # ... with half its ink, and this share of the size (and NOTE_MIN_PX), out on the paper
+LANDING_SLOPE = 0.17  # an elbowed leader's landing runs level with its words (within 10 degrees)
 NOTE_CLEAR = 0.03  # a dimension line has paper this share of the size (and NOTE_MIN_WIDTH px) deep on both sides ...
 NOTE_CLEAR_INK = 0.01  # ... holding at most this share of ink
 
@@ -339,7 +340,9 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     """The parts out on the paper of straight lines that start at words and run into a
     drawing: a leader drawn on to the part it names is one group with the drawing's strokes,
     and where the drawing's outline is too open to fill, its hull reached out along it."""
-    found = _leader_lines(lines, size, labels, stats)
+    # (5 px across: what is left of a leader's anti-aliased rims, closed with its words, made
+    # a hull out to them; the measure's 3 px, as before, leaves the hold-outs' measures as they were)
+    found = _leader_lines(lines, size, labels, stats, width=5)
     if found is None:
         return None
     leaders, boxes, margin = found
@@ -359,28 +362,31 @@ def _leaders(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarr
     return np.logical_or.reduce(kept) if kept else None
 
 
-def _leader_lines(lines: np.ndarray, size: float, labels: np.ndarray,
-                  stats: np.ndarray) -> tuple[list[tuple[np.ndarray, tuple[int, int]]], np.ndarray, int] | None:
-    """Straight lines followed from rows of letters: ([(their pixels, their start)], the
-    letters' boxes, how near a start is to its words), or None."""
+def _leader_lines(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.ndarray,
+                  width: int = 3) -> tuple[list[tuple[np.ndarray, tuple[int, int]]], np.ndarray, int] | None:
+    """Lines followed from rows of letters: ([(their pixels, up to ``width`` px across; their
+    start)], the letters' boxes, how near a start is to its words), or None."""
     tallest = NOTE_WORDS * 2 * size
     words = _word_marks(stats, tallest, max(6.0, NOTE_LETTER * size), row=3)  # (a label names a part: a word or more)
     if not words:
         return None
     length = max(NOTE_MIN_PX, NOTE_LENGTH * size)
-    near = max(NOTE_MIN_WIDTH, int(round(NOTE_END * size)))
     boxes = stats[words, :4].astype(np.int64)
     letter = int(round(float(np.median(boxes[:, 3]))))
+    # a leader starts a letter's space from its words (the objects' size alone misjudges it
+    # where the leaders themselves make the drawing look small: three elbowed leaders ending
+    # on the paper measured as objects of their own, and a boot's sheet measured half its size)
+    near = max(NOTE_MIN_WIDTH, int(round(NOTE_END * size)), int(round(0.75 * letter)))
     in_words = np.isin(labels, words) & lines
     leaders = []
-    for segment in _lines_from_words(lines & ~in_words, boxes, near, letter):
+    for segment, trace in _lines_from_words(lines & ~in_words, boxes, near, letter, 0.5 * length):
         if _length(segment) < 0.5 * length:
             continue
         if _on_the_border(segment, lines.shape):
             continue  # the frame of a photo's edge map, not a leader
         if _share_along(segment, boxes, letter) > NOTE_ALONG:
             continue  # it runs beside the marks, not up to them: a row of stitches along an edge
-        pixels = _segment_pixels(lines, _longer(segment, near))
+        pixels = _traced_pixels(lines, trace, near, width)
         if np.count_nonzero(pixels & in_words) > 0.3 * max(1, np.count_nonzero(pixels)):
             continue  # a row of letters is straight too
         leaders.append((pixels, segment[:2]))
@@ -388,11 +394,17 @@ def _leader_lines(lines: np.ndarray, size: float, labels: np.ndarray,
     return (leaders, boxes, near + max(6, letter)) if leaders else None
 
 
-def _lines_from_words(strokes: np.ndarray, boxes: np.ndarray, near: int, letter: int) -> list[tuple[int, int, int, int]]:
-    """Straight lines that start beside words (within ``near`` px of their ``boxes``) and run
-    away from them, followed pixel by pixel along the direction they leave in: (x0, y0) at
-    the words, (x1, y1) where the line ends or bends. A Hough transform found a leader that
-    crosses an outline in pieces, or not at all, depending on the other strokes round it."""
+def _lines_from_words(strokes: np.ndarray, boxes: np.ndarray, near: int, letter: int,
+                      landing: float) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Lines that start beside words (within ``near`` px of their ``boxes``) and run away from
+    them, followed pixel by pixel along the direction they leave in: ((x0, y0) at the words,
+    (x1, y1) where the line ends), and the points the walk found on the way. A Hough
+    transform found a leader that crosses an outline in pieces, or not at all, depending on
+    the other strokes round it.
+
+    A level line that stops shorter than ``landing`` px may be an elbowed leader's landing (a
+    CAD callout: a short level stroke from the words, then a slant to the part): where a
+    straight stroke leaves its end at an angle, the walk goes on along it (one bend)."""
     h, w = strokes.shape
     ring = np.zeros((h, w), bool)
     for x, y, bw, bh in boxes:
@@ -421,16 +433,51 @@ def _lines_from_words(strokes: np.ndarray, boxes: np.ndarray, near: int, letter:
         if d @ away < 0:
             d = -d
         start = mean
-        end = _walk(strokes, start, d)
-        found.append((int(round(start[0])), int(round(start[1])), int(round(end[0])), int(round(end[1]))))
+        trace: list = [start]
+        end = _walk(strokes, start, d, trace=trace)
+        if np.hypot(*(end - start)) < landing and abs(d[1]) < LANDING_SLOPE:  # short and level with its words: a landing
+            turn = _bend(strokes, start, end, d, radius)
+            if turn is not None:
+                bent = [end]
+                after = _walk(strokes, end, turn, trace=bent)
+                if np.hypot(*(after - end)) >= 2 * radius:
+                    trace += bent[1:]
+                    end = after
+        found.append(((int(round(start[0])), int(round(start[1])), int(round(end[0])), int(round(end[1]))),
+                      np.array(trace)))
     return found
 
 
-def _walk(strokes: np.ndarray, start: np.ndarray, d: np.ndarray, gap: int = 3, follow: int = 2) -> np.ndarray:
+def _bend(strokes: np.ndarray, start: np.ndarray, end: np.ndarray, d: np.ndarray, radius: int) -> np.ndarray | None:
+    """The direction of a straight stroke leaving a line's ``end`` at 20 degrees or more from
+    the line's direction ``d``, or None: the strokes within ``2 * radius`` px of the end and
+    more than 2 px off the line so far, if they lie along one line."""
+    h, w = strokes.shape
+    x0, y0 = max(0, int(end[0]) - 2 * radius), max(0, int(end[1]) - 2 * radius)
+    py, px = np.nonzero(strokes[y0 : min(h, int(end[1]) + 2 * radius + 1), x0 : min(w, int(end[0]) + 2 * radius + 1)])
+    pts = np.column_stack([px + x0, py + y0]).astype(np.float64)
+    off = np.abs((pts - start) @ np.array([-d[1], d[0]]))  # distance from the line so far
+    pts = pts[(off > 2) & (np.hypot(*(pts - end).T) <= 2 * radius)]
+    if len(pts) < radius:
+        return None
+    mean = pts.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov((pts - mean).T))
+    if values[1] < 16 * max(values[0], 1e-6):
+        return None  # not one straight stroke: an outline's curve, a blob
+    turn = vectors[:, 1]
+    if turn @ (mean - end) < 0:
+        turn = -turn
+    return turn if abs(float(turn @ d)) < np.cos(np.radians(20)) else None
+
+
+def _walk(strokes: np.ndarray, start: np.ndarray, d: np.ndarray, gap: int = 3, follow: int = 2,
+          trace: list | None = None) -> np.ndarray:
     """The last point along the line from ``start`` in direction ``d`` with stroke pixels under
     it: the point follows the stroke up to ``follow`` px sideways at each step (a direction
     measured on a few px drifts off a long thin line), and ``gap`` px without any end it (an
-    anti-aliased line breaks; a crossing stroke does not stop it)."""
+    anti-aliased line breaks; a crossing stroke does not stop it). ``trace`` gets the points
+    it found: the line as drawn, which bends where an elbowed leader does (the direction is
+    taken again from the whole way every 16 px, so a walk turns with the line)."""
     h, w = strokes.shape
     normal = np.array([-d[1], d[0]])
     here, last, misses, steps = start.astype(np.float64), start.astype(np.float64), 0, 0
@@ -442,6 +489,8 @@ def _walk(strokes: np.ndarray, start: np.ndarray, d: np.ndarray, gap: int = 3, f
             xi, yi = int(round(x)), int(round(y))
             if 0 <= xi < w and 0 <= yi < h and strokes[yi, xi]:
                 here, last, misses = here + offset * normal, here + offset * normal, 0
+                if trace is not None:
+                    trace.append(last)
                 break
         else:
             misses += 1
@@ -511,20 +560,18 @@ def _near_box(point: tuple[int, int], boxes: np.ndarray, margin: int) -> np.ndar
             & (y >= boxes[:, 1] - margin) & (y <= boxes[:, 1] + boxes[:, 3] + margin))
 
 
-def _longer(segment: tuple[int, int, int, int], px: int) -> tuple[int, int, int, int]:
-    """The segment drawn on ``px`` further at each end: it was followed from a point a letter
-    in from its words, and it ends where the walk lost it, a few px short of its faint ends."""
-    x0, y0, x1, y1 = segment
-    n = max(1e-6, float(np.hypot(x1 - x0, y1 - y0)))
-    dx, dy = (x1 - x0) / n * px, (y1 - y0) / n * px
-    return int(round(x0 - dx)), int(round(y0 - dy)), int(round(x1 + dx)), int(round(y1 + dy))
-
-
-def _segment_pixels(lines: np.ndarray, segment: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
-    """The line pixels a segment covers (its stroke, up to ``width`` px across)."""
-    x0, y0, x1, y1 = segment
+def _traced_pixels(lines: np.ndarray, trace: np.ndarray, px: int, width: int) -> np.ndarray:
+    """The line pixels along a walk's ``trace`` (up to ``width`` px across), drawn on ``px``
+    further at each end along the way it ran there: it was followed from a point a letter in
+    from its words, and it ends where the walk lost it, a few px short of its faint ends."""
+    ends = []
+    for tip, inward in ((trace[0], trace[min(len(trace) - 1, 8)]), (trace[-1], trace[max(0, len(trace) - 9)])):
+        step = tip - inward
+        n = float(np.hypot(*step))
+        ends.append(tip + step / n * px if n > 0 else tip)
+    points = np.vstack([ends[0], trace, ends[1]])
     canvas = np.zeros(lines.shape, np.uint8)
-    cv2.line(canvas, (x0, y0), (x1, y1), 1, width)
+    cv2.polylines(canvas, [np.rint(points).astype(np.int32).reshape(-1, 1, 2)], False, 1, width)
     return (canvas > 0) & lines
 
 

@@ -6,6 +6,8 @@ the notes as drawn and colour the drawing as it colours it alone. Two kinds:
 
 * ``floating``: every note stands on the paper (the leader ends on a dot beside the drawing);
 * ``attached``: the leaders are drawn on into the drawing, to dots on the parts they name;
+* ``elbowed``: the same leaders as a CAD callout draws them, a short level landing from the
+  words, then a slant into the drawing;
 * ``dimensioned``: the sizes are dimensioned as in a technical drawing: extension lines from
   the drawing's extremes (touching it) to past a dimension line below it and one beside it,
   which close cells of paper with the drawing's edge.
@@ -39,8 +41,8 @@ def product_sheet(drawing: np.ndarray, kind: str = "floating", side: int = 560, 
     """``drawing`` (gray) at ``side`` px on an 1100 x 800 sheet with its notes (``words``
     False: the same lines with no lettering; ``past``: how far a dimensioned sheet's
     extension lines run past the dimension line, 0 to stop at it)."""
-    if kind not in ("floating", "attached", "dimensioned"):
-        raise ValueError(f"kind must be floating, attached or dimensioned, got {kind!r}")
+    if kind not in ("floating", "attached", "elbowed", "dimensioned"):
+        raise ValueError(f"kind must be floating, attached, elbowed or dimensioned, got {kind!r}")
     page = np.full((800, 1100), 255, np.uint8)
     box = paste(page, fit(drawing, side), 120, 120)
     right = 120 + side
@@ -57,14 +59,20 @@ def product_sheet(drawing: np.ndarray, kind: str = "floating", side: int = 560, 
         cv2.circle(page, (right + 20, 60), 4, 0, -1, cv2.LINE_AA)
         as_drawn["leader"] = (slice(55, 245), slice(right + 14, right + 112))
         labels = [("LEATHER STRAP", right + 120, 250)]
-    else:  # leaders from the words into the drawing
+    else:  # leaders from the words into the drawing (elbowed: a level landing, then a slant)
         labels = []
         for i, (text, y, depth) in enumerate((("LEATHER STRAP", 230, 0.25), ("BRASS BUCKLE", 400, 0.3), ("STITCHING 3mm", 560, 0.2))):
             tip = (int(right - depth * side), y + 20 * (i - 1))
-            cv2.line(page, (right + 80, y - 8), tip, 0, 1, cv2.LINE_AA)
+            if kind == "elbowed":
+                cv2.line(page, (right + 80, y - 8), (right + 40, y - 8), 0, 1, cv2.LINE_AA)
+                cv2.line(page, (right + 40, y - 8), (tip[0], tip[1] + 60), 0, 1, cv2.LINE_AA)
+                tip = (tip[0], tip[1] + 60)
+                as_drawn[f"leader {i}"] = (slice(y - 12, y - 4), slice(right + 44, right + 76))
+            else:
+                cv2.line(page, (right + 80, y - 8), tip, 0, 1, cv2.LINE_AA)
+                as_drawn[f"leader {i}"] = (slice(y - 12, y - 4), slice(right + 40, right + 76))
             cv2.circle(page, tip, 4, 0, -1, cv2.LINE_AA)
             labels.append((text, right + 90, y))
-            as_drawn[f"leader {i}"] = (slice(y - 12, y - 4), slice(right + 40, right + 76))
     if words:
         cv2.putText(page, "32 cm", (370, 765), FONT, 0.8, 0, 2, cv2.LINE_AA)
         as_drawn["size"] = (slice(745, 772), slice(365, 450))
