@@ -379,14 +379,16 @@ def _leader_lines(lines: np.ndarray, size: float, labels: np.ndarray, stats: np.
     near = max(NOTE_MIN_WIDTH, int(round(NOTE_END * size)), int(round(0.75 * letter)))
     in_words = np.isin(labels, words) & lines
     leaders = []
-    for segment, trace in _lines_from_words(lines & ~in_words, boxes, near, letter, 0.5 * length):
+    landing = max(0.5 * length, 3.0 * letter)  # an elbowed leader's level landing: up to a few letters long
+    for segment, trace in _lines_from_words(lines & ~in_words, boxes, near, letter, landing):
         if _length(segment) < 0.5 * length:
             continue
         if _on_the_border(segment, lines.shape):
             continue  # the frame of a photo's edge map, not a leader
         if _share_along(segment, boxes, letter) > NOTE_ALONG:
             continue  # it runs beside the marks, not up to them: a row of stitches along an edge
-        pixels = _traced_pixels(lines, trace, near, width)
+        pixels = np.logical_or.reduce([_segment_pixels(lines, _longer(piece, near), width)
+                                       for piece in _straight_pieces(segment, trace, landing)])
         if np.count_nonzero(pixels & in_words) > 0.3 * max(1, np.count_nonzero(pixels)):
             continue  # a row of letters is straight too
         leaders.append((pixels, segment[:2]))
@@ -560,20 +562,57 @@ def _near_box(point: tuple[int, int], boxes: np.ndarray, margin: int) -> np.ndar
             & (y >= boxes[:, 1] - margin) & (y <= boxes[:, 1] + boxes[:, 3] + margin))
 
 
-def _traced_pixels(lines: np.ndarray, trace: np.ndarray, px: int, width: int) -> np.ndarray:
-    """The line pixels along a walk's ``trace`` (up to ``width`` px across), drawn on ``px``
-    further at each end along the way it ran there: it was followed from a point a letter in
-    from its words, and it ends where the walk lost it, a few px short of its faint ends."""
-    ends = []
-    for tip, inward in ((trace[0], trace[min(len(trace) - 1, 8)]), (trace[-1], trace[max(0, len(trace) - 9)])):
-        step = tip - inward
-        n = float(np.hypot(*step))
-        ends.append(tip + step / n * px if n > 0 else tip)
-    points = np.vstack([ends[0], trace, ends[1]])
-    canvas = np.zeros(lines.shape, np.uint8)
-    cv2.polylines(canvas, [np.rint(points).astype(np.int32).reshape(-1, 1, 2)], False, 1, width)
-    return (canvas > 0) & lines
+def _straight_pieces(segment: tuple[int, int, int, int], trace: np.ndarray,
+                     landing: float) -> list[tuple[int, int, int, int]]:
+    """The straight pieces of a walk from words: the segment itself where the walk kept to it
+    (within 3 px), or a level landing shorter than ``landing`` px and the straight slant after
+    it (an elbowed leader). A walk that curved (along an outline it reached) keeps its
+    straight segment, as before: the traced curve is the object's, not the leader's."""
+    x0, y0, x1, y1 = segment
+    chord = np.array([x1 - x0, y1 - y0], np.float64)
+    n = float(np.hypot(*chord))
+    if n == 0 or len(trace) < 3:
+        return [segment]
+    off = np.abs((trace - [x0, y0]) @ (np.array([-chord[1], chord[0]]) / n))
+    if off.max() <= 3:
+        return [segment]
+    # the landing: the walk's first points level with its start (the points are the stroke
+    # pixels it found, on the landing or on the slant, however it turned between them)
+    level = np.abs(trace[:, 1] - y0) <= 2
+    k = len(trace) if level.all() else int(np.argmin(level))
+    if k < 2 or k >= len(trace) - 2:
+        return [segment]
+    bend, tip = trace[k - 1], trace[-1]
+    pieces = [(x0, y0, int(round(bend[0])), int(round(bend[1]))),
+              (int(round(bend[0])), int(round(bend[1])), int(round(tip[0])), int(round(tip[1])))]
+    if _length(pieces[0]) < landing and _within(trace[k:], pieces[1], 3):
+        return pieces
+    return [segment]
 
+
+def _within(points: np.ndarray, segment: tuple[int, int, int, int], px: float) -> bool:
+    """Whether ``points`` lie within ``px`` of the line through ``segment``."""
+    x0, y0, x1, y1 = segment
+    d = np.array([x1 - x0, y1 - y0], np.float64)
+    n = float(np.hypot(*d))
+    return n == 0 or bool(np.all(np.abs((points - [x0, y0]) @ (np.array([-d[1], d[0]]) / n)) <= px))
+
+
+def _longer(segment: tuple[int, int, int, int], px: int) -> tuple[int, int, int, int]:
+    """The segment drawn on ``px`` further at each end: it was followed from a point a letter
+    in from its words, and it ends where the walk lost it, a few px short of its faint ends."""
+    x0, y0, x1, y1 = segment
+    n = max(1e-6, float(np.hypot(x1 - x0, y1 - y0)))
+    dx, dy = (x1 - x0) / n * px, (y1 - y0) / n * px
+    return int(round(x0 - dx)), int(round(y0 - dy)), int(round(x1 + dx)), int(round(y1 + dy))
+
+
+def _segment_pixels(lines: np.ndarray, segment: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
+    """The line pixels a segment covers (its stroke, up to ``width`` px across)."""
+    x0, y0, x1, y1 = segment
+    canvas = np.zeros(lines.shape, np.uint8)
+    cv2.line(canvas, (x0, y0), (x1, y1), 1, width)
+    return (canvas > 0) & lines
 
 def _boxes_near(stats: np.ndarray, group: int, others: list[int], margin: int) -> bool:
     """Whether any of the ``others`` groups' boxes lies within ``margin`` px of ``group``'s:
