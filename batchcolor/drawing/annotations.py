@@ -25,7 +25,12 @@ Two kinds of note are found (:func:`note_strokes`):
   ``NOTE_END`` of a row of letters standing on the paper, runs away from them (not along
   them: a row of stitches beside an edge), and is followed pixel by pixel through the
   outline it crosses. Its part out on the paper is the note; inside the object it stays a
-  stroke of it.
+  stroke of it. It starts within ``NOTE_END`` of the objects' size or three quarters of a
+  letter of its words, whichever is more (leaders ending on the paper measured as objects
+  of their own make the size too small). An elbowed leader (a CAD callout: a level landing
+  from the words, up to a few letters long, then a slant to the part) is followed round its
+  bend: the walk's found points give the two straight pieces, and where the walk stopped
+  at the bend, a straight stroke leaving the landing's end at an angle is followed on.
 
 Neither may close a cell on the paper: taking it away must open no enclosed area there (a
 television or a box is drawn in straight runs too, and they close cells).
@@ -45,8 +50,9 @@ television or a box is drawn in straight runs too, and they close cells).
 Notes stay in the picture as drawn: outside the objects the output is the drawing's own paper
 and ink. The words beside them are lettering (:func:`batchcolor.drawing.lettering.is_label`).
 
-Left: an elbowed leader is followed to its bend; a dimension drawn at a slant (an aligned
-dimension), or with no extension line meeting its ends, is left to the other rules.
+Left: a leader with more than one bend, or whose first piece is not level, keeps the
+straight segment from its words to where the walk ended; a dimension drawn at a slant (an
+aligned dimension), or with no extension line meeting its ends, is left to the other rules.
 """
 from __future__ import annotations
 
