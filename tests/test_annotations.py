@@ -254,3 +254,17 @@ def test_elbowed_leaders_ending_beside_a_drawing_do_not_make_it_measure_small():
 
     sheet = product_sheet(_example("shoes/boot"), "elbowed")
     assert abs(measure_objects(sheet.gray).extent / measure_objects(sheet.alone).extent - 1) < 0.02
+
+
+def test_a_box_with_its_name_just_under_it_is_not_a_caption_box():
+    """Words written within the mask's closing distance under a box close into one shape with
+    it, which read as an outline round lettering: a caption box, left uncoloured. A caption's
+    lettering is inside its outline; this box's is not."""
+    page = np.full((600, 800), 255, np.uint8)
+    cv2.rectangle(page, (150, 100), (550, 400), 0, 2)
+    cv2.putText(page, "CABINET 80 cm", (250, 428), FONT, 0.8, 0, 2, cv2.LINE_AA)
+    assert _mask(page)[110:390, 160:540].mean() > 0.98
+    caption = np.full((600, 800), 255, np.uint8)  # the same words inside the box: a caption
+    cv2.rectangle(caption, (150, 100), (550, 200), 0, 2)
+    cv2.putText(caption, "CABINET 80 cm", (250, 160), FONT, 0.8, 0, 2, cv2.LINE_AA)
+    assert _mask(caption)[110:190, 160:540].mean() < 0.05

@@ -29,6 +29,7 @@ SOLID_SHARE = 0.5  # a shape at least this share solid ink is a block, not an ob
 BALLOON_MARKS = 4  # a balloon's lettering has at least this many marks ...
 BALLOON_MARK_HEIGHT = 0.3  # ... each at most this share of the balloon's height ...
 BALLOON_ROWS = 0.6  # ... at least this share of them beside another on its line ...
+BALLOON_INSIDE = 0.8  # ... and at least this share of the marks lies inside the outline
 BALLOON_SOLIDITY = 0.8  # ... inside an outline this close to convex (area / hull area)
 BALLOON_INK = 0.2  # and the lettering inks at most this share of the inside
 LABEL_MARKS = 3  # loose lettering (a label beside a drawing): at least this many marks ...
@@ -55,7 +56,7 @@ def is_balloon(shape: np.ndarray, strokes: np.ndarray, hull_area: float) -> bool
     if area < BALLOON_SOLIDITY * hull_area:
         return False
     ink = (strokes & shape).astype(np.uint8)
-    count, _, stats = with_stats(ink)
+    count, labels, stats = with_stats(ink)
     if count - 1 < BALLOON_MARKS + 1:
         return False
     boxes = stats[1:]
@@ -64,6 +65,15 @@ def is_balloon(shape: np.ndarray, strokes: np.ndarray, hull_area: float) -> bool
     heights = marks[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     typical = float(np.median(heights))
     if len(marks) < BALLOON_MARKS or typical > BALLOON_MARK_HEIGHT * height:
+        return False
+    # round the lettering: a box drawn with its name just under it closes into one shape with
+    # the words, but the words are not inside the box (a cabinet came out uncoloured, as a caption)
+    contours, _ = cv2.findContours((labels == outline + 1).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    within = np.zeros(ink.shape, np.uint8)
+    cv2.drawContours(within, contours, -1, 1, cv2.FILLED)
+    cy = np.clip(marks[:, 1] + marks[:, 3] // 2, 0, ink.shape[0] - 1)
+    cx = np.clip(marks[:, 0] + marks[:, 2] // 2, 0, ink.shape[1] - 1)
+    if within[cy, cx].mean() < BALLOON_INSIDE:
         return False
     # nothing inside but lettering: no mark much taller than the letters (a drawn inner line)
     if heights.max() > 2.5 * typical + 2:
