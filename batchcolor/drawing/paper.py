@@ -39,14 +39,25 @@ def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
     strokes = (gray < LINE_LEVEL).astype(np.uint8)
     if not strokes.any():
         return np.zeros(gray.shape, bool)
-    shrink = WORK_SIDE / max(gray.shape)
-    if shrink < 1:  # a big drawing: the shape is found on a reduced copy (any ink in a cell counts)
-        h, w = gray.shape
-        small = cv2.resize(strokes * np.uint8(255), (max(1, round(w * shrink)), max(1, round(h * shrink))),
-                           interpolation=cv2.INTER_AREA) > 0
-        mask = _silhouette_of_strokes(small.astype(np.uint8), (extent or float(max(h, w))) * shrink)
-        return cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    return _silhouette_of_strokes(strokes, extent or float(max(gray.shape)))
+    small, shrink = _working_copy(strokes)
+    mask = _silhouette_of_strokes(small, (extent or float(max(gray.shape))) * shrink)
+    return _full_size(mask, gray.shape) if shrink < 1 else mask
+
+
+def _working_copy(strokes: np.ndarray) -> tuple[np.ndarray, float]:
+    """(the strokes as the masks are found on them, the shrink): a big drawing's on a reduced
+    copy of at most WORK_SIDE px a side, where any ink in a cell counts."""
+    shrink = min(1.0, WORK_SIDE / max(strokes.shape))
+    if shrink >= 1:
+        return strokes, 1.0
+    h, w = strokes.shape
+    small = cv2.resize(strokes * np.uint8(255), (max(1, round(w * shrink)), max(1, round(h * shrink))),
+                       interpolation=cv2.INTER_AREA) > 0
+    return small.astype(np.uint8), shrink
+
+
+def _full_size(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def dimension_ink(gray: np.ndarray, extent: float | None = None) -> np.ndarray | None:
@@ -62,17 +73,15 @@ def dimension_ink(gray: np.ndarray, extent: float | None = None) -> np.ndarray |
     strokes = (gray < LINE_LEVEL).astype(np.uint8)
     if not strokes.any():
         return None
-    shrink = min(1.0, WORK_SIDE / max(gray.shape))
-    h, w = gray.shape
-    small = strokes if shrink >= 1 else (cv2.resize(strokes * np.uint8(255), (max(1, round(w * shrink)), max(1, round(h * shrink))),
-                                                    interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
-    size = (extent or float(max(h, w))) * shrink
-    found = dimension_lines(small.astype(bool), size)
+    small, shrink = _working_copy(strokes)
+    lines = small.astype(bool)
+    size = (extent or float(max(gray.shape))) * shrink
+    found = dimension_lines(lines, size)
     if found is None:
         return None
-    notes = _dimension_notes(small.astype(bool), found, size, _closings(size))
+    notes = _dimension_notes(lines, found, size, _closings(size))
     if shrink < 1:
-        notes = cv2.resize(notes.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        notes = _full_size(notes, gray.shape)
     # the strokes' anti-aliased rims too (lighter than a stroke), but not the rims of other ink
     others = strokes.astype(bool) & ~notes
     rims = cv2.dilate(notes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
