@@ -676,3 +676,41 @@ def test_measure_objects_is_object_extent_and_object_boxes_in_one():
         assert got.extent == object_extent(img) and got.boxes == object_boxes(img) and got.boxes
     blank = measure_objects(np.full((50, 50), 255, np.uint8))
     assert blank.extent is None and blank.boxes == []
+
+
+def test_no_slash_of_paper_between_two_hulls_of_a_broken_outline():
+    """A tote bag drawn with thick, broken lines (XDoG re-drawing of handbags-val 3_AB: its
+    outline breaks into two pieces, each too open to fill, each given its hull): the paper
+    between the two hulls ran as a white slash across the bag (369 px of thin paper inside
+    the mask before the seams rule, 1 after)."""
+    from conftest import DATA
+
+    from batchcolor.drawing.objects import object_extent
+    from batchcolor.imageio.pairs import find_pairs, read_pair
+    from batchcolor.tools.prepare import EdgeSettings, make_pair
+
+    if not (DATA / "handbags-val").is_dir():
+        pytest.skip("shared data not present")
+    pair = next(p for p in find_pairs(DATA / "handbags-val") if p.a.name == "3_AB.jpg")
+    gray = make_pair(read_pair(pair)[1], 256, EdgeSettings(method="xdog"))[:, :256].min(axis=2)
+    mask = silhouette(gray, object_extent(gray))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), 5, 5, 5, 5, cv2.BORDER_CONSTANT, value=0)
+    thin_paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[5:-5, 5:-5].astype(bool) & ~mask
+    assert thin_paper.sum() < 30, thin_paper.sum()
+    assert 0.55 < mask.mean() < 0.7  # the bag, not more (the photo's bag is 0.62 of the picture)
+
+
+def test_seams_close_thin_paper_next_to_a_hull_only():
+    from batchcolor.drawing.paper import _seams
+
+    objects = np.zeros((100, 200), bool)
+    objects[10:90, 10:95] = True  # a hull put in for an open outline
+    objects[10:90, 98:150] = True  # an object beside it, 3 px of paper between
+    objects[10:90, 170:190] = True  # another, 20 px away: paper between drawings
+    patched = np.zeros_like(objects)
+    patched[10:90, 10:95] = True
+    seams = _seams(objects, patched, size=100)
+    assert seams[10:90, 95:98].mean() > 0.9  # the sliver closes
+    assert not seams[:, 150:].any() and not seams[:, :94].any()  # the wide gap and elsewhere stay
+    assert not _seams(objects, np.zeros_like(objects), size=100).any()  # no hull, nothing to close

@@ -292,3 +292,45 @@ def test_panels_round_edge_map_drawings_are_found():
         seen = without_tone(page.gray[:, :, None], tone_mask(page.gray))[:, :, 0]
         found[kind] += frame_strokes(seen < 160) is not None
     assert found["lettered"] >= 19 and found["toned"] >= 19, found
+
+
+def test_groups_whose_boxes_overlap_join_and_groups_apart_do_not():
+    from batchcolor.drawing.objects import _joined
+
+    def rows(*boxes):  # (x0, y0, x1, y1, ink) -> the measure's (x, y, w, h, ink) rows
+        return np.array([(x0, y0, x1 - x0, y1 - y0, ink) for x0, y0, x1, y1, ink in boxes], np.int64)
+
+    np.testing.assert_array_equal(_joined(rows((0, 0, 10, 10, 5), (5, 5, 20, 20, 7), (30, 30, 40, 40, 1))),
+                                  rows((0, 0, 20, 20, 12), (30, 30, 40, 40, 1)))  # the ink summed
+    apart = rows((0, 0, 10, 10, 1), (10, 0, 20, 10, 1))  # edge to edge: apart
+    np.testing.assert_array_equal(_joined(apart), apart)
+    # a chain, and a box that overlaps only what a join made: joined again until none overlap
+    chain = rows((0, 0, 10, 10, 1), (9, 0, 20, 10, 1), (19, 0, 30, 10, 1), (50, 50, 60, 60, 1), (55, 0, 70, 52, 1))
+    np.testing.assert_array_equal(_joined(chain), rows((0, 0, 30, 10, 3), (50, 0, 70, 60, 2)))
+
+
+def broken_shoe(size: int = 300) -> np.ndarray:
+    """A shoe drawn in two pieces, as an edge map with thick, broken lines draws one: the upper
+    (a closed outline) and the sole, a line wrapping under it 30+ px away, whose box reaches up
+    into the upper's."""
+    img = np.full((size, size), 255, np.uint8)
+    s = size / 300
+    cv2.ellipse(img, (round(140 * s), round(130 * s)), (round(100 * s), round(60 * s)), 0, 0, 360, 0, 3)
+    sole = np.array([(20, 175), (60, 215), (270, 215), (280, 150)], np.float64) * s
+    cv2.polylines(img, [np.round(sole).astype(np.int32)], False, 0, 4)
+    return img
+
+
+def test_a_drawing_broken_into_overlapping_pieces_is_one_object():
+    """Before, each piece was an object of its own: coloured in its own crop at its own scale
+    (the crops' mean where they overlap showed as rectangles across the shoe), and the
+    pieces' sides set the scale: 205 px, the upper's."""
+    from batchcolor.drawing.objects import object_boxes
+
+    shoe = broken_shoe()
+    assert len(object_boxes(shoe)) == 1
+    assert object_extent(shoe) == pytest.approx(270, abs=6)  # the whole shoe's width
+    two = sheet([shoe, broken_shoe()], 2, gap=24)  # two such shoes side by side stay two
+    assert len(object_boxes(two)) == 2
+    nine = sheet([drawing(256, seed) for seed in range(9)], 3)
+    assert len(object_boxes(nine)) == 9

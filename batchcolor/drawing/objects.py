@@ -11,7 +11,9 @@ character. So objects are found as groups of strokes:
    detached inner lines is one group, while drawings separated by white space stay apart;
 3. groups whose box lies inside a bigger group's box are details of it (an eye inside a
    face, a buckle inside a shoe), not objects of their own;
-4. the extent is the ink-weighted median of the remaining groups' longer sides, so a few
+4. groups whose boxes overlap are pieces of one drawing (an outline broken into pieces by
+   thick or sketchy lines: the upper and the sole of a boot), joined into one group;
+5. the extent is the ink-weighted median of the remaining groups' longer sides, so a few
    specks or one big frame do not decide it.
 
 A comic page's panel borders make page- or panel-sized groups, and every drawing inside one
@@ -36,6 +38,7 @@ LINE_LEVEL = 160
 MEASURE_SIDE = 1024  # measure on at most this many px per side
 JOIN_PX = 3  # strokes closer than about twice this (at the measured size) join
 MAX_GROUPS = 400
+JOIN_INK = 0.05  # overlapping groups join for the scale where the lesser has this share of the other's ink
 FRAME_RUN = 0.15  # a straight run at least this share of the page's longer side may be a border
 FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a little more
 FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's width or height
@@ -81,6 +84,10 @@ def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] 
             measured = _extent(again, shrink) if len(again) else None
             if measured is not None:
                 boxes, extent = again, measured
+    if extent is not None and len(boxes) > 1:
+        joined = _joined(boxes, JOIN_INK)
+        if len(joined) < len(boxes):
+            boxes, extent = joined, _extent(joined, shrink) or extent
     return boxes, shrink, panels, extent
 
 
@@ -123,7 +130,52 @@ def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObject
         x1, y1 = min(w, int(np.ceil((x + bw - JOIN_PX) * shrink))), min(h, int(np.ceil((y + bh - JOIN_PX) * shrink)))
         if x1 > x0 and y1 > y0:
             out.append((x0, y0, x1, y1))
+    if len(out) > 1:  # a piece too slight to set the scale is still coloured with what it overlaps
+        rows = _joined(np.array([(x0, y0, x1 - x0, y1 - y0, 0) for x0, y0, x1, y1 in out], np.int64))
+        rows = rows[np.argsort(-(rows[:, 2] * rows[:, 3]), kind="stable")]
+        out = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in rows]
     return DrawnObjects(extent, out, panels)
+
+
+def _joined(rows: np.ndarray, min_share: float = 0.0) -> np.ndarray:
+    """Groups (x, y, w, h, ink rows) whose boxes overlap, joined into one row (their common
+    box, their ink summed), again until none overlap; two groups join only where the one with
+    less ink has at least ``min_share`` of the other's.
+
+    Drawings on a sheet stand apart; groups whose boxes overlap are one drawing whose outline
+    broke into pieces (thick or sketchy lines: 44 of the 100 XDoG re-drawings of the shoes
+    hold-out, 6 of the HED ones). Measured and coloured as objects of their own, each piece
+    was cut out and coloured at its own scale, and the crops' mean where they overlap showed
+    as rectangles across the drawing; and the pieces' sides, not the drawing's, set its scale.
+    For the scale, a label's words or a leader left in a drawing's box are not pieces of it
+    (JOIN_INK): joined, they made a product sheet's drawing measure up to 15% bigger than
+    the same drawing alone."""
+    x0, y0 = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
+    box = np.stack([x0, y0, x0 + rows[:, 2], y0 + rows[:, 3]], axis=1)
+    group = np.arange(len(rows))
+    while True:
+        ids, member = np.unique(group, return_inverse=True)
+        common = np.array([np.concatenate([box[member == g, :2].min(axis=0), box[member == g, 2:].max(axis=0)])
+                           for g in range(len(ids))]).reshape(-1, 4)
+        ink = np.bincount(member, weights=rows[:, 4].astype(np.float64), minlength=len(ids))
+        apart = ((common[:, None, 0] >= common[None, :, 2]) | (common[None, :, 0] >= common[:, None, 2])
+                 | (common[:, None, 1] >= common[None, :, 3]) | (common[None, :, 1] >= common[:, None, 3]))
+        slight = np.minimum(ink[:, None], ink[None, :]) < min_share * np.maximum(ink[:, None], ink[None, :])
+        linked = ~apart & ~slight
+        if linked.sum() == len(ids):  # (each group is linked to itself only)
+            break
+        group = _components(linked)[member]
+    return np.column_stack([common[:, :2], common[:, 2:] - common[:, :2], ink]).astype(rows.dtype)
+
+
+def _components(linked: np.ndarray) -> np.ndarray:
+    """The connected component of each node of a symmetric boolean adjacency matrix."""
+    group = np.arange(len(linked))
+    while True:  # each node takes the smallest label among its neighbours, until none changes
+        nxt = np.minimum(np.where(linked, group[None, :], len(group)).min(axis=1), group)
+        if (nxt == group).all():
+            return group
+        group = nxt
 
 
 def object_boxes(gray: np.ndarray, min_fraction: float = 0.25) -> list[tuple[int, int, int, int]]:
