@@ -201,12 +201,19 @@ def _seams(objects: np.ndarray, patched: np.ndarray, size: float) -> np.ndarray:
     thick, broken lines). Slivers up to about 4% of the objects' size wide are closed, next
     to the hulls only."""
     k = max(2, int(round(SEAM * size)))
+    # only round the hulls: a sliver closes up to 2k px wide, so all of it lies within 2k of a
+    # hull, and the closing there reads the objects up to 2k further (the cut is exact)
+    x, y, w, h = cv2.boundingRect(patched.astype(np.uint8))
+    m = 4 * k + 2
+    rows, cols = slice(max(0, y - m), min(objects.shape[0], y + h + m)), slice(max(0, x - m), min(objects.shape[1], x + w + m))
+    found, hulls = objects[rows, cols], patched[rows, cols]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-    padded = cv2.copyMakeBorder(objects.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.copyMakeBorder(found.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1].astype(bool)
-    # (a sliver closes up to 2k px wide: all of it lies within 2k of the hull)
-    near = cv2.dilate(patched.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * k + 1, 4 * k + 1)))
-    return closed & ~objects & near.astype(bool)
+    near = cv2.dilate(hulls.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * k + 1, 4 * k + 1)))
+    out = np.zeros(objects.shape, bool)
+    out[rows, cols] = closed & ~found & near.astype(bool)
+    return out
 
 
 def _hull(part: np.ndarray) -> np.ndarray:
