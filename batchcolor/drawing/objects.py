@@ -58,7 +58,8 @@ def object_extent(gray: np.ndarray) -> float | None:
 def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] | None:
     """(outermost groups, shrink, panels found, extent), the groups measured again without
     dimension lines and their extension lines (:func:`dimension_lines`) and without leader
-    lines where a drawing has labels drawn into it (:func:`leader_strokes`)."""
+    lines where a drawing has labels drawn into it (:func:`leader_strokes`), and then with
+    the groups whose boxes overlap joined (:func:`_joined`)."""
     found = _groups(gray)
     if found is None:
         return None

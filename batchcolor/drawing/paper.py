@@ -131,9 +131,14 @@ def _closings(size: float) -> Callable[[np.ndarray], np.ndarray]:
 
 def _closed(lines: np.ndarray, size: float) -> np.ndarray:
     """uint8 0/1: the strokes with gaps up to ~3% of ``size`` closed."""
-    k = max(1, int(round(0.03 * size)))
+    return _closing(lines, max(1, int(round(0.03 * size))))
+
+
+def _closing(mask: np.ndarray, k: int) -> np.ndarray:
+    """uint8 0/1: ``mask`` closed by a disc of radius ``k`` (gaps up to about 2k px), with
+    paper beyond the image's edge (so nothing closes against it)."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-    padded = cv2.copyMakeBorder(lines.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
     return cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1]
 
 
@@ -207,9 +212,7 @@ def _seams(objects: np.ndarray, patched: np.ndarray, size: float) -> np.ndarray:
     m = 4 * k + 2
     rows, cols = slice(max(0, y - m), min(objects.shape[0], y + h + m)), slice(max(0, x - m), min(objects.shape[1], x + w + m))
     found, hulls = objects[rows, cols], patched[rows, cols]
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-    padded = cv2.copyMakeBorder(found.astype(np.uint8), k + 1, k + 1, k + 1, k + 1, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[k + 1 : -k - 1, k + 1 : -k - 1].astype(bool)
+    closed = _closing(found, k).astype(bool)
     near = cv2.dilate(hulls.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * k + 1, 4 * k + 1)))
     out = np.zeros(objects.shape, bool)
     out[rows, cols] = closed & ~found & near.astype(bool)
