@@ -334,3 +334,16 @@ def test_a_drawing_broken_into_overlapping_pieces_is_one_object():
     assert len(object_boxes(two)) == 2
     nine = sheet([drawing(256, seed) for seed in range(9)], 3)
     assert len(object_boxes(nine)) == 9
+
+
+def test_two_drawings_whose_boxes_overlap_at_a_corner_keep_their_own_size():
+    """Two views of a product drawn overlapping (their strokes apart, their boxes sharing a
+    corner) are not pieces of one drawing: joined for the scale, they measured 1.8x one of
+    them, and were coloured at half their scale."""
+    a, b = blob(256, 0), blob(256, 1)
+    single = object_extent(a)
+    page = np.full((256 + 150, 256 + 200), 255, np.uint8)
+    page[:256, :256] = a
+    page[150:, 200:] = np.minimum(page[150:, 200:], b)
+    assert object_extent(page) == pytest.approx(single, rel=0.05)
+    assert object_extent(broken_shoe()) == pytest.approx(270, abs=6)  # while pieces within a drawing still join

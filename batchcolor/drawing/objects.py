@@ -39,6 +39,7 @@ MEASURE_SIDE = 1024  # measure on at most this many px per side
 JOIN_PX = 3  # strokes closer than about twice this (at the measured size) join
 MAX_GROUPS = 400
 JOIN_INK = 0.05  # overlapping groups join for the scale where the lesser has this share of the other's ink
+JOIN_GROWTH = 1.5  # ... and where their common box is at most this much bigger than the bigger one's
 FRAME_RUN = 0.15  # a straight run at least this share of the page's longer side may be a border
 FRAME_SIDE = 128  # panels are looked for on a copy of this many px a side or a little more
 FRAME_CONTENT = 0.5  # a panel's drawing spans at least this share of the panel's width or height
@@ -86,7 +87,7 @@ def _measured(gray: np.ndarray) -> tuple[np.ndarray, float, bool, float | None] 
             if measured is not None:
                 boxes, extent = again, measured
     if extent is not None and len(boxes) > 1:
-        joined = _joined(boxes, JOIN_INK)
+        joined = _joined(boxes, JOIN_INK, JOIN_GROWTH)
         if len(joined) < len(boxes):
             boxes, extent = joined, _extent(joined, shrink) or extent
     return boxes, shrink, panels, extent
@@ -138,10 +139,11 @@ def measure_objects(gray: np.ndarray, min_fraction: float = 0.25) -> DrawnObject
     return DrawnObjects(extent, out, panels)
 
 
-def _joined(rows: np.ndarray, min_share: float = 0.0) -> np.ndarray:
+def _joined(rows: np.ndarray, min_share: float = 0.0, max_growth: float | None = None) -> np.ndarray:
     """Groups (x, y, w, h, ink rows) whose boxes overlap, joined into one row (their common
     box, their ink summed), again until none overlap; two groups join only where the one with
-    less ink has at least ``min_share`` of the other's.
+    less ink has at least ``min_share`` of the other's, and (``max_growth``) where their common
+    box's longer side is at most that many times the bigger one's.
 
     Drawings on a sheet stand apart; groups whose boxes overlap are one drawing whose outline
     broke into pieces (thick or sketchy lines: of 50 XDoG re-drawings of the shoes hold-out,
@@ -150,7 +152,10 @@ def _joined(rows: np.ndarray, min_share: float = 0.0) -> np.ndarray:
     as rectangles across the drawing; and the pieces' sides, not the drawing's, set its scale.
     For the scale, a label's words or a leader left in a drawing's box are not pieces of it
     (JOIN_INK): joined, they made a product sheet's drawing measure up to 15% bigger than
-    the same drawing alone."""
+    the same drawing alone. Nor is a second drawing whose box overlaps this one's at a corner
+    (two views of a product drawn overlapping, JOIN_GROWTH): joined, the two measured 1.8x
+    one of them and were coloured at half their scale; they are coloured in one crop, at the
+    scale measured in it."""
     x0, y0 = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
     box = np.stack([x0, y0, x0 + rows[:, 2], y0 + rows[:, 3]], axis=1)
     group = np.arange(len(rows))
@@ -163,6 +168,11 @@ def _joined(rows: np.ndarray, min_share: float = 0.0) -> np.ndarray:
                  | (common[:, None, 1] >= common[None, :, 3]) | (common[None, :, 1] >= common[:, None, 3]))
         slight = np.minimum(ink[:, None], ink[None, :]) < min_share * np.maximum(ink[:, None], ink[None, :])
         linked = ~apart & ~slight
+        if max_growth is not None:  # pieces lie within their drawing; two drawings make a bigger box than either
+            side = np.maximum(common[:, 2] - common[:, 0], common[:, 3] - common[:, 1])
+            both = np.maximum(np.maximum(common[:, None, 2], common[None, :, 2]) - np.minimum(common[:, None, 0], common[None, :, 0]),
+                              np.maximum(common[:, None, 3], common[None, :, 3]) - np.minimum(common[:, None, 1], common[None, :, 1]))
+            linked &= both <= max_growth * np.maximum(side[:, None], side[None, :])
         if linked.sum() == len(ids):  # (each group is linked to itself only)
             break
         group = _components(linked)[member]
