@@ -24,7 +24,6 @@ import argparse
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from batchcolor.colorize.guidance import guidance
@@ -44,7 +43,7 @@ def broken_rules(on: bool):
     """The objects' measure and the paper mask with session 24's rules, or as they were."""
     joined, seams = objects._joined, paper._seams
     if not on:
-        objects._joined = lambda rows, min_share=0.0: rows
+        objects._joined = lambda rows, *limits: rows
         paper._seams = lambda found, patched, size: np.zeros(found.shape, bool)
     try:
         yield
@@ -73,10 +72,11 @@ def measure(model: str | None, data: Path, count: int, shown: list) -> dict:
         for name, (folder, last) in SETS.items():
             row: dict = {"count": 0}
             outs = {}
+            pairs = redrawn(data, folder, last, count)  # (made once: the rules do not touch the drawings)
             for on in (False, True):
                 pieces, scores, done = 0, [], []
                 with broken_rules(on):
-                    for gray, photo in redrawn(data, folder, last, count):
+                    for gray, photo in pairs:
                         pieces += len(objects.measure_objects(gray).boxes) > 1
                         rgb = colorize_image(gray, engine, tiling, "auto", guide=guide)[:, :, ::-1]  # (BGR out)
                         scores.append(metrics.psnr(rgb[None], photo[None]))
@@ -86,7 +86,6 @@ def measure(model: str | None, data: Path, count: int, shown: list) -> dict:
                 row["count"] = len(done)
             moved = [float(np.abs(a.astype(np.int16) - b).mean()) for a, b in zip(outs[False], outs[True])]
             row["changed"] = int(sum(m > 0 for m in moved))
-            pairs = redrawn(data, folder, last, count)
             for i in np.argsort(moved)[::-1][:3]:
                 if moved[i] > 0:
                     shown.append((pairs[i][0], outs[False][i], outs[True][i], pairs[i][1]))
@@ -108,13 +107,10 @@ def table(results: dict) -> str:
 
 def figure(shown: list, path: Path) -> None:
     from batchcolor.imageio.images import atomic_write, encode
+    from batchcolor.tools.sheets import contact_sheet
 
-    gap = np.full((256, 6, 3), 255, np.uint8)
-    rows = []
-    for gray, before, now, photo in shown:
-        cells = [cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB), before, now, photo]
-        rows.append(np.hstack([c for cell in cells for c in (cell, gap)][:-1]))
-    sheet = np.vstack([np.vstack([r, np.full((6, r.shape[1], 3), 255, np.uint8)]) for r in rows])[:-6]
+    columns = [np.stack([row[j][:, :, None] if row[j].ndim == 2 else row[j] for row in shown]) for j in range(4)]
+    sheet = contact_sheet(columns, pad=6)  # (RGB in, RGB out)
     atomic_write(path, encode(np.ascontiguousarray(sheet[:, :, ::-1]), path.suffix.lower()))
 
 
