@@ -276,6 +276,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--scale-min", type=click.FloatRange(0.1, 1.0), default=0.5, show_default=True, help="Smallest object scale of --augment.")
 @click.option("--scale-max", type=click.FloatRange(1.0, 4.0), default=2.0, show_default=True, help="Largest object scale of --augment.")
 @click.option("--line-max", type=click.IntRange(1, 9), default=3, show_default=True, help="Thickest line of --augment, px at the 256 px source (1-3 is pencil and pen; 5 covers markers and XDoG-style edges).")
+@click.option("--restyle", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share of --augment samples whose edges are drawn again from the photo by Canny or ink (random settings), so the model is not tied to one edge extractor.")
 @click.option("--recolour", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share of hinted samples trained on a recoloured photo (hue rotated, chroma scaled or tinted), so hints of any colour are followed.")
 @click.option("--hint-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on hinted pixels (with --hints).")
 @click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run, checkpoint, or model folder (e.g. models/product-sketch: fine-tune the shipped model on your pairs; give its --width, --depth, --up).")
@@ -347,7 +348,7 @@ def list_models(as_json: bool) -> None:
 @click.argument("photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True, help="Side of each half of the AB pair.")
-@click.option("--method", type=click.Choice(["canny", "xdog"]), default="canny", show_default=True, help="Edge extractor.")
+@click.option("--method", type=click.Choice(["canny", "xdog", "ink", "sobel"]), default="canny", show_default=True, help="Edge extractor: Canny (thin contours, like the shared data), XDoG (sketchy, about 4 px), ink (adaptive threshold: thick lines on each edge's dark side, dark texture inked), sobel (strongest gradients thinned to 1 px).")
 @click.option("--min-component", type=click.IntRange(0), default=12, show_default=True, help="Drop edge fragments smaller than this (px).")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
 @_report_errors

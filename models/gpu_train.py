@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-min", type=float, default=0.8)
     ap.add_argument("--scale-max", type=float, default=1.8)
     ap.add_argument("--recolour", type=float, default=0.5)
+    ap.add_argument("--restyle", type=float, default=0.0, help="share of samples re-drawn from the photo (augment.redraw)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--up", choices=["resize", "bilinear"], default="resize",
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     config = TrainConfig(data=tuple(args.data), run_dir=str(args.out), arch="unet", size=args.size, gray_edges=True,
                          width=0, batch_size=args.batch, lr=0.0, beta1=0.5, hints=True, augment=True,
-                         scale_min=args.scale_min, scale_max=args.scale_max, recolour=args.recolour, val_last=args.val_last,
+                         scale_min=args.scale_min, scale_max=args.scale_max, recolour=args.recolour, restyle=args.restyle, val_last=args.val_last,
                          seed=args.seed, command="python models/gpu_train.py " + " ".join(sys.argv[1:] if argv is None else argv))
     train_set, val_set = load_data(config)
     train_set = datamod.PairArrays(np.ascontiguousarray(train_set.a), np.ascontiguousarray(train_set.b), train_set.names)

@@ -89,7 +89,7 @@ def test_run_end_to_end_imports_into_paddle_with_the_logged_validation(mirror, t
     # holds Paddle's and OpenVINO's threads can deadlock on a lock one of them held (seen here)
     rc = mirror.main([str(data), "--out", str(out), "--model", "a=4:2e-3", "--model", "b=6:2e-3", "--depth", "3",
                       "--size", "64", "--batch", "4", "--workers", "0", "--budget", "600", "--max-steps", "6",
-                      "--val-last", "3", "--device", "cpu"])
+                      "--val-last", "3", "--device", "cpu", "--restyle", "0.5"])
     assert rc == 0
     meta = json.loads((out / "b.json").read_text())
     assert meta["final"] and meta["state"]["step"] == 6 and meta["state"]["images"] == 24
@@ -99,7 +99,7 @@ def test_run_end_to_end_imports_into_paddle_with_the_logged_validation(mirror, t
     import_run(out / "b.json", run)
     doc = json.loads((run / "config.json").read_text())
     cfg = TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": ()})
-    assert cfg.width == 6 and cfg.depth == 3 and cfg.hints and cfg.recolour == 0.5
+    assert cfg.width == 6 and cfg.depth == 3 and cfg.hints and cfg.recolour == 0.5 and cfg.restyle == 0.5
     _, val = load_data(cfg)
     trainer = Trainer(TrainConfig(**{**cfg.__dict__, "init_from": str(run / "last.pdckpt")}))
     pred = trainer.predict(val.a)

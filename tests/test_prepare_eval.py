@@ -21,7 +21,7 @@ def synthetic_photo(size: int = 200) -> np.ndarray:
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("method", ["canny", "xdog"])
+@pytest.mark.parametrize("method", ["canny", "xdog", "sobel"])
 def test_prepare_gives_thin_dark_contours_on_white(method):
     photo = synthetic_photo()
     lines = line_art_from_photo(photo, EdgeSettings(method=method))
@@ -39,6 +39,25 @@ def test_prepare_gives_thin_dark_contours_on_white(method):
     # thin: the circle's perimeter (~377 px) is drawn with few pixels per unit length
     circle_pixels = dark & (np.hypot(*np.mgrid[:200, :200] - 100) < 70) & ~inner
     assert circle_pixels.sum() < 377 * 4
+
+
+def test_prepare_ink_draws_thick_lines_on_the_dark_side_of_each_edge():
+    """Ink imitates a photocopied or traced drawing: thicker than Canny's contours, on the
+    outline all the way round, and on the darker side of it, never out on the paper."""
+    photo = synthetic_photo()
+    dark = line_art_from_photo(photo, EdgeSettings(method="ink")) < 128
+    canny = line_art_from_photo(photo, EdgeSettings(method="canny")) < 128
+    r = np.hypot(*np.mgrid[:200, :200] - 100)
+    assert dark[r < 50].mean() < 0.01, "flat colour stays clear"
+    ring_in, ring_out = dark[(r > 54) & (r <= 60)].mean(), dark[(r > 61) & (r < 67)].mean()
+    assert ring_in > 0.4 and ring_out < 0.05, (ring_in, ring_out)
+    ring = (r > 50) & (r < 70)
+    assert dark[ring].sum() > 2 * canny[ring].sum(), "thick lines, not Canny's 1 px contours"
+
+
+def test_prepare_rejects_an_unknown_edge_method():
+    with pytest.raises(ValueError, match="canny, xdog, ink, sobel"):
+        line_art_from_photo(synthetic_photo(), EdgeSettings(method="hed"))
 
 
 def test_prepare_folder_cli_writes_ab_pairs(tmp_path):

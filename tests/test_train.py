@@ -346,12 +346,38 @@ def test_line_style_thickness_reaches_line_max_and_not_beyond():
     assert min(widths[5]) == 1, "thin lines are still drawn"
 
 
+def test_restyle_draws_the_sample_again_from_its_photo_in_both_styles():
+    """With ``restyle`` the network sees another extractor's view of the photo: lines where
+    the photo has edges, whatever the pair's own edge map was (blank here), thin (Canny) or
+    thick (ink) from one sample to the next; without it the pair's map is kept."""
+    from batchcolor.train.augment import Augment, sample
+
+    photo = np.full((128, 128, 3), 250, np.uint8)
+    cv2.rectangle(photo, (30, 30), (98, 98), (120, 60, 20), -1)
+    photo = np.clip(photo + np.random.default_rng(1).normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+    blank = np.full((128, 128), 255, np.uint8)
+    aug = Augment(line_style=False, scale_max=0.0, restyle=1.0)
+    inked = [int((sample(np.random.default_rng(s), blank, photo, 128, aug)[0] < 128).sum()) for s in range(16)]
+    e, t = sample(np.random.default_rng(0), blank, photo, 128, aug)
+    assert e.dtype == np.uint8 and e.shape == (128, 128) and np.array_equal(t, photo)
+    r = np.abs(np.mgrid[:128, :128] - 64).max(axis=0)  # the square's outline is at r = 34
+    on_outline = np.mean([(sample(np.random.default_rng(s), blank, photo, 128, aug)[0] < 128)[(r >= 31) & (r <= 36)].any()
+                          for s in range(16)])
+    assert min(inked) > 100 and on_outline == 1.0, inked
+    assert max(inked) > 2 * min(inked), f"thin and thick styles both drawn: {sorted(inked)}"
+    kept = sample(np.random.default_rng(0), blank, photo, 128, Augment(line_style=False, scale_max=0.0))[0]
+    assert (kept == 255).all()
+    paper = np.full((128, 128, 3), 250, np.uint8)  # nothing to draw: the pair's own map stays
+    assert all((sample(np.random.default_rng(s), blank, paper, 128, aug)[0] == 255).all() for s in range(8))
+
+
 def test_train_cli_takes_line_max(tiny_data, tmp_path):
     run = tmp_path / "run"
     r = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "4", "--depth", "2", "--augment",
-                "--line-max", "5", "--max-steps", "1", "--epochs", "1", "--batch-size", "4", "--val-last", "4")
+                "--line-max", "5", "--restyle", "0.5", "--max-steps", "1", "--epochs", "1", "--batch-size", "4", "--val-last", "4")
     assert r.returncode == 0, r.stderr
-    assert json.loads((run / "config.json").read_text())["line_max"] == 5
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["line_max"] == 5 and saved["restyle"] == 0.5
     bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--augment", "--line-max", "0", "--max-steps", "1")
     assert bad.returncode == 2 and "line-max" in bad.stderr
 

@@ -65,6 +65,7 @@ class TrainConfig:
     scale_min: float = 0.5
     scale_max: float = 2.0
     line_max: int = 3  # thickest --augment line (px at the source)
+    restyle: float = 0.0  # share of --augment samples whose edges are drawn again from the photo (augment.redraw)
     init_from: str | None = None  # start the generator from this checkpoint (L1 pre-training -> GAN fine-tune)
     hint_weight: float = 0.0  # extra L1 weight on hinted pixels: the output under a hint should be its colour
     recolour: float = 0.0  # share of hinted samples whose target is recoloured (hue/chroma), see augment.recolour
@@ -97,7 +98,7 @@ class TrainConfig:
         from batchcolor.train.augment import Augment
 
         return Augment(line_style=self.augment, scale_min=self.scale_min, scale_max=self.scale_max if self.augment else 0.0,
-                       line_max=self.line_max)
+                       line_max=self.line_max, restyle=self.restyle if self.augment else 0.0)
 
     @property
     def source_size(self) -> int:
