@@ -29,10 +29,12 @@
    SATURATION_PSNR_COST dB of automatic PSNR on either set (the least change that does the
    job: a stronger gain also strengthens a wrong hue; CIEDE2000 rises with it); if none
    reaches it, the most colourful of those;
-   Every candidate is also measured on edge maps it never saw (OTHER_EDGES: the same hold-out
-   photos re-drawn by ``batchcolor prepare`` with Canny, 1-2 px lines, and XDoG, about 4 px),
-   the same three conditions, and the mean PSNR of step 3 is taken over all three edge styles:
-   the project is judged on edge maps we do not have, so a model that only fits HED loses;
+   Every candidate is also measured on other edge maps (OTHER_EDGES: the same hold-out photos
+   re-drawn by ``batchcolor prepare`` with Canny, 1-2 px lines; XDoG, about 4 px; ink, thick
+   lines from an adaptive threshold; Sobel, thinned gradients; since session 25 the last two,
+   ``--other-edges-only`` adds them to the shipped card), the same three conditions, and the
+   mean PSNR of step 3 is taken over all five edge styles: the project is judged on edge maps
+   we do not have, so a model that only fits HED loses;
 4. ``benchmark_app`` measures tiles/s at 256x256 (THROUGHPUT hint) at what ``--precision auto`` resolves to,
    and at f32 and bf16 side by side (``--speed-only`` re-measures just this);
 5. with ``--int8 CALIB`` the INT8 twin is made and measured the same way, and kept only if it
@@ -63,7 +65,10 @@ DATA_DESCRIPTION = ("edges2shoes (files 1-900 of shoes-train) + edges2handbags (
                     "re-drawn in random line styles and scales; hold-out: last 100 of each folder")
 SETS = {"shoes_holdout": ("shoes-train", ["--last", "100"]), "handbags_val": ("handbags-val", [])}
 CONDITIONS = ("automatic", "global", "points10")
-OTHER_EDGES = ("canny", "xdog")
+# Re-drawn by ``batchcolor prepare --method``: Canny (1-2 px), XDoG (about 4 px, sketchy), ink
+# (an adaptive threshold: thick lines, dark texture inked), Sobel (gradients thinned to 1 px).
+# ``train --restyle`` trains on Canny and ink; XDoG and Sobel no recipe has seen.
+OTHER_EDGES = ("canny", "xdog", "ink", "sobel")
 BC = [sys.executable, "-m", "batchcolor"]
 
 
@@ -602,6 +607,19 @@ def refigure(model_dir: Path, data: Path, reports: Path) -> dict:
     return out
 
 
+def add_other_edges(model_dir: Path, data: Path, reports: Path) -> dict:
+    """The shipped float model measured on the edge styles of OTHER_EDGES its card does not
+    hold yet (a style was added to the protocol; the weights and image path did not change,
+    so the figures it holds stand), then its README rewritten. Returns the new figures."""
+    card = json.loads((model_dir / "card.json").read_text())
+    have = card["metrics"].get("other_edges", {})
+    missing = {m: sets for m, sets in redrawn_sets(data, reports).items() if m not in have}
+    new = evaluate_redrawn(model_dir, missing, reports / f"other-edges-{model_dir.name}") if missing else {}
+    card = _card_edit(model_dir, metrics={**card["metrics"], "other_edges": {**have, **new}})
+    (model_dir / "README.md").write_text(model_readme(card))
+    return new
+
+
 def remeasure(model_dir: Path, automatic_hue: str, data: Path, reports: Path) -> dict:
     """The shipped model's card after a change of finishing step: the saturation re-chosen by
     its rule (a gain measured for one finishing no longer holds for another), then every
@@ -683,6 +701,8 @@ def main() -> None:
                     "shipped model's --automatic-hue, re-measure its saturation and every figure, and rewrite its card, "
                     "README and contact sheet (the runner-up's figures stay, labelled with the finishing they were "
                     "measured with)")
+    ap.add_argument("--other-edges-only", action="store_true", help="measure the shipped float model on the edge "
+                    "styles of OTHER_EDGES its card lacks, and add them")
     ap.add_argument("--refigure", action="store_true", help="the image path changed, the weights and gains did not: "
                     "re-measure every figure of the shipped model and its INT8 twin, and rewrite their cards, READMEs "
                     "and contact sheets")
@@ -705,6 +725,9 @@ def main() -> None:
         return
     if args.remeasure:
         print(json.dumps(remeasure(args.model_dir, args.automatic_hue, args.data, args.reports), indent=2))
+        return
+    if args.other_edges_only:
+        print(json.dumps(add_other_edges(args.model_dir, args.data, args.reports), indent=2))
         return
     if args.refigure:
         print(json.dumps(refigure(args.model_dir, args.data, args.reports), indent=2))

@@ -92,7 +92,8 @@ def _metrics(hed: float, other: float | None) -> dict:
 
 def test_score_weighs_every_edge_style_the_same():
     assert abs(ship.score(_metrics(15.0, None)) - 17.333) < 1e-3  # HED only: (15 + 18 + 19) / 3
-    assert abs(ship.score(_metrics(15.0, 12.0)) - (17.333 + 2 * 14.333) / 3) < 1e-3
+    n = len(ship.OTHER_EDGES)
+    assert abs(ship.score(_metrics(15.0, 12.0)) - (17.333 + n * 14.333) / (n + 1)) < 1e-3
     # a model 0.2 dB ahead on HED that falls apart on thicker lines loses the ranking
     fits_hed, generalises = _metrics(15.2, 11.0), _metrics(15.0, 12.5)
     assert ship.rank({"fits_hed": fits_hed, "generalises": generalises})[0] == "generalises"
@@ -234,3 +235,30 @@ def test_the_shipped_cards_follow_the_rules_from_their_own_measured_tables():
     assert twin["scale"] == card["scale"] and twin["tile"]["border"] == card["tile"]["border"]
     sat8 = twin["saturation_measured"]  # the twin's gain is its own, by the same rule (session 17)
     assert sat8 != sat and ship.choose_saturation(sat8["table"], sat8["reference"]) == twin["saturation"] == sat8["gain"]
+
+
+def test_other_edges_only_measures_the_styles_a_card_lacks_and_keeps_the_rest(tmp_path, monkeypatch):
+    """A style added to the protocol is measured on the shipped model; the figures its card
+    holds stand (the weights and the image path did not change), and its README shows both."""
+    import json
+
+    card = {"name": "m", "metrics": _metrics(15.0, 12.0)}
+    card["metrics"]["other_edges"] = {"canny": card["metrics"]["other_edges"]["canny"]}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    measured = []
+
+    def fake_eval(model_dir, redrawn, reports):
+        measured.extend(redrawn)
+        return {m: {s: _conditions(13.0, 16.0, 17.0) for s in ship.SETS} for m in redrawn}
+
+    monkeypatch.setattr(ship, "redrawn_sets", lambda data, reports: {m: {} for m in ship.OTHER_EDGES})
+    monkeypatch.setattr(ship, "evaluate_redrawn", fake_eval)
+    monkeypatch.setattr(ship, "model_readme", lambda c: ship.other_edges_table(c["metrics"]))
+    new = ship.add_other_edges(tmp_path, tmp_path, tmp_path)
+    assert sorted(measured) == sorted(m for m in ship.OTHER_EDGES if m != "canny") == sorted(new)
+    saved = json.loads((tmp_path / "card.json").read_text())["metrics"]["other_edges"]
+    assert saved["canny"]["shoes_holdout"]["automatic"]["psnr"] == 12.0
+    assert all(saved[m]["handbags_val"]["automatic"]["psnr"] == 13.0 for m in new)
+    assert (tmp_path / "README.md").read_text().count("(re-drawn)") == len(ship.OTHER_EDGES) * len(ship.SETS)
+    measured.clear()
+    assert ship.add_other_edges(tmp_path, tmp_path, tmp_path) == {} and measured == []

@@ -16,7 +16,7 @@ re-drawn here (pure NumPy/OpenCV, a few ms per batch against ~800 ms for the ste
   are drawn again from the photo by another extractor with random settings, Canny (thin
   contours and texture) or ink (an adaptive threshold: thick lines, dark texture inked). The
   pairs are one extractor's view of each photo, and a network trained on one extractor learns
-  its habits: the shipped model scores 17.4 dB on HED shoes and 14.7-16.3 on the same photos
+  its habits: the shipped model scores 17.4 dB on HED shoes and 14.8-15.8 on the same photos
   drawn by other extractors. XDoG and Sobel are never used here, so they stay held out.
 """
 from __future__ import annotations
