@@ -293,6 +293,8 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     else:
         if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
             raise click.UsageError("give --epochs N or --time-budget MINUTES")
+        if opts["restyle"] and not opts["augment"]:  # the re-drawing is part of --augment's sampling
+            raise click.UsageError("--restyle re-draws --augment samples: give --augment too")
         config = TrainConfig(
             data=tuple(str(d) for d in data_dirs), run_dir=str(run_dir), size=int(size), time_budget_min=time_budget,
             flip=not no_flip, command="batchcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]),

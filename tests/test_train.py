@@ -380,6 +380,8 @@ def test_train_cli_takes_line_max(tiny_data, tmp_path):
     assert saved["line_max"] == 5 and saved["restyle"] == 0.5
     bad = run_cli("train", tiny_data, "-o", tmp_path / "bad", "--augment", "--line-max", "0", "--max-steps", "1")
     assert bad.returncode == 2 and "line-max" in bad.stderr
+    bare = run_cli("train", tiny_data, "-o", tmp_path / "bare", "--restyle", "0.5", "--max-steps", "1")
+    assert bare.returncode == 2 and "--augment" in bare.stderr and not (tmp_path / "bare" / "config.json").exists()
 
 
 def test_train_cli_at_192_px_sees_whole_objects_and_validates_at_that_size(tiny_data, tmp_path):
