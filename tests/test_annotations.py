@@ -200,14 +200,15 @@ def test_an_edge_over_legs_with_a_name_under_it_is_not_a_dimension():
     assert _mask(dimensioned)[110:390, 160:540].mean() < 0.5
 
 
-@pytest.mark.parametrize("name", ["shoes/boot", "shoes/pump"])
+@pytest.mark.parametrize("name", ["shoes/sneaker", "shoes/pump"])
 def test_run_colours_a_dimensioned_drawing_as_it_colours_it_alone(tmp_path, name):
     """Through ``run``: the notes come back as drawn, and the drawing as it comes out alone
     (the network sees the notes made paper: with them, it coloured the boxed-in cell).
 
-    The bar is 24 dB over the drawing's box: session 24's weights gave 26.8 (boot) / 27.2 (pump),
-    session 26's 24.9 / 36.0. The boot is near-black in both; its one hue per object comes out
-    green-black on the sheet and brown-black alone, which is most of the difference."""
+    Measured on session 26's weights, with the dimensions made paper / without (``dimension_ink``
+    returning None): sneaker 27.0 / 20.9 dB, pump 36.0 / 22.6, so the 25 dB bar fails when the
+    feature breaks. The boot (session 24's weights: 26.8) no longer tells the two apart (24.9 /
+    24.6: the dimensions barely move this network's near-black boot), so the sneaker replaced it."""
     from batchcolor.tools import metrics
 
     sheet = product_sheet(_example(name), "dimensioned")
@@ -224,7 +225,7 @@ def test_run_colours_a_dimensioned_drawing_as_it_colours_it_alone(tmp_path, name
         assert np.abs(out[box].astype(int) - drawn[box]).max() <= 2, place
     # the drawing's box, but for the extension lines' ends that reach into it (drawn there)
     same = cv2.erode((sheet.gray == sheet.alone).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)[sheet.drawing]
-    assert metrics.psnr(out[sheet.drawing][same][None], alone[sheet.drawing][same][None]) > 24
+    assert metrics.psnr(out[sheet.drawing][same][None], alone[sheet.drawing][same][None]) > 25
 
 
 def test_elbowed_leaders_are_followed_round_their_bend():
