@@ -110,7 +110,7 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     from batchcolor.train.trainer import train
 
     run = tmp_path / "run"
-    train(config(tiny_data, run, epochs=3, lr=2e-3), log=lambda *a: None)
+    train(config(tiny_data, run, epochs=3, lr=2e-3, gradient_weight=0.25), log=lambda *a: None)
     real, mean = reference_data(run)
     assert real.shape == (4, 3, 64, 64) and len(mean) == 3
     result = export(run, tmp_path / "model", tile=128, overlap=32, real_inputs=real, mean_color=mean)
@@ -118,6 +118,8 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     ref = resolve_model(tmp_path / "model")
     assert ref.card.stride == 8 and ref.card.input_channels == 3 and ref.card.scale == 64
     assert ref.card.extra["parameters"] == result.parameters > 0
+    recipe = ref.card.training["recipe"]  # the whole recipe, losses included, so a card can be trained again
+    assert recipe["gradient_weight"] == 0.25 and recipe["recon"] == "l1" and recipe["hints"] is False
     # every nearest x2 left the IR as an Interpolate (the parity above ran on that IR)
     assert ref.card.extra["upsample_ops_fused"] == 3
     assert 'type="Tile"' not in ref.model_path.read_text()
