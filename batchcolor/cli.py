@@ -280,6 +280,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--recolour", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share of hinted samples trained on a recoloured photo (hue rotated, chroma scaled or tinted), so hints of any colour are followed.")
 @click.option("--hint-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on hinted pixels (with --hints).")
 @click.option("--gradient-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on the image's x/y differences, so edges and lines stay where the photo has them instead of blurring into the median colour.")
+@click.option("--line-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight (values and x/y differences) on the drawing's line pixels, so the output keeps an edge where the user drew one.")
 @click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run, checkpoint, or model folder (e.g. models/product-sketch: fine-tune the shipped model on your pairs; give its --width, --depth, --up).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
 @_report_errors

@@ -110,7 +110,7 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     from batchcolor.train.trainer import train
 
     run = tmp_path / "run"
-    train(config(tiny_data, run, epochs=3, lr=2e-3, gradient_weight=0.25), log=lambda *a: None)
+    train(config(tiny_data, run, epochs=3, lr=2e-3, gradient_weight=0.25, line_weight=0.75), log=lambda *a: None)
     real, mean = reference_data(run)
     assert real.shape == (4, 3, 64, 64) and len(mean) == 3
     result = export(run, tmp_path / "model", tile=128, overlap=32, real_inputs=real, mean_color=mean)
@@ -119,7 +119,7 @@ def test_export_parity_and_card(tiny_data, tmp_path):
     assert ref.card.stride == 8 and ref.card.input_channels == 3 and ref.card.scale == 64
     assert ref.card.extra["parameters"] == result.parameters > 0
     recipe = ref.card.training["recipe"]  # the whole recipe, losses included, so a card can be trained again
-    assert recipe["gradient_weight"] == 0.25 and recipe["recon"] == "l1" and recipe["hints"] is False
+    assert recipe["gradient_weight"] == 0.25 and recipe["line_weight"] == 0.75 and recipe["recon"] == "l1" and recipe["hints"] is False
     # every nearest x2 left the IR as an Interpolate (the parity above ran on that IR)
     assert ref.card.extra["upsample_ops_fused"] == 3
     assert 'type="Tile"' not in ref.model_path.read_text()
@@ -496,3 +496,40 @@ def test_gradient_loss_charges_for_blurred_edges_and_not_for_a_flat_offset(tiny_
                   "--epochs", "1", "--batch-size", "4", "--val-last", "4")
     assert res.returncode == 0, res.stderr
     assert json.loads((run / "config.json").read_text())["gradient_weight"] == 0.5
+
+
+def test_line_loss_charges_only_where_the_drawing_has_lines(tiny_data, tmp_path):
+    """The term is for the user's lines: an error on paper costs nothing, the same error on a
+    line does; the mask covers a line and its flanks; a step logs it and moves the weights; the
+    CLI records the weight."""
+    from batchcolor.train.trainer import Trainer, line_loss, line_mask
+
+    edges = np.ones((1, 1, 16, 16), np.float32)
+    edges[:, :, :, 8] = -1.0  # one vertical line
+    t = paddle.to_tensor
+    mask = line_mask(t(edges)).numpy()[0, 0]
+    assert mask[:, 7:10].all() and not mask[:, :7].any() and not mask[:, 10:].any()
+
+    target = np.zeros((1, 3, 16, 16), np.float32)
+    off_line, on_line = target.copy(), target.copy()
+    off_line[:, :, :, 2] = 1.0
+    on_line[:, :, :, 8] = 1.0
+    m = line_mask(t(edges))
+    assert float(line_loss(t(off_line), t(target), m)) == pytest.approx(0.0, abs=1e-6)
+    assert float(line_loss(t(on_line), t(target), m)) > 0.2
+
+    a = np.tile(np.where(np.arange(32) % 4 == 0, -1.0, 1.0).astype(np.float32), (4, 1, 32, 1))  # a line every 4 px
+    b = np.repeat(a, 3, axis=1) * 0.8
+    weights = {}
+    for weight in (0.0, 2.0):
+        trainer = Trainer(config(Path("/nonexistent"), "/nonexistent", gray_edges=True, lr=1e-3, line_weight=weight))
+        out = trainer.step(a, b)
+        assert ("loss_line" in out) == (weight > 0)
+        weights[weight] = np.concatenate([p.numpy().ravel() for p in trainer.gen.parameters()])
+    assert not np.allclose(weights[0.0], weights[2.0]), "the term must reach the generator's update"
+
+    run = tmp_path / "lines"
+    res = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "8", "--line-weight", "1.5", "--max-steps", "2",
+                  "--epochs", "1", "--batch-size", "4", "--val-last", "4")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((run / "config.json").read_text())["line_weight"] == 1.5

@@ -191,7 +191,7 @@ def export(
                                                           "time_budget_min", "batch_size", "lr", "beta1", "l1_weight",
                                                           "gan_mode", "seed", "val_last", "recon", "hints", "augment",
                                                           "scale_min", "scale_max", "line_max", "restyle", "recolour",
-                                                          "hint_weight", "gradient_weight")},
+                                                          "hint_weight", "gradient_weight", "line_weight")},
                       "command": cfg.get("command", ""), "data": list(cfg.get("data", [])),
                       "mean_color": mean_color,
                       "steps": ckpt["state"]["step"], "train_seconds": round(ckpt["state"]["seconds"], 1),

@@ -70,6 +70,7 @@ class TrainConfig:
     hint_weight: float = 0.0  # extra L1 weight on hinted pixels: the output under a hint should be its colour
     recolour: float = 0.0  # share of hinted samples whose target is recoloured (hue/chroma), see augment.recolour
     gradient_weight: float = 0.0  # extra L1 weight on image gradients: edges where the photo has them (gradient_loss)
+    line_weight: float = 0.0  # extra L1 weight on the drawing's line pixels, values and gradients (line_loss)
     command: str = ""
 
     @property
@@ -149,6 +150,36 @@ def gradient_loss(fake, target):
     dx = lambda t: t[:, :, :, 1:] - t[:, :, :, :-1]  # noqa: E731 - two one-line differences
     dy = lambda t: t[:, :, 1:, :] - t[:, :, :-1, :]  # noqa: E731
     return 0.5 * (paddle.abs(dx(fake) - dx(target)).mean() + paddle.abs(dy(fake) - dy(target)).mean())
+
+
+def line_mask(edges):
+    """The drawing's line pixels (darker than mid-grey, as ``metrics.line_recall`` counts them),
+    grown by 1 px so a line's two flanks, where the output's edge has to be, are inside."""
+    import paddle.nn.functional as F
+
+    dark = (edges.mean(axis=1, keepdim=True) < 0).astype("float32")
+    return F.max_pool2d(dark, kernel_size=3, stride=1, padding=1)
+
+
+def line_loss(fake, target, mask):
+    """L1 of values and x/y differences, only on ``mask`` (the drawing's lines, ``line_mask``).
+
+    A line is a few percent of the pixels, so plain L1 barely pays for washing it out, and the
+    whole-image ``gradient_loss`` spends most of its weight on the photo's texture and edges
+    the drawing does not have. This term charges only where the user drew: the output there
+    should have the photo's colour and its edge.
+    """
+    import paddle
+
+    mx, my = mask[:, :, :, 1:] * mask[:, :, :, :-1], mask[:, :, 1:, :] * mask[:, :, :-1, :]
+    dx = lambda t: t[:, :, :, 1:] - t[:, :, :, :-1]  # noqa: E731
+    dy = lambda t: t[:, :, 1:, :] - t[:, :, :-1, :]  # noqa: E731
+    channels = fake.shape[1]
+
+    def masked(diff, m):
+        return (paddle.abs(diff) * m).sum() / paddle.clip(m.sum() * channels, min=1.0)
+
+    return (masked(fake - target, mask) + 0.5 * (masked(dx(fake) - dx(target), mx) + masked(dy(fake) - dy(target), my))) / 2
 
 
 def lr_at(config: TrainConfig, progress: float) -> float:
@@ -361,6 +392,10 @@ class Trainer:
             grad = gradient_loss(fake, b)
             loss_g = loss_g + self.config.l1_weight * self.config.gradient_weight * grad
             out["loss_grad"] = float(grad)
+        if self.config.line_weight > 0:
+            lines = line_loss(fake, b, line_mask(a[:, : self.config.edge_channels]))
+            loss_g = loss_g + self.config.l1_weight * self.config.line_weight * lines
+            out["loss_line"] = float(lines)
         if self.disc is not None:
             gan = self._gan_loss(self.disc(a, fake), True)
             loss_g = loss_g + gan
