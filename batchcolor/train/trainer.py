@@ -167,7 +167,10 @@ def line_loss(fake, target, mask):
     A line is a few percent of the pixels, so plain L1 barely pays for washing it out, and the
     whole-image ``gradient_loss`` spends most of its weight on the photo's texture and edges
     the drawing does not have. This term charges only where the user drew: the output there
-    should have the photo's colour and its edge.
+    should have the photo's colour and its edge. Measured (session 28, weight 1 on top of
+    ``gradient_loss`` 0.5, 95 min from session 27's weights): line recall fell, 0.859 ; 0.814
+    -> 0.831 ; 0.762 (shoes ; handbags) at a tie in PSNR; where HED draws stitching or folds
+    the photo has no strong edge to copy, so the term smooths under the lines. Off by default.
     """
     import paddle
 
