@@ -469,10 +469,32 @@ def test_checkpoint_from_before_recon_resumes_with_its_best_score(tiny_data, tmp
     assert trainer.state.best_val == pytest.approx(0.1234)
 
 
+def assert_loss_term_trains_and_is_recorded(tiny_data: Path, tmp_path: Path, field: str, log_key: str, cli_value: float) -> None:
+    """A loss term's weight ``field``: a step with it logs ``log_key`` and moves the weights
+    differently from the same seeded step without it; the CLI flag is recorded in config.json."""
+    from batchcolor.train.trainer import Trainer
+
+    a = np.tile(np.where(np.arange(32) % 4 == 0, -1.0, 1.0).astype(np.float32), (4, 1, 32, 1))  # a line every 4 px
+    b = np.repeat(a, 3, axis=1) * 0.8
+    weights = {}
+    for weight in (0.0, 2.0):
+        trainer = Trainer(config(Path("/nonexistent"), "/nonexistent", gray_edges=True, lr=1e-3, **{field: weight}))
+        out = trainer.step(a, b)
+        assert (log_key in out) == (weight > 0)
+        weights[weight] = np.concatenate([p.numpy().ravel() for p in trainer.gen.parameters()])
+    assert not np.allclose(weights[0.0], weights[2.0]), "the term must reach the generator's update"
+
+    run = tmp_path / field
+    res = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "8", "--" + field.replace("_", "-"), str(cli_value),
+                  "--max-steps", "2", "--epochs", "1", "--batch-size", "4", "--val-last", "4")
+    assert res.returncode == 0, res.stderr
+    assert json.loads((run / "config.json").read_text())[field] == cli_value
+
+
 def test_gradient_loss_charges_for_blurred_edges_and_not_for_a_flat_offset(tiny_data, tmp_path):
     """The term exists for edges: a colour shift everywhere costs nothing, a blurred copy of the
     same picture does; a step with it logs it and moves the weights differently; the CLI records it."""
-    from batchcolor.train.trainer import Trainer, gradient_loss
+    from batchcolor.train.trainer import gradient_loss
 
     rng = np.random.default_rng(0)
     sharp = np.where(rng.random((2, 3, 32, 32)) < 0.5, -1.0, 1.0).astype(np.float32)
@@ -481,28 +503,14 @@ def test_gradient_loss_charges_for_blurred_edges_and_not_for_a_flat_offset(tiny_
     assert float(gradient_loss(t(sharp + 0.3), t(sharp))) == pytest.approx(0.0, abs=1e-6)
     assert float(gradient_loss(t(blurred), t(sharp))) > 0.5
 
-    a = np.tile(np.where(np.arange(32) % 4 == 0, -1.0, 1.0).astype(np.float32), (4, 1, 32, 1))  # a line every 4 px
-    b = np.repeat(a, 3, axis=1) * 0.8
-    weights = {}
-    for weight in (0.0, 2.0):
-        trainer = Trainer(config(Path("/nonexistent"), "/nonexistent", gray_edges=True, lr=1e-3, gradient_weight=weight))
-        out = trainer.step(a, b)
-        assert ("loss_grad" in out) == (weight > 0)
-        weights[weight] = np.concatenate([p.numpy().ravel() for p in trainer.gen.parameters()])
-    assert not np.allclose(weights[0.0], weights[2.0]), "the term must reach the generator's update"
-
-    run = tmp_path / "grad"
-    res = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "8", "--gradient-weight", "0.5", "--max-steps", "2",
-                  "--epochs", "1", "--batch-size", "4", "--val-last", "4")
-    assert res.returncode == 0, res.stderr
-    assert json.loads((run / "config.json").read_text())["gradient_weight"] == 0.5
+    assert_loss_term_trains_and_is_recorded(tiny_data, tmp_path, "gradient_weight", "loss_grad", 0.5)
 
 
 def test_line_loss_charges_only_where_the_drawing_has_lines(tiny_data, tmp_path):
     """The term is for the user's lines: an error on paper costs nothing, the same error on a
     line does; the mask covers a line and its flanks; a step logs it and moves the weights; the
     CLI records the weight."""
-    from batchcolor.train.trainer import Trainer, line_loss, line_mask
+    from batchcolor.train.trainer import line_loss, line_mask
 
     edges = np.ones((1, 1, 16, 16), np.float32)
     edges[:, :, :, 8] = -1.0  # one vertical line
@@ -518,18 +526,4 @@ def test_line_loss_charges_only_where_the_drawing_has_lines(tiny_data, tmp_path)
     assert float(line_loss(t(off_line), t(target), m)) == pytest.approx(0.0, abs=1e-6)
     assert float(line_loss(t(on_line), t(target), m)) > 0.2
 
-    a = np.tile(np.where(np.arange(32) % 4 == 0, -1.0, 1.0).astype(np.float32), (4, 1, 32, 1))  # a line every 4 px
-    b = np.repeat(a, 3, axis=1) * 0.8
-    weights = {}
-    for weight in (0.0, 2.0):
-        trainer = Trainer(config(Path("/nonexistent"), "/nonexistent", gray_edges=True, lr=1e-3, line_weight=weight))
-        out = trainer.step(a, b)
-        assert ("loss_line" in out) == (weight > 0)
-        weights[weight] = np.concatenate([p.numpy().ravel() for p in trainer.gen.parameters()])
-    assert not np.allclose(weights[0.0], weights[2.0]), "the term must reach the generator's update"
-
-    run = tmp_path / "lines"
-    res = run_cli("train", tiny_data, "-o", run, "--size", "64", "--width", "8", "--line-weight", "1.5", "--max-steps", "2",
-                  "--epochs", "1", "--batch-size", "4", "--val-last", "4")
-    assert res.returncode == 0, res.stderr
-    assert json.loads((run / "config.json").read_text())["line_weight"] == 1.5
+    assert_loss_term_trains_and_is_recorded(tiny_data, tmp_path, "line_weight", "loss_line", 1.5)
