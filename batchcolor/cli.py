@@ -312,6 +312,32 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
 
 
 @main.command()
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint to write (.pdckpt).")
+@click.option("--weight", "weights", multiple=True, type=click.FloatRange(0), help="One per checkpoint, in order (default: equal).")
+@_report_errors
+def average(checkpoints: tuple[Path, ...], output: Path, weights: tuple[float, ...]) -> None:
+    """Average the generators of several fine-tunes of one network (a "model soup").
+
+    CHECKPOINTS are .pdckpt files or run folders, all fine-tuned from the same weights. The
+    result exports, evaluates and starts runs like a trained checkpoint; judge it on your
+    hold-outs as any other (models/ship.py does).
+    """
+    import shlex
+
+    from batchcolor.train.weights import average_checkpoints
+
+    if weights and len(weights) != len(checkpoints):
+        raise click.UsageError(f"{len(weights)} --weight for {len(checkpoints)} checkpoints: give one each, or none")
+    try:
+        target = average_checkpoints(list(checkpoints), output, list(weights) or None,
+                                     command="batchcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.UsageError(str(exc))
+    click.echo(f"wrote {target}: the mean of {len(checkpoints)} generators", err=True)
+
+
+@main.command()
 @click.option("--model", "-m", default=None, help="Model to measure (default: the installed default).")
 @click.option("--quick", is_flag=True, help="Small workloads, same method (CI runs this).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True)

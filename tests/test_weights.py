@@ -33,8 +33,9 @@ def _recipe(**kw) -> dict:
 
     from batchcolor.train.trainer import TrainConfig
 
+    kw = {"command": "python models/gpu_train.py ...", **kw}
     cfg = TrainConfig(data=("/nowhere",), run_dir="/nowhere", size=64, gray_edges=True, width=4, depth=3, hints=True,
-                      augment=True, val_last=4, command="python models/gpu_train.py ...", **kw)
+                      augment=True, val_last=4, **kw)
     return {**asdict(cfg), "data": list(cfg.data), "val_dirs": []}
 
 
@@ -111,3 +112,81 @@ def test_import_run_reads_split_weights_and_writes_a_config_export_reads(tmp_pat
     assert main([str(out / "absent.json")]) == 2
     assert main([str(out / "w4.json").replace("w4", "w5"), str(tmp_path / "r2")]) == 1
     assert "w5.json" in capsys.readouterr().err
+
+
+def test_average_is_the_weighted_mean_of_every_weight_and_exports_its_ingredients(tmp_path):
+    from batchcolor.train.trainer import load_generator
+    from batchcolor.train.weights import average_checkpoints, checkpoint_from_arrays, generator_arrays
+
+    a, b = generator_arrays(_trained_looking_generator(1)), generator_arrays(_trained_looking_generator(2))
+    pa = checkpoint_from_arrays(a, UNET, _recipe(seed=1), {"step": 10, "seconds": 2.0}, tmp_path / "a" / "last.pdckpt")
+    pb = checkpoint_from_arrays(b, UNET, _recipe(seed=2, command="batchcolor train B"), {"step": 30, "seconds": 3.0},
+                                tmp_path / "b.pdckpt")
+    out = average_checkpoints([pa.parent, pb], tmp_path / "soup.pdckpt", weights=[3, 1], command="batchcolor average ...")
+    gen, ckpt = load_generator(out)
+    got = generator_arrays(gen)
+    assert set(got) == set(a)
+    for k in a:  # BatchNorm statistics too: a soup with the first's _mean would shift every colour
+        np.testing.assert_allclose(got[k], 0.75 * a[k] + 0.25 * b[k], rtol=1e-6, atol=1e-7, err_msg=k)
+    assert not np.allclose(got["head.weight"], a["head.weight"])
+    cfg = ckpt["config"]
+    assert cfg["seed"] == 1 and cfg["command"] == "batchcolor average ..."  # the first's recipe, this command
+    assert [(i["weight"], i["steps"]) for i in cfg["averaged_from"]] == [(0.75, 10), (0.25, 30)]
+    assert cfg["averaged_from"][0]["checkpoint"] == str(pa) and cfg["averaged_from"][1]["command"] == "batchcolor train B"
+    assert ckpt["state"]["step"] == 30 and ckpt["state"]["seconds"] == 5.0
+    # one ingredient alone (or twice) is that network, to the bit
+    same = average_checkpoints([pb, pb], tmp_path / "same.pdckpt")
+    x = paddle.to_tensor(np.random.default_rng(5).uniform(-1, 1, (1, 9, 32, 32)).astype(np.float32))
+    with paddle.no_grad():
+        assert np.array_equal(load_generator(same)[0](x).numpy(), load_generator(pb)[0](x).numpy())
+    # export carries the ingredients into the card (the model's provenance)
+    from batchcolor.train.export import export
+
+    doc = json.loads((tmp_path / "config.json").read_text())  # beside it: the recipe export reads
+    assert doc["seed"] == 1 and doc["run_dir"] == str(tmp_path) and "averaged_from" not in doc
+    from batchcolor.train.trainer import TrainConfig
+
+    TrainConfig(**{**doc, "data": tuple(doc["data"]), "val_dirs": tuple(doc.get("val_dirs", ()))})
+    result = export(out, tmp_path / "model", tile=64, overlap=16)
+    card = json.loads((result.model_dir / "card.json").read_text())
+    assert [i["steps"] for i in card["training"]["averaged_from"]] == [10, 30]
+
+
+def test_average_refuses_networks_that_do_not_average(tmp_path):
+    from batchcolor.train.weights import average_checkpoints, checkpoint_from_arrays, generator_arrays
+
+    pa = checkpoint_from_arrays(generator_arrays(_trained_looking_generator(1)), UNET, _recipe(), {}, tmp_path / "a.pdckpt")
+    wide = {**UNET, "base": 8}
+    from batchcolor.train.models import UNet, UNetConfig
+
+    pw = checkpoint_from_arrays(generator_arrays(UNet(UNetConfig(**wide))), wide, _recipe(), {}, tmp_path / "w.pdckpt")
+    with pytest.raises(ValueError, match="different network"):
+        average_checkpoints([pa, pw], tmp_path / "x.pdckpt")
+    with pytest.raises(ValueError, match="2 checkpoints"):
+        average_checkpoints([pa, pa], tmp_path / "x.pdckpt", weights=[1.0])
+    with pytest.raises(ValueError, match="positive sum"):
+        average_checkpoints([pa, pa], tmp_path / "x.pdckpt", weights=[0.0, 0.0])
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        average_checkpoints([pa, tmp_path], tmp_path / "x.pdckpt")  # a folder with no run in it
+    assert not (tmp_path / "x.pdckpt").exists()
+
+
+def test_average_command_writes_a_checkpoint_and_refuses_bad_input(tmp_path):
+    from conftest import run_cli
+
+    from batchcolor.train.weights import checkpoint_from_arrays, generator_arrays
+
+    pa = checkpoint_from_arrays(generator_arrays(_trained_looking_generator(1)), UNET, _recipe(), {}, tmp_path / "a.pdckpt")
+    pb = checkpoint_from_arrays(generator_arrays(_trained_looking_generator(2)), UNET, _recipe(), {}, tmp_path / "b.pdckpt")
+    r = run_cli("average", pa, pb, "-o", tmp_path / "soup.pdckpt")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "soup.pdckpt").is_file() and "mean of 2 generators" in r.stderr
+    assert paddle.load(str(tmp_path / "soup.pdckpt"))["config"]["command"].startswith("batchcolor average ")
+    r = run_cli("average", pa, pb, "-o", tmp_path / "bad.pdckpt", "--weight", "1")
+    assert r.returncode == 2 and "give one each" in r.stderr and not (tmp_path / "bad.pdckpt").exists()
+    wide = {**UNET, "depth": 4}
+    from batchcolor.train.models import UNet, UNetConfig
+
+    pw = checkpoint_from_arrays(generator_arrays(UNet(UNetConfig(**wide))), wide, _recipe(), {}, tmp_path / "w.pdckpt")
+    r = run_cli("average", pa, pw, "-o", tmp_path / "bad.pdckpt")
+    assert r.returncode == 2 and "different network" in r.stderr and not (tmp_path / "bad.pdckpt").exists()

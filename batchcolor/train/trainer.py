@@ -577,13 +577,9 @@ def load_generator(path: Path):
     import paddle
 
     from batchcolor.train.models import UNet, UNetConfig
+    from batchcolor.train.weights import checkpoint_file
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no checkpoint")
-    ckpt = paddle.load(str(path))
+    ckpt = paddle.load(str(checkpoint_file(path)))
     gen = UNet(UNetConfig(**ckpt["unet"]))
     gen.set_state_dict(ckpt["gen"])
     gen.eval()

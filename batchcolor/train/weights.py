@@ -8,6 +8,9 @@ optimizer state, so it starts runs and exports; it does not ``--resume``.
 
     python -m batchcolor.train.weights OUT/NAME.json RUN_DIR [DATA_DIR ...]   # writes RUN_DIR/last.pdckpt
 
+:func:`average_checkpoints` (``batchcolor average``) writes the same kind of checkpoint from
+several fine-tunes of one network: their weights averaged.
+
 DATA_DIR: where the training folders are on this machine (the recipe records the
 accelerator's paths). Export finds its validation drawings there: the seam sheets that set
 the card's overlap, and the real inputs of the parity check.
@@ -68,6 +71,68 @@ def checkpoint_from_arrays(arrays: dict[str, np.ndarray], unet: dict[str, Any], 
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(target) as tmp:
         paddle.save(ckpt, str(tmp))
+    return target
+
+
+def checkpoint_file(path: Path) -> Path:
+    """A checkpoint file, or a run folder's (best if there is one, as ``export`` and ``eval`` take it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pdckpt" if (path / "best.pdckpt").exists() else path / "last.pdckpt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint")
+    return path
+
+
+def average_checkpoints(paths: list[Path], target: Path, weights: list[float] | None = None,
+                        command: str = "") -> Path:
+    """One generator whose every weight (BatchNorm statistics too) is the weighted mean of
+    ``paths``' generators: a "model soup" (Wortsman et al., 2022).
+
+    Why: fine-tunes of one network with different loss terms (or a GAN) each traded one
+    figure for another by about 0.1 dB. Runs that start from the same weights at a small
+    learning rate stay in one basin of the loss, so their mean is a network too, usually
+    better than each of them, and it costs no training. Networks trained from different
+    starts do not average (their channels are not aligned): the caller picks the runs, and the
+    hold-outs judge the result like any candidate's. The checkpoint takes the first
+    ingredient's recipe, and lists every ingredient (path, weight, steps, command) under
+    ``averaged_from``; it exports, evaluates and starts runs like any other. Beside it goes
+    that recipe as ``config.json`` (where export finds its validation drawings), unless the
+    folder has one already."""
+    import paddle
+
+    if not paths:
+        raise ValueError("no checkpoints to average")
+    weights = [1.0] * len(paths) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(paths):
+        raise ValueError(f"{len(weights)} weights for {len(paths)} checkpoints")
+    if any(not np.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"weights must be >= 0 with a positive sum, got {weights}")
+    files = [checkpoint_file(p) for p in paths]
+    ckpts = [paddle.load(str(f)) for f in files]
+    first = ckpts[0]
+    for f, c in zip(files[1:], ckpts[1:]):
+        if c["unet"] != first["unet"]:
+            raise ValueError(f"{f}: a different network ({c['unet']}) from {files[0]} ({first['unet']}); "
+                             "only fine-tunes of one network average")
+        if set(c["gen"]) != set(first["gen"]):
+            raise ValueError(f"{f}: its weights are not named as {files[0]}'s")
+    total = sum(weights)
+    arrays = {k: (sum(w / total * np.asarray(c["gen"][k].numpy(), np.float64) for w, c in zip(weights, ckpts))
+                  ).astype(np.float32) for k in first["gen"]}
+    ingredients = [{"checkpoint": str(f), "weight": w / total, "steps": int(c["state"]["step"]),
+                    "command": c.get("config", {}).get("command", "")} for f, w, c in zip(files, weights, ckpts)]
+    config = dict(first.get("config", {}), averaged_from=ingredients)
+    if command:
+        config["command"] = command
+    state = {"step": max(i["steps"] for i in ingredients),
+             "seconds": sum(float(c["state"].get("seconds", 0.0)) for c in ckpts), "history": []}
+    target = checkpoint_from_arrays(arrays, first["unet"], config, state, Path(target))
+    recipe = target.parent / "config.json"
+    if not recipe.exists():
+        with atomic_output(recipe) as tmp:  # a TrainConfig, as a run folder's (no averaged_from)
+            tmp.write_text(json.dumps({k: v for k, v in config.items() if k != "averaged_from"}
+                                      | {"run_dir": str(target.parent)}, indent=2))
     return target
 
 
