@@ -281,6 +281,7 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
 @click.option("--hint-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on hinted pixels (with --hints).")
 @click.option("--gradient-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight on the image's x/y differences, so edges and lines stay where the photo has them instead of blurring into the median colour.")
 @click.option("--line-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True, help="Extra L1 weight (values and x/y differences) on the drawing's line pixels, so the output keeps an edge where the user drew one.")
+@click.option("--threads", default=None, metavar="N|auto", help="Paddle's CPU threads. auto: the first steps are timed at 1, 2, 4 ... up to the core count and the fastest is kept (which wins depends on the recipe and the box). Default: OMP_NUM_THREADS, else Paddle's own.")
 @click.option("--init-from", type=click.Path(exists=True), default=None, help="Start the generator from this run, checkpoint, or model folder (e.g. models/product-sketch: fine-tune the shipped model on your pairs; give its --width, --depth, --up).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from last.pdckpt.")
 @_report_errors
@@ -288,6 +289,7 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     """Train a UNet (L1) or pix2pix generator on paired line art (PaddlePaddle)."""
     import shlex
 
+    from batchcolor.train.threads import parse_threads
     from batchcolor.train.trainer import TrainConfig, train as run_training
 
     if resume and (Path(run_dir) / "config.json").exists():
@@ -295,6 +297,10 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     else:
         if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
             raise click.UsageError("give --epochs N or --time-budget MINUTES")
+        try:
+            opts["threads"] = parse_threads(opts["threads"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--threads")
         if opts["restyle"] and not opts["augment"]:  # the re-drawing is part of --augment's sampling
             raise click.UsageError("--restyle re-draws --augment samples: give --augment too")
         config = TrainConfig(

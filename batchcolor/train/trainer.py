@@ -31,6 +31,7 @@ import numpy as np
 
 from batchcolor.imageio.images import atomic_output
 from batchcolor.train import data as datamod
+from batchcolor.train.threads import ThreadTrial, candidate_counts, parse_threads, set_paddle_threads
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class TrainConfig:
     recolour: float = 0.0  # share of hinted samples whose target is recoloured (hue/chroma), see augment.recolour
     gradient_weight: float = 0.0  # extra L1 weight on image gradients: edges where the photo has them (gradient_loss)
     line_weight: float = 0.0  # extra L1 weight on the drawing's line pixels, values and gradients (line_loss)
+    threads: str | int | None = None  # Paddle's CPU threads: a count, "auto" (timed on the first steps: train.threads), None: its default
     command: str = ""
 
     @property
@@ -493,6 +495,13 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
         f"edges) on {len(train_set)} pairs at {config.size}px, validating on {len(val_set) if val_set else 0}")
     preview_idx = np.arange(min(config.preview_count, len(val_set))) if val_set else np.arange(min(config.preview_count, len(train_set)))
     preview_src = val_set if val_set else train_set
+    threads = parse_threads(config.threads)
+    trial = ThreadTrial(candidate_counts()) if threads == "auto" else None
+    if isinstance(threads, int):
+        set_paddle_threads(threads)
+    if trial is not None and trial.done:  # one core: nothing to choose
+        set_paddle_threads(trial.best())
+        trial = None
     old_handlers = _install_signal_handlers()
     losses_f = open(run_dir / "losses.jsonl", "a")
     tty = sys.stderr.isatty()
@@ -516,11 +525,21 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
             for a, b in epoch_batches:
                 if finished():
                     break
+                count = trial.next_count() if trial is not None else None
+                if count is not None:
+                    set_paddle_threads(count)
                 t0 = time.perf_counter()
                 trainer.set_lr(lr_at(config, progress()))
                 losses = trainer.step(a, b)
-                trainer.state.seconds += time.perf_counter() - t0
+                seconds = time.perf_counter() - t0
+                trainer.state.seconds += seconds
                 trainer.state.step += 1
+                if count is not None:
+                    trial.record(count, seconds)
+                    if trial.done:
+                        set_paddle_threads(trial.best())
+                        log(trial.summary())
+                        trial = None
                 if trainer.state.step % config.log_every == 0:
                     rec = {"step": trainer.state.step, "epoch": trainer.state.epoch, "lr": trainer.opt_g.get_lr(),
                            "seconds": round(trainer.state.seconds, 2), **losses}
