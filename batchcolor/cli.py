@@ -292,15 +292,15 @@ def train(data_dirs, run_dir, size, time_budget, no_flip, resume, **opts):
     from batchcolor.train.threads import parse_threads
     from batchcolor.train.trainer import TrainConfig, train as run_training
 
+    try:
+        opts["threads"] = parse_threads(opts["threads"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--threads")
     if resume and (Path(run_dir) / "config.json").exists():
-        config = TrainConfig.for_resume(run_dir, opts["epochs"], time_budget, opts["max_steps"])
+        config = TrainConfig.for_resume(run_dir, opts["epochs"], time_budget, opts["max_steps"], opts["threads"])
     else:
         if opts["epochs"] is None and time_budget is None and opts["max_steps"] is None:
             raise click.UsageError("give --epochs N or --time-budget MINUTES")
-        try:
-            opts["threads"] = parse_threads(opts["threads"])
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--threads")
         if opts["restyle"] and not opts["augment"]:  # the re-drawing is part of --augment's sampling
             raise click.UsageError("--restyle re-draws --augment samples: give --augment too")
         config = TrainConfig(

@@ -76,12 +76,9 @@ def main() -> None:
             print(f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}) arch width size images/s")
         measure(args)
         return
-    argv = [a for a in sys.argv[1:]]
-    cut = argv.index("--threads")
-    rest = argv[cut + 1:]
-    while rest and rest[0].isdigit():
-        rest = rest[1:]
-    argv = argv[:cut] + rest
+    argv = ["--steps", str(args.steps), "--batch", str(args.batch), "--sizes", *map(str, args.sizes),
+            "--widths", *map(str, args.widths), "--archs", *args.archs, *(["--hints"] if args.hints else []),
+            *(["--up", args.up] if args.up else [])]
     table = {t: rows_at(t, argv) for t in args.threads}  # one after the other: never two trainings at once
     base = args.threads[0]
     print(f"{'arch':<8} {'width':>5} {'size':>5} " + " ".join(f"{f'{t} thr img/s':>12}" for t in args.threads)

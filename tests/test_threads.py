@@ -111,6 +111,10 @@ def test_cli_sets_a_fixed_count_and_refuses_a_bad_one(pairs, tmp_path):
                  "--batch-size", "4", "--max-steps", "1", "--val-last", "2", "--threads", "1")
     assert ok.returncode == 0, ok.stderr
     assert json.loads((tmp_path / "one" / "config.json").read_text())["threads"] == 1
+    resumed = run_cli("train", str(pairs), "-o", str(tmp_path / "one"), "--resume", "--max-steps", "2", "--threads", "auto")
+    assert resumed.returncode == 0, resumed.stderr
+    saved = json.loads((tmp_path / "one" / "config.json").read_text())
+    assert saved["threads"] == "auto" and saved["max_steps"] == 2 and saved["size"] == 64  # the recipe kept
     bad = run_cli("train", str(pairs), "-o", str(tmp_path / "bad"), "--max-steps", "1", "--threads", "none")
     assert bad.returncode == 2 and "--threads" in bad.stderr
     assert not (tmp_path / "bad").exists()

@@ -81,12 +81,13 @@ class TrainConfig:
 
     @classmethod
     def for_resume(cls, run_dir: str | Path, epochs: int | None = None, time_budget_min: float | None = None,
-                   max_steps: int | None = None) -> "TrainConfig":
+                   max_steps: int | None = None, threads: str | int | None = None) -> "TrainConfig":
         """The saved recipe of ``run_dir``: a resumed run keeps it, and only how long it runs
-        may change (any of ``epochs``, ``time_budget_min``, ``max_steps`` given)."""
+        may change (any of ``epochs``, ``time_budget_min``, ``max_steps`` given), and its
+        ``threads`` (not part of the recipe: a run may resume on another box)."""
         saved = json.loads((Path(run_dir) / "config.json").read_text())
         longer = {k: v for k, v in (("epochs", epochs), ("time_budget_min", time_budget_min),
-                                    ("max_steps", max_steps)) if v is not None}
+                                    ("max_steps", max_steps), ("threads", threads)) if v is not None}
         known = {f.name for f in dataclasses.fields(cls)}
         saved = {k: v for k, v in saved.items() if k in known}
         return cls(**{**saved, "data": tuple(saved["data"]), "val_dirs": tuple(saved.get("val_dirs", ())), **longer})
