@@ -173,3 +173,36 @@ def test_the_module_writes_the_start_of_an_accelerator_run(model_folder, pairs_f
     assert main([str(pairs_folder), str(tmp_path / "x.npz"), str(pairs_folder)]) == 1
     assert "not a model folder" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_the_module_reads_the_network_inputs_from_the_card_not_the_recipe(model_folder, pairs_folder, tmp_path):
+    """The shipped default's recipe lists neither ``hints`` nor ``gray_edges`` (session 32:
+    recovering it calibrated 1-plane drawings on its 9-plane IR, and OpenVINO refused)."""
+    import shutil
+
+    from batchcolor.train.recover import main, network_inputs
+    from batchcolor.train.weights import read_arrays
+
+    folder, _ = model_folder
+    bare = tmp_path / "bare"
+    shutil.copytree(folder, bare)
+    card = json.loads((bare / "card.json").read_text())
+    card["training"]["recipe"] = {k: v for k, v in card["training"]["recipe"].items() if k not in ("hints", "gray_edges")}
+    (bare / "card.json").write_text(json.dumps(card))
+    assert main([str(bare), str(tmp_path / "start.npz"), str(pairs_folder)]) == 0
+    bare_arrays, full_arrays = read_arrays(tmp_path / "start.npz"), read_arrays_of(folder, pairs_folder, tmp_path)
+    assert bare_arrays.keys() == full_arrays.keys()
+    assert all(np.array_equal(bare_arrays[k], full_arrays[k]) for k in full_arrays)  # calibrated on the same inputs
+    assert network_inputs({"architecture": {"in_channels": 9}}) == {"gray_edges": True, "hints": True}
+    assert network_inputs({"architecture": {"in_channels": 3}}) == {"gray_edges": False, "hints": False}
+    assert network_inputs({"architecture": {"in_channels": 11}}) == {"gray_edges": False, "hints": True}
+    with pytest.raises(ValueError, match="5 input planes"):
+        network_inputs({"architecture": {"in_channels": 5}})
+
+
+def read_arrays_of(folder: Path, pairs_folder: Path, tmp_path: Path) -> dict:
+    from batchcolor.train.recover import main
+    from batchcolor.train.weights import read_arrays
+
+    assert main([str(folder), str(tmp_path / "full.npz"), str(pairs_folder)]) == 0
+    return read_arrays(tmp_path / "full.npz")

@@ -13,9 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
+from batchcolor.drawing.hints import HINT_PLANES
 from batchcolor.imageio.images import atomic_output
 from batchcolor.train.from_ir import is_model_folder, recover_from_model
 from batchcolor.train.trainer import TrainConfig, load_data
+
+
+def network_inputs(card: dict) -> dict[str, bool]:
+    """The recipe fields that shape the network's input, read from the input planes the card's
+    architecture declares. A card's recipe may omit them (the shipped default's lists only some
+    of its last run's options), and calibrating a 9-plane network on 1-plane drawings fails."""
+    planes = int((card.get("architecture") or {}).get("in_channels", 0))
+    for gray in (True, False):
+        for hints in (False, True):
+            if planes == (1 if gray else 3) + (HINT_PLANES if hints else 0):
+                return {"gray_edges": gray, "hints": hints}
+    raise ValueError(f"the card declares {planes} input planes: neither a gray nor an RGB drawing, with or without hints")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not is_model_folder(model_dir):
             raise FileNotFoundError(f"{model_dir}: not a model folder (card.json + model.xml)")
-        recipe = json.loads((model_dir / "card.json").read_text()).get("training", {}).get("recipe", {})
+        card = json.loads((model_dir / "card.json").read_text())
+        recipe = card.get("training", {}).get("recipe", {})
         known = {f.name for f in fields(TrainConfig)}
         config = TrainConfig(**{**{k: v for k, v in recipe.items() if k in known and k not in ("data", "run_dir", "val_dirs")},
+                                **network_inputs(card),
                                 "data": tuple(data), "run_dir": str(out.parent), "val_dirs": ()})
         train_set, _ = load_data(config)
         arrays, _ = recover_from_model(model_dir, train_set, config)
