@@ -78,6 +78,25 @@ def test_a_psnr_tie_on_equal_targets_goes_to_the_cleaner_picture(monkeypatch):
     assert ship.rank(results)[0] == "w24"
 
 
+def test_a_psnr_tie_does_not_go_to_a_cleaner_picture_that_loses_lines(monkeypatch):
+    # session 32: the s26 + gradient-term soup against the shipped model (17.34 against 17.36 dB,
+    # 7 targets each; SSIM 0.724 against 0.723; line recall 0.865 against 0.887 over ten sets)
+    results = {"shipped": _metrics(15.0, 15.0), "soup2": _metrics(15.0, 15.0)}
+    scores = {"shipped": 17.36, "soup2": 17.34}
+    monkeypatch.setattr(ship, "score", lambda m: scores[next(n for n, v in results.items() if v is m)])
+    monkeypatch.setattr(ship, "targets_met", lambda m: 7)
+    results["soup2"]["shoes_holdout"]["automatic"]["ssim"] = 0.703
+    for style in [results["soup2"]] + list(results["soup2"]["other_edges"].values()):
+        style["handbags_val"]["automatic"]["line_recall"] = 0.95  # 0.99 elsewhere: the mean falls 0.02
+    assert ship.lines_kept(results["shipped"]) - ship.lines_kept(results["soup2"]) > ship.LINE_TIE
+    assert ship.rank(results) == ["shipped", "soup2"]
+    for style in [results["soup2"]] + list(results["soup2"]["other_edges"].values()):
+        style["handbags_val"]["automatic"]["line_recall"] = 0.98  # within the tie: the cleaner picture again
+    assert ship.rank(results) == ["soup2", "shipped"]
+    results["soup2"]["shoes_holdout"]["automatic_lines_none"] = {"line_recall": 0.5}  # targets' own figure counts
+    assert ship.rank(results) == ["shipped", "soup2"]
+
+
 def _conditions(auto: float, glob: float, pts: float) -> dict:
     keys = {"ssim": 0.7, "ciede2000": 9.0, "colorfulness_ratio": 0.8, "line_recall": 0.99, "hint_fidelity": 2.0}
     return {"automatic": {"psnr": auto, **keys}, "global": {"psnr": glob, **keys}, "points10": {"psnr": pts, **keys}}
