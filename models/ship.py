@@ -388,10 +388,15 @@ def targets_met(metrics: dict) -> int:
     return met
 
 
+def edge_styles(metrics: dict) -> list[dict]:
+    """The figures per edge style measured: the hold-outs' own HED maps, then each of ``other_edges``."""
+    return [metrics] + [metrics["other_edges"][m] for m in OTHER_EDGES if m in metrics.get("other_edges", {})]
+
+
 def score(metrics: dict) -> float:
     """Mean PSNR over the three conditions and both sets, and over the edge styles measured
     (the hold-outs' own HED maps, then each of ``other_edges``), each style weighing the same."""
-    styles = [metrics] + [metrics["other_edges"][m] for m in OTHER_EDGES if m in metrics.get("other_edges", {})]
+    styles = edge_styles(metrics)
     per_style = [sum(f[s][c]["psnr"] for s in SETS for c in CONDITIONS) / (len(SETS) * len(CONDITIONS)) for f in styles]
     return sum(per_style) / len(per_style)
 
@@ -417,7 +422,7 @@ def lines_kept(metrics: dict) -> float:
     """Mean automatic line recall (at --lines none, as the targets take it) over both sets and
     every edge style measured: the figure the product is most behind on, and the first one a
     smoother network gives up."""
-    styles = [metrics] + [metrics["other_edges"][m] for m in OTHER_EDGES if m in metrics.get("other_edges", {})]
+    styles = edge_styles(metrics)
     values = [f[s].get("automatic_lines_none", f[s]["automatic"]).get("line_recall") for f in styles for s in SETS]
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else 0.0
