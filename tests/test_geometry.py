@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from batchcolor.tiling.blending import axis_weight_sum, axis_window, raised_cosine
-from batchcolor.tiling.geometry import fit_tile, image_border, plan_axis, plan_tiles, reflect_indices, split_overlap
+from batchcolor.tiling.tiler import TileSettings
+from batchcolor.tiling.geometry import fit_axis, image_border, plan_axis, plan_tiles, reflect_indices, split_overlap
 
 
 @st.composite
@@ -113,27 +114,45 @@ def test_bad_geometry_is_refused_with_reason(tile, overlap, stride):
 
 @settings(max_examples=300, deadline=None)
 @given(axes(), st.integers(1, 3000))
-def test_fit_tile_is_the_smallest_one_tile_plan(case, width):
-    """A drawing that fits gets one tile with its border all round, and no tile a stride
-    smaller would do; one that does not fit gets the card's tile."""
+def test_fit_axis_is_the_smallest_one_tile_axis(case, width):
+    """An axis that fits gets one tile with its border at both ends, and no tile a stride
+    smaller would do; one that does not fit gets the card's tile. The other axis has no say."""
     length, tile, overlap, stride, border = case
-    fitted = fit_tile(length, width, tile, overlap, stride, border=border)
+    fitted = fit_axis(length, tile, overlap, stride, border=border)
     assert fitted % stride == 0 and stride <= fitted <= tile
+    b = image_border(overlap, None, border)
     if fitted < tile:
-        plan = plan_tiles(length, width, fitted, overlap, stride, border=border)
-        b = image_border(overlap, None, border)
-        assert plan.count == 1
-        assert plan.rows.canvas_start <= -b and plan.cols.canvas_stop >= width + b
-        smaller = fitted - stride
-        assert smaller < max(length, width) + 2 * (-(-b // stride) * stride), "origins sit on the stride grid"
+        axis = plan_axis(length, fitted, overlap, stride, border=border)
+        assert axis.count == 1
+        assert axis.canvas_start <= -b and axis.canvas_stop >= length + b
+        assert fitted - stride < length + 2 * (-(-b // stride) * stride), "origins sit on the stride grid"
+    other = fit_axis(width, tile, overlap, stride, border=border)
+    plan = plan_tiles(length, width, (fitted, other), overlap, stride, border=border)
+    assert plan.tile_shape == (fitted, other)
+    assert plan.network_pixels() == plan.count * fitted * other
 
 
 def test_a_one_tile_drawing_needs_no_room_to_step():
     """The overlap only matters between tiles: a 200 px drawing with a 16 px border fits a
     240 px tile even though a 272 px overlap could never step inside it."""
-    assert fit_tile(200, 150, 768, 272, 16, border=16) == 240
-    plan = plan_tiles(200, 150, 240, 272, 16, border=16)
-    assert plan.count == 1 and plan.rows.origins == (-16,)
+    assert fit_axis(200, 768, 272, 16, border=16) == 240
+    assert fit_axis(150, 768, 272, 16, border=16) == 192
+    plan = plan_tiles(200, 150, (240, 192), 272, 16, border=16)
+    assert plan.count == 1 and plan.rows.origins == (-16,) and plan.cols.origins == (-16,)
     with pytest.raises(ValueError, match="overlap"):
         plan_axis(300, 240, 272, 16, border=16)  # two tiles would be needed: refused, as before
-    assert fit_tile(200, 150, 768, 272, 16) == 432  # no border: the seam margin (102 -> 112 px)
+    assert fit_axis(200, 768, 272, 16) == 432  # no border: the seam margin (102 -> 112 px)
+
+
+def test_each_axis_of_a_drawing_is_fitted_on_its_own():
+    """A 300 x 500 drawing runs as one 336 x 544 tile (a square one would be 544 x 544: 62%
+    more network work), and a banner 300 px tall as a row of 336 px tall tiles; an image
+    with no axis that fits keeps the card's square tile, and ``adaptive=False`` always does."""
+    card = TileSettings(768, 272, pad_value=255, border=16)
+    assert card.plan(300, 500, 16).tile_shape == (336, 544)
+    assert card.plan(500, 300, 16).tile_shape == (544, 336)
+    banner = card.plan(300, 20000, 16)
+    assert banner.tile_shape == (336, 768) and banner.rows.count == 1 and banner.cols.count > 30
+    assert card.plan(2000, 3000, 16).tile_shape == (768, 768)
+    fixed = TileSettings(768, 272, pad_value=255, border=16, adaptive=False)
+    assert fixed.plan(300, 500, 16).tile_shape == (768, 768)

@@ -28,7 +28,7 @@ def full_decode(path: Path, channels: int) -> np.ndarray:
 def walk_like_the_tiler(source, height: int, tile: int = 64, overlap: int = 16, stride: int = 16):
     """Every tile row's rows, in the tiler's order, with its mirror padding."""
     plan = TileSettings(tile, overlap).plan(height, 10**6, stride)
-    return [source.take_rows(reflect_indices(o, o + plan.tile, height)) for o in plan.rows.origins]
+    return [source.take_rows(reflect_indices(o, o + plan.rows.tile, height)) for o in plan.rows.origins]
 
 
 @pytest.mark.parametrize("kind", ["gray8", "gray16", "rgb8", "tiff-tiled", "jpeg"])

@@ -130,10 +130,33 @@ def test_failure_inside_tiled_image_surfaces(pointwise_rgb, monkeypatch):
         colorize_array(rng_image(300, 300, 3), engine, TileSettings(64, 16))
 
 
-def test_wrong_tile_shape_is_refused(pointwise_rgb):
+@pytest.mark.parametrize("shape", [(72, 64, 3), (64, 80, 3), (64, 64, 4), (64, 64), (0, 64, 3)])
+def test_wrong_tile_shape_is_refused(pointwise_rgb, shape):
     engine = engine_for(pointwise_rgb, 64)
     with pytest.raises(InferenceError, match="tile must be"):
-        engine.submit(rng_image(32, 64, 3), lambda k, o: None, 0)
+        engine.submit(np.zeros(shape, np.uint8), lambda k, o: None, 0)
+    with pytest.raises(InferenceError, match="tile must be"):
+        engine.submit(np.zeros((64, 64, 3), np.float32), lambda k, o: None, 0)
+
+
+def test_a_rectangular_tile_runs_on_the_dynamic_model(unet_model):
+    """A drawing that fits one tile along each axis runs as one tile of its own height and
+    width: the network is given the rectangle (no square of paper round a wide drawing), and
+    the drawing's part of its output is what ``run`` writes."""
+    folder, _ = unet_model
+    engine = engine_for(folder, 256)
+    image = rng_image(70, 200, 1, seed=3)
+    seen: list = []
+    settings = TileSettings(256, 64, pad_value=255, border=16)
+    tiled = colorize_array(image, engine, settings, as_uint8=False, observe=lambda key, t, o: seen.append(t.shape))
+    assert seen == [(112, 240, 1)]
+    canvas = np.full((112, 240, 1), 255, np.uint8)
+    canvas[16:86, 16:216] = image
+    out: dict = {}
+    engine.submit(canvas, lambda k, o: out.setdefault(k, o.copy()), "whole")
+    engine.close()
+    assert out["whole"].shape == (112, 240, 3)
+    np.testing.assert_allclose(tiled, out["whole"][16:86, 16:216], atol=1e-5)
 
 
 def test_bf16_runs_and_is_close(unet_model):

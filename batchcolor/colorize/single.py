@@ -90,10 +90,11 @@ class TileDump:
         h, w = canvas.shape[:2]
         shade = canvas.copy()
         m = plan.rows.margin
+        th, tw = plan.tile_shape
         for oy in plan.rows.origins:
             for ox in plan.cols.origins:
-                cv2.rectangle(canvas, (ox, oy), (ox + plan.tile - 1, oy + plan.tile - 1), (0, 0, 255), 1)
-                cv2.rectangle(shade, (ox + m, oy + m), (ox + plan.tile - m - 1, oy + plan.tile - m - 1), (255, 255, 255), 1)
+                cv2.rectangle(canvas, (ox, oy), (ox + tw - 1, oy + th - 1), (0, 0, 255), 1)
+                cv2.rectangle(shade, (ox + m, oy + m), (ox + tw - m - 1, oy + th - m - 1), (255, 255, 255), 1)
         from batchcolor.tiling.geometry import seam_positions
 
         for y in seam_positions(plan.rows):

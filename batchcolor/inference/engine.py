@@ -91,7 +91,7 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int, dynam
     """Read, validate against the card, fix the tile shape, fold in pre/post-processing.
 
     The input becomes ``[1, C, tile, tile]``, or ``[1, C, stride..tile, stride..tile]`` with
-    ``dynamic``. The checks that need numbers (output shape, the up-sampling rewrite's proof)
+    ``dynamic`` (height and width free of each other). The checks that need numbers (output shape, the up-sampling rewrite's proof)
     run on a clone fixed at ``tile``. The static model takes uint8 NHWC tiles and normalises
     them itself (compiled into its first convolution); the dynamic one takes what
     :func:`normalise` makes.
@@ -227,8 +227,9 @@ def _weak_callback(ref: "weakref.ref[Engine]", callbacks: _Callbacks) -> Callabl
 class Engine:
     """Compiled models behind async queues with back-pressure.
 
-    ``config.tile`` is the largest tile; a drawing smaller than that runs on the smallest
-    stride-aligned tile that holds it (see :func:`geometry.fit_tile`) on the dynamic model.
+    ``config.tile`` is the largest tile; a drawing smaller than that along either axis runs
+    on the smallest stride-aligned tile that holds it (see :func:`geometry.fit_axis`), on
+    the dynamic model, whose height and width are free (``stride..tile`` each).
     ``submit`` blocks while every request is busy, so a caller can never queue a
     whole image; it is safe to call from several threads (the batch runner keeps several
     images in flight).
@@ -305,11 +306,11 @@ class Engine:
         The output array is only valid during the call: ``done`` must copy or consume it.
         """
         self.raise_if_failed()
-        size = tile.shape[0]
-        if (tile.dtype != np.uint8 or tile.shape != (size, size, self.card.network_channels) or size > self.tile
-                or size % self.card.stride):
-            raise InferenceError(f"tile must be uint8 (T, T, {self.card.network_channels}) with T a multiple of "
-                                 f"{self.card.stride} up to {self.tile}, got {tile.dtype} {tile.shape}")
+        s, limit = self.card.stride, self.tile
+        if (tile.dtype != np.uint8 or tile.ndim != 3 or tile.shape[2] != self.card.network_channels
+                or not all(0 < side <= limit and side % s == 0 for side in tile.shape[:2])):
+            raise InferenceError(f"tile must be uint8 (H, W, {self.card.network_channels}) with H and W multiples of "
+                                 f"{s} up to {limit}, got {tile.dtype} {tile.shape}")
         dynamic, batch = self._request_input(tile)
         with self._lock:
             _, queue = self._model(dynamic)
@@ -329,7 +330,7 @@ class Engine:
         """Which model a tile goes to (dynamic for anything smaller than the card's tile) and
         the input that model takes (``start_async`` copies it into the request, so the
         caller may reuse its tile buffer at once)."""
-        if tile.shape[0] == self.tile:
+        if tile.shape[:2] == (self.tile, self.tile):
             return False, np.ascontiguousarray(tile[None])
         return True, normalise(tile, self.card)
 

@@ -64,17 +64,22 @@ class TilePlan:
         return self.rows.length, self.cols.length
 
     @property
-    def tile(self) -> int:
-        return self.rows.tile
+    def tile_shape(self) -> tuple[int, int]:
+        """(rows, columns) of every tile: an axis that fits in one tile gets its own size."""
+        return self.rows.tile, self.cols.tile
 
     @property
     def count(self) -> int:
         return self.rows.count * self.cols.count
 
+    def network_pixels(self) -> int:
+        """Pixels pushed through the network for the whole image."""
+        return self.count * self.rows.tile * self.cols.tile
+
     def overhead(self) -> float:
         """Pixels pushed through the network per image pixel (1.0 would be no waste)."""
         h, w = self.shape
-        return self.count * self.tile * self.tile / float(h * w)
+        return self.network_pixels() / float(h * w)
 
 
 def round_up(value: int, multiple: int) -> int:
@@ -150,27 +155,31 @@ def image_border(overlap: int, margin: int | None = None, border: int | None = N
 
 
 def plan_tiles(
-    height: int, width: int, tile: int, overlap: int, stride: int, margin: int | None = None,
+    height: int, width: int, tile: int | tuple[int, int], overlap: int, stride: int, margin: int | None = None,
     border: int | None = None,
 ) -> TilePlan:
+    """``tile`` is one size for both axes, or (rows, columns)."""
+    tile_rows, tile_cols = (tile, tile) if isinstance(tile, int) else tile
     return TilePlan(
-        rows=plan_axis(height, tile, overlap, stride, margin, border),
-        cols=plan_axis(width, tile, overlap, stride, margin, border),
+        rows=plan_axis(height, tile_rows, overlap, stride, margin, border),
+        cols=plan_axis(width, tile_cols, overlap, stride, margin, border),
     )
 
 
-def fit_tile(height: int, width: int, max_tile: int, overlap: int, stride: int, margin: int | None = None,
+def fit_axis(length: int, max_tile: int, overlap: int, stride: int, margin: int | None = None,
              border: int | None = None) -> int:
-    """The tile to use for one image: the card's tile, or less for a drawing that fits in one.
+    """The tile size along one axis: the card's tile, or less where the axis fits in one.
 
     A 300 px drawing in a 640 px tile is mostly padding: wasted work, and a network trained
     on object-filled frames colours differently when its receptive field sees a sea of
-    padding (measured: -3 dB on the shoes hold-out). So an image that fits in one tile with
-    its border context gets the smallest stride-aligned square tile that holds it.
+    padding (measured: -3 dB on the shoes hold-out). So an axis that fits in one tile with
+    its border context gets the smallest stride-aligned size that holds it, whatever the
+    other axis needs: a 300 x 500 drawing runs as one 336 x 544 tile, not 544 x 544 (18%
+    less network work on drawings of 256-512 px a side), and a 300 px tall banner as a row
+    of 336 x 768 tiles.
     """
     b = image_border(overlap, margin, border)
-    need = round_up(max(height, width) + 2 * round_up(b, stride), stride)
-    return min(max_tile, need)
+    return min(max_tile, round_up(length + 2 * round_up(b, stride), stride))
 
 
 def fill_mask(start: int, stop: int, length: int) -> np.ndarray:

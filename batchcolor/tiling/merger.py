@@ -74,7 +74,7 @@ class BandMerger:
     def open_row(self, k: int) -> None:
         """Allocate the band for tile row ``k`` before its tiles are submitted."""
         with self._lock:
-            self._bands[k] = np.zeros((self.plan.tile, self.plan.cols.length, self.channels), np.float32)
+            self._bands[k] = np.zeros((self.plan.rows.tile, self.plan.cols.length, self.channels), np.float32)
             self._band_top[k] = self.plan.rows.origins[k]
             self._pending[k] = self.plan.cols.count
 

@@ -7,25 +7,25 @@ which bounds memory to a few bands whatever the image height.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from batchcolor.tiling.geometry import TilePlan, fill_mask, fit_tile, plan_tiles, reflect_indices
+from batchcolor.tiling.geometry import TilePlan, fill_mask, fit_axis, plan_tiles, reflect_indices
 from batchcolor.tiling.merger import BandMerger, RowSink
 
 TileObserver = Callable[[tuple[int, int], np.ndarray, np.ndarray], None]
 # Extra input planes for one tile, given its source rows and columns and where they are
-# padding (None: no constant padding): T x T x P uint8 (e.g. hints.PlaneMap.tile).
+# padding (None: no constant padding): Th x Tw x P uint8 (e.g. hints.PlaneMap.tile).
 TilePlanes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None"], np.ndarray]
 
 
 class TileModel(Protocol):
     """What the tiler needs of a model (``engine.Engine`` is one; tests use plain NumPy ones).
 
-    ``submit`` starts one uint8 T x T x C tile and later calls ``done(key, output)`` with a
-    T x T x C_out float array (valid during the call only), possibly on another thread;
+    ``submit`` starts one uint8 Th x Tw x C tile and later calls ``done(key, output)`` with a
+    Th x Tw x C_out float array (valid during the call only), possibly on another thread;
     ``raise_if_failed`` re-raises a failure of an earlier tile; ``card`` gives ``stride``,
     ``output_channels`` and ``output_range``."""
 
@@ -74,14 +74,16 @@ class TileSettings:
     adaptive: bool = True
     border: int | None = None  # context beyond the image's edges (None: the seam margin)
 
-    def for_image(self, height: int, width: int, stride: int) -> "TileSettings":
+    def tile_shape(self, height: int, width: int, stride: int) -> tuple[int, int]:
+        """(rows, columns) of the tiles for one image: each axis fitted on its own when adaptive."""
         if not self.adaptive:
-            return self
-        return replace(self, tile=fit_tile(height, width, self.tile, self.overlap, stride, self.margin, self.border))
+            return self.tile, self.tile
+        return (fit_axis(height, self.tile, self.overlap, stride, self.margin, self.border),
+                fit_axis(width, self.tile, self.overlap, stride, self.margin, self.border))
 
     def plan(self, height: int, width: int, stride: int) -> TilePlan:
-        tile = self.for_image(height, width, stride).tile
-        return plan_tiles(height, width, tile, self.overlap, stride, self.margin, self.border)
+        return plan_tiles(height, width, self.tile_shape(height, width, stride), self.overlap, stride, self.margin,
+                          self.border)
 
 
 def rows_in_flight_for(plan: TilePlan, requests: int) -> int:
@@ -124,24 +126,25 @@ def colorize_source(
     merger = BandMerger(plan, card.output_channels, card.output_range, emit, as_uint8)
     done = merger.add
     pad = pad_value
-    col_index = [reflect_indices(o, o + plan.tile, width) for o in plan.cols.origins]
-    col_fill = [fill_mask(o, o + plan.tile, width) for o in plan.cols.origins]
+    tile_rows, tile_cols = plan.tile_shape
+    col_index = [reflect_indices(o, o + tile_cols, width) for o in plan.cols.origins]
+    col_fill = [fill_mask(o, o + tile_cols, width) for o in plan.cols.origins]
     lo = card.output_range[0]
     for k, origin in enumerate(plan.rows.origins):
         if k >= rows_in_flight:
             _wait_row(merger, engine, k - rows_in_flight, poll_seconds)
             merger.flush_through(k - rows_in_flight)
-        row_index = reflect_indices(origin, origin + plan.tile, height)
-        row_fill = fill_mask(origin, origin + plan.tile, height) if pad is not None else None
+        row_index = reflect_indices(origin, origin + tile_rows, height)
+        row_fill = fill_mask(origin, origin + tile_rows, height) if pad is not None else None
         band = source.take_rows(row_index)
-        if pad is not None and not _inside(origin, plan.tile, height):
+        if pad is not None and not _inside(origin, tile_rows, height):
             band = np.array(band, copy=True)  # never paint padding into the caller's image
             band[row_fill] = pad
         merger.open_row(k)
         for j, cols in enumerate(col_index):
             o = plan.cols.origins[j]
-            if _inside(o, plan.tile, width):
-                tile = band[:, o : o + plan.tile]  # a view; the engine copies it into its request
+            if _inside(o, tile_cols, width):
+                tile = band[:, o : o + tile_cols]  # a view; the engine copies it into its request
             else:
                 tile = band[:, cols]
                 if pad is not None:
@@ -172,7 +175,7 @@ def _wait_row(merger: BandMerger, engine: TileModel, k: int, poll_seconds: float
 
 
 def lightness(tile: np.ndarray) -> np.ndarray:
-    """T x T x 1 float32 in [0, 1]: the drawing's lightness (gray, or BT.601 luma of RGB)."""
+    """Th x Tw x 1 float32 in [0, 1]: the drawing's lightness (gray, or BT.601 luma of RGB)."""
     import cv2
 
     gray = tile[:, :, 0] if tile.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(tile[:, :, :3]), cv2.COLOR_RGB2GRAY)

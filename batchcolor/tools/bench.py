@@ -118,9 +118,11 @@ def resolved_precision(xml: Path, precision: str) -> str:
     return machine_auto_precision("CPU") or "auto"
 
 
-def benchmark_app(xml: Path, channels: int, tile: int, precision: str, seconds: int) -> float:
+def benchmark_app(xml: Path, channels: int, tile: int | tuple[int, int], precision: str, seconds: int) -> float:
+    """Tiles/s of OpenVINO's own tool on one tile shape (a side, or (rows, columns))."""
     exe = find_benchmark_app()
-    cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", "throughput", "-shape", f"[1,{channels},{tile},{tile}]",
+    rows, cols = (tile, tile) if isinstance(tile, int) else tile
+    cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", "throughput", "-shape", f"[1,{channels},{rows},{cols}]",
            "-t", str(seconds)]
     precision = resolved_precision(xml, precision)
     if precision != "auto":
@@ -251,18 +253,19 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
         drawings = write_drawings(tmp / "small", sizes.small_count, *sizes.small_range)
         if card.hint_planes:  # a hinted model: every other drawing carries a hint layer
             result["small_hint_layers"] = write_hint_layers(tmp / "small", drawings, every=2)
-        # Drawings that fit get smaller tiles than the card's (fit_tile). OpenVINO's throughput
-        # in megapixels/s is nearly constant across tile sizes (5.03-5.17 MP/s from 640 down to
-        # 288 px here), so compare tile-megapixels per second against benchmark_app at the
-        # workload's median tile size.
+        # Drawings that fit get smaller tiles than the card's, each axis its own size
+        # (geometry.fit_axis). OpenVINO's throughput in megapixels/s is nearly constant across
+        # tile sizes (5.03-5.17 MP/s from 640 down to 288 px here), so compare tile-megapixels
+        # per second against benchmark_app at the workload's median tile (by area).
         plans = [tile_settings(card, settings).plan(h, w, card.stride) for h, w in drawings]
-        median_tile = int(statistics.median_low(p.tile for p in plans))
+        shapes = sorted((p.tile_shape for p in plans), key=lambda s: (s[0] * s[1], s))
+        median_tile = shapes[(len(shapes) - 1) // 2]
         small_ceiling = max(benchmark_app(ref.model_path, card.network_channels, median_tile, precision, sizes.seconds)
                             for _ in range(sizes.repeats))
-        result["small_median_tile"] = median_tile
+        result["small_median_tile"] = f"{median_tile[0]}x{median_tile[1]}"
         result["benchmark_app_small_tiles_per_second"] = small_ceiling
         small_tiles = sum(p.count for p in plans)
-        small_tile_mp = sum(p.count * p.tile * p.tile for p in plans) / 1e6
+        small_tile_mp = sum(p.network_pixels() for p in plans) / 1e6
         small_mp = sum(h * w for h, w in drawings) / 1e6
         _cli("tile", str(tmp / "small" / "d0000.png"), "-o", str(tmp / "warm.png"), *common)  # compile once into the cache
         secs = min(_timed_ok("run", str(tmp / "small"), str(tmp / f"small_out{i}"), *common, "--scale", "none")
@@ -287,7 +290,7 @@ def run_bench(model: str | None, quick: bool, precision: str, workdir: Path | No
             result["benchmark_app_tile_megapixels_per_second"] = ceiling * tile * tile / 1e6
             result["ratio_vs_benchmark_app_sheet"] = result["sheet_tiles_per_second"] / ceiling
         if small_ceiling:
-            result["benchmark_app_small_tile_megapixels_per_second"] = small_ceiling * median_tile**2 / 1e6
+            result["benchmark_app_small_tile_megapixels_per_second"] = small_ceiling * median_tile[0] * median_tile[1] / 1e6
             result["ratio_vs_benchmark_app_small"] = (result["small_tile_megapixels_per_second"]
                                                       / result["benchmark_app_small_tile_megapixels_per_second"])
 
@@ -346,7 +349,7 @@ def format_table(r: dict[str, Any]) -> str:
 
     rows = [
         (f"benchmark_app at {r['tile']} px (ceiling), tiles/s", f(r.get("benchmark_app_tiles_per_second")), f"{f(r.get('benchmark_app_tile_megapixels_per_second'), '.2f')} MP/s"),
-        (f"benchmark_app at {r.get('small_median_tile')} px (median small tile), tiles/s", f(r.get("benchmark_app_small_tiles_per_second")), f"{f(r.get('benchmark_app_small_tile_megapixels_per_second'), '.2f')} MP/s"),
+        (f"benchmark_app at {r.get('small_median_tile')} (median small tile), tiles/s", f(r.get("benchmark_app_small_tiles_per_second")), f"{f(r.get('benchmark_app_small_tile_megapixels_per_second'), '.2f')} MP/s"),
         ("run, small drawings, tiles/s (adaptive sizes)", f(r.get("small_tiles_per_second")), ""),
         ("run, small drawings, tile MP/s", f(r.get("small_tile_megapixels_per_second"), ".2f"), f"ratio {f(r.get('ratio_vs_benchmark_app_small'), '.2f')}"),
         ("run, small drawings, MP/s", f(r.get("small_megapixels_per_second"), ".2f"), ""),
