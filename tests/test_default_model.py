@@ -214,8 +214,12 @@ def test_a_comic_page_with_panel_borders_is_coloured_like_its_drawings_alone(tmp
         (inked.max(axis=1).mean(), plain.max(axis=1).mean())
 
 
-def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings():
+@pytest.mark.parametrize("rows", [2, 1])
+def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings(rows):
+    """Two rows of drawings need tiles both ways at the card's size; one row (a strip 400 px
+    tall) runs as a row of tiles fitted to its height, rectangles, seamed along its length."""
     from batchcolor.tools.seams import tiled_vs_one_tile
+    from batchcolor.tiling.tiler import TileSettings
 
     ref = default_model()
     drawings = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(EXAMPLES.rglob("*.png"))]
@@ -223,6 +227,10 @@ def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings():
     cells = [cv2.copyMakeBorder(d, 0, side - d.shape[0], 0, side - d.shape[1], cv2.BORDER_CONSTANT, value=255) for d in drawings]
     sheet = np.concatenate([np.concatenate(cells[:3], 1), np.concatenate(cells[3:6], 1)], 0)
     sheet = np.concatenate([sheet, sheet], 1)[:, :, None]  # 2400 x 800: several tiles at the card's size
+    if rows == 1:
+        sheet = sheet[:400]
+        plan = TileSettings(ref.card.tile, ref.card.overlap, pad_value=ref.card.pad_value).plan(*sheet.shape[:2], ref.card.stride)
+        assert plan.rows.count == 1 and plan.tile_shape[0] < plan.tile_shape[1] == ref.card.tile, plan.tile_shape
     row = tiled_vs_one_tile(ref, sheet, ref.card.tile, [ref.card.overlap])[0]
     assert row["tiles"] > 1 and row["psnr"] >= 50 and row["psnr_seams"] >= 45, row
 
