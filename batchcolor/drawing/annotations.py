@@ -63,6 +63,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from batchcolor.drawing.components import labelled, with_stats
+
 NOTE_LENGTH = 0.2  # a note's line is at least this share of the objects' typical size
 NOTE_MIN_PX = 24
 NOTE_WIDTH = 0.06  # ... and lies in a band this share of the size across (and NOTE_MIN_WIDTH px) ...
@@ -97,7 +99,7 @@ def note_strokes(lines: np.ndarray, size: float, objects_of: Shape, holes_of: Sh
     # cells these lines close on the paper: they bound something (a box drawn in straight runs)
     lost = holes_of(lines) & ~holes_of(lines & ~removed) & ~objects_of(lines & ~removed)
     if lost.any():
-        pieces, piece_labels = cv2.connectedComponents(_grow(removed, 1).astype(np.uint8), connectivity=8)
+        pieces, piece_labels = labelled(_grow(removed, 1))
         bounding = np.unique(piece_labels[_grow(lost, 3) & removed])
         removed &= ~np.isin(piece_labels, bounding[bounding > 0])
     return removed if removed.any() else None
@@ -116,7 +118,7 @@ def _stroke_groups(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     last = getattr(_LAST_GROUPS, "entry", None)
     if last is not None and last[0] == key:
         return last[1], last[2]
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(_grow(lines, 1).astype(np.uint8), connectivity=8)
+    _, labels, stats = with_stats(_grow(lines, 1))
     _LAST_GROUPS.entry = (key, labels, stats)
     return labels, stats
 
@@ -215,7 +217,7 @@ def _dimension_rows(lines: np.ndarray, size: float,
     runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     if not runs.any():
         return None
-    n, _, run_stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    n, _, run_stats = with_stats(runs)
     candidates = [i for i in range(1, n) if run_stats[i, cv2.CC_STAT_HEIGHT] <= 2 * band]
     if not candidates:
         return None
@@ -226,7 +228,7 @@ def _dimension_rows(lines: np.ndarray, size: float,
     # upright runs that cross a level line: at least the band across, a px of drift allowed
     upright = cv2.morphologyEx(cv2.dilate(lines.astype(np.uint8), np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
                                np.ones((2 * band + 7, 1), np.uint8))
-    _, legs, leg_stats, _ = cv2.connectedComponentsWithStats(upright, connectivity=8)
+    _, legs, leg_stats = with_stats(upright)
     core = cv2.erode(upright, np.ones((1, 3), np.uint8)).astype(bool)  # (the runs' own px: a small arrowhead touches them)
     groups, _ = _stroke_groups(lines)
     end = max(NOTE_MIN_WIDTH, band)
@@ -419,7 +421,7 @@ def _lines_from_words(strokes: np.ndarray, boxes: np.ndarray, near: int, letter:
         ring[max(0, y - near) : y + bh + near, max(0, x - near) : x + bw + near] = True
     for x, y, bw, bh in boxes:
         ring[y : y + bh, x : x + bw] = False
-    starts, start_labels = cv2.connectedComponents((ring & strokes).astype(np.uint8), connectivity=8)
+    starts, start_labels = labelled(ring & strokes)
     found = []
     radius = max(6, letter)
     for i in range(1, starts):
