@@ -91,8 +91,8 @@ def prepare_model(core: Any, model_path: Path, card: ModelCard, tile: int, dynam
     """Read, validate against the card, fix the tile shape, fold in pre/post-processing.
 
     The input becomes ``[1, C, tile, tile]``, or ``[1, C, stride..tile, stride..tile]`` with
-    ``dynamic`` (height and width free of each other). The checks that need numbers (output shape, the up-sampling rewrite's proof)
-    run on a clone fixed at ``tile``. The static model takes uint8 NHWC tiles and normalises
+    ``dynamic`` (height and width free of each other). The checks that need numbers (output
+    shape, the up-sampling rewrite's proof) run on a clone fixed at ``tile``. The static model takes uint8 NHWC tiles and normalises
     them itself (compiled into its first convolution); the dynamic one takes what
     :func:`normalise` makes.
     """
