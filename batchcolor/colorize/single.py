@@ -59,8 +59,10 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
     if observer is not None and written.plan is not None:
         observer.write_grid(written.plan, tiling, images.decode(dst))
     h, w = written.height, written.width
+    # the grid that ran at the image's size (W x H, as the image's size is given), or the bound
+    sizes = f"{written.plan.tile_shape[1]}x{written.plan.tile_shape[0]}" if written.plan else f"up to {tiling.tile}px"
     return (
-        f"{src} -> {dst}: {w}x{h}, {tiles} tiles of up to {tiling.tile}px (overlap {tiling.overlap}), "
+        f"{src} -> {dst}: {w}x{h}, {tiles} tiles of {sizes} (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
         f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {precision}"
         f"{', input streamed' if written.streamed else ''}"
