@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from batchcolor.tiling.blending import axis_weight_sum, axis_window, raised_cosine
 from batchcolor.tiling.tiler import TileSettings
-from batchcolor.tiling.geometry import fit_axis, image_border, plan_axis, plan_tiles, reflect_indices, split_overlap
+from batchcolor.tiling.geometry import BALANCE_MIN_SAVING, fit_axis, image_border, plan_axis, plan_tiles, reflect_indices, split_overlap
 
 
 @st.composite
@@ -116,16 +116,27 @@ def test_bad_geometry_is_refused_with_reason(tile, overlap, stride):
 @given(axes(), st.integers(1, 3000))
 def test_fit_axis_is_the_smallest_one_tile_axis(case, width):
     """An axis that fits gets one tile with its border at both ends, and no tile a stride
-    smaller would do; one that does not fit gets the card's tile. The other axis has no say."""
+    smaller would do; one that does not fit gets the smallest tile that covers it with as
+    many tiles as the card's size needs. The other axis has no say."""
     length, tile, overlap, stride, border = case
     fitted = fit_axis(length, tile, overlap, stride, border=border)
     assert fitted % stride == 0 and stride <= fitted <= tile
     b = image_border(overlap, None, border)
-    if fitted < tile:
-        axis = plan_axis(length, fitted, overlap, stride, border=border)
-        assert axis.count == 1
-        assert axis.canvas_start <= -b and axis.canvas_stop >= length + b
+    try:
+        at_card = plan_axis(length, tile, overlap, stride, border=border)
+    except ValueError:  # no room to step at the card's size: the card's size, and planning refuses
+        assert fitted == tile
+        return
+    axis = plan_axis(length, fitted, overlap, stride, border=border)
+    assert axis.canvas_start <= -b and axis.canvas_stop >= length + b
+    assert axis.count <= at_card.count, "never more tiles than at the card's size"
+    if at_card.count == 1 and fitted < tile:
         assert fitted - stride < length + 2 * (-(-b // stride) * stride), "origins sit on the stride grid"
+    elif fitted < tile:
+        assert axis.count * fitted <= (1 - BALANCE_MIN_SAVING) * at_card.count * tile, "worth leaving the static model"
+        if fitted - stride >= overlap + stride:
+            assert plan_axis(length, fitted - stride, overlap, stride, border=border).count > at_card.count, \
+                "a stride smaller would need more tiles"
     other = fit_axis(width, tile, overlap, stride, border=border)
     plan = plan_tiles(length, width, (fitted, other), overlap, stride, border=border)
     assert plan.tile_shape == (fitted, other)
@@ -146,13 +157,17 @@ def test_a_one_tile_drawing_needs_no_room_to_step():
 
 def test_each_axis_of_a_drawing_is_fitted_on_its_own():
     """A 300 x 500 drawing runs as one 336 x 544 tile (a square one would be 544 x 544: 62%
-    more network work), and a banner 300 px tall as a row of 336 px tall tiles; an image
-    with no axis that fits keeps the card's square tile, and ``adaptive=False`` always does."""
+    more network work), and a banner 300 px tall as a row of 336 px tall tiles; an axis that
+    needs several tiles gets as many, each the smallest size that covers it where that saves
+    a tenth or more, and ``adaptive=False`` keeps the card's square tile."""
     card = TileSettings(768, 272, pad_value=255, border=16)
     assert card.plan(300, 500, 16).tile_shape == (336, 544)
     assert card.plan(500, 300, 16).tile_shape == (544, 336)
     banner = card.plan(300, 20000, 16)
     assert banner.tile_shape == (336, 768) and banner.rows.count == 1 and banner.cols.count > 30
-    assert card.plan(2000, 3000, 16).tile_shape == (768, 768)
+    assert card.plan(1000, 300, 16).tile_shape == (656, 336)  # two 656 px tiles, not two of 768: 15% less
+    assert card.plan(1000, 1000, 16).count == plan_tiles(1000, 1000, 768, 272, 16, border=16).count == 4
+    assert card.plan(2000, 3000, 16).tile_shape == (768, 768)  # 720 x 736 would save 2-6% only
+    assert card.plan(6144, 6144, 16).tile_shape == (768, 768)
     fixed = TileSettings(768, 272, pad_value=255, border=16, adaptive=False)
     assert fixed.plan(300, 500, 16).tile_shape == (768, 768)
