@@ -168,7 +168,7 @@ def plan_tiles(
 
 # Smaller multi-tile sizes run on the engine's dynamic model, not its static full-size one,
 # and that held 83-108 MB more at the peak for a 2-6% speed-up on 1200 x 1600 and 2048 x
-# 6000 drawings (session 33); a 1000 px axis saves 15% and ran 1.33x faster at +13 MB.
+# 6000 drawings (session 33); a 1000 px axis saves 15% and ran 1.29-1.33x faster at +13-17 MB.
 BALANCE_MIN_SAVING = 0.1
 
 
@@ -199,11 +199,10 @@ def fit_axis(length: int, max_tile: int, overlap: int, stride: int, margin: int 
     except ValueError:
         return max_tile  # no plan at the card's size either: planning says why
     for tile in range(round_up(overlap + stride, stride), max_tile, stride):  # (each steps >= a stride)
-        fewer = plan_axis(length, tile, overlap, stride, margin, border).count
-        if fewer <= count:
-            return tile if fewer * tile <= (1 - BALANCE_MIN_SAVING) * count * max_tile else max_tile
+        needed = plan_axis(length, tile, overlap, stride, margin, border).count
+        if needed <= count:  # the smallest that does; any larger one saves less
+            return tile if needed * tile <= (1 - BALANCE_MIN_SAVING) * count * max_tile else max_tile
     return max_tile
-
 
 
 def fill_mask(start: int, stop: int, length: int) -> np.ndarray:
