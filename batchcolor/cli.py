@@ -92,7 +92,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
 
     options = [
         click.option("--model", "-m", default=None, **env("model"), help="Model folder, .xml IR, .onnx or installed model name (default: the installed default model)."),
-        click.option("--tile", type=click.IntRange(16, 4096), default=None, **env("tile"), help="Largest tile in px, a multiple of the model's stride (default: from the model card); smaller drawings get the smallest tile that holds them."),
+        click.option("--tile", type=click.IntRange(16, 4096), default=None, **env("tile"), help="Largest tile side in px, a multiple of the model's stride (default: from the model card); each axis of a drawing gets the smallest size that holds it, or that as many tiles still cover."),
         click.option("--overlap", type=click.IntRange(0, 4095), default=None, **env("overlap"), help="Pixels two neighbouring tiles share: 3/8 of it is a discarded context margin on each side, the middle 1/4 a raised-cosine cross-fade (default: from the model card)."),
         click.option("--device", default="CPU", show_default=True, **env("device"), help="OpenVINO device: CPU, GPU, NPU, AUTO, ..."),
         click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, **env("precision"), help="INFERENCE_PRECISION_HINT; auto: on a CPU with AVX-512 BF16 but no AMX, f32 on Intel (faster and exact there) and bf16 on AMD (2x f32 on Zen 4); else the device's default (bf16 with AMX)."),
