@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import cv2
@@ -50,7 +50,7 @@ class SquareTiles(TileSettings):
 
 
 def as_square(tiling: TileSettings) -> SquareTiles:
-    return SquareTiles(tiling.tile, tiling.overlap, tiling.margin, tiling.pad_value, tiling.adaptive, tiling.border)
+    return SquareTiles(**{f.name: getattr(tiling, f.name) for f in fields(tiling)})
 
 
 def colour_all(drawings: list[np.ndarray], layers: list, settings: InferenceSettings, engine, tiling) -> list[np.ndarray]:
