@@ -1,10 +1,12 @@
 """Does a model colour scans and phone photos of drawings as well as clean line art?
 
     python benchmarks/scans.py [MODEL] [--count 100] [--styles scanner,phone] [--figure scans.png]
+    python benchmarks/scans.py --styles white-on-black,blueprint,blackboard
 
 The hold-out drawings (last 100 of shoes-train, handbags-val; the first ``--count`` of each)
 are made to look scanned (:mod:`batchcolor.tools.scanlike`: gray, unevenly lit, grainy paper,
-pencil-gray ink, JPEG; seeded) and coloured through ``run``'s one-image path at its defaults
+pencil-gray ink, JPEG; seeded), or drawn light on dark paper (``negative_like``: white on
+black, a blueprint, chalk on a blackboard), and coloured through ``run``'s one-image path at its defaults
 (``--scale auto``, f32), with ``--levels auto`` and ``off``. Each row: automatic PSNR, SSIM,
 colourfulness ratio (output / photo) and line recall (of the clean drawing's lines); PSNR
 with the photo's median object colour as ``--color`` and with 10 point hints; and how close
@@ -23,7 +25,7 @@ import numpy as np
 from batchcolor.colorize.settings import InferenceSettings, open_engine
 from batchcolor.drawing import hints as hintmod
 from batchcolor.tools import evaluate, metrics
-from batchcolor.tools.scanlike import STYLES, scan_like
+from batchcolor.tools.scanlike import NEGATIVES, STYLES, negative_like, scan_like
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
 FIGURE_ROWS = 2  # drawings per set in --figure
@@ -31,11 +33,14 @@ SETS = {"shoes": ("shoes-train", 100), "bags": ("handbags-val", None)}
 
 
 def scanned(edges: np.ndarray, style: str, seed: int = 0) -> np.ndarray:
-    """N x S x S x 3 RGB drawings as scans of them (each its own seeded page)."""
+    """N x S x S x 3 RGB drawings as scans of them, or as negatives (each its own seeded page)."""
     out = []
     for i, e in enumerate(edges):
-        page = scan_like(e.min(axis=2), np.random.default_rng(seed + i), STYLES[style])
-        out.append(np.repeat(page[:, :, None], 3, axis=2))
+        rng = np.random.default_rng(seed + i)
+        if style in NEGATIVES:
+            out.append(negative_like(e.min(axis=2), rng, NEGATIVES[style]))
+        else:
+            out.append(np.repeat(scan_like(e.min(axis=2), rng, STYLES[style])[:, :, None], 3, axis=2))
     return np.stack(out)
 
 
@@ -112,7 +117,7 @@ def main() -> None:
     ap.add_argument("model", nargs="?", default=None, help="model folder (default: the installed default)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--count", type=int, default=100, help="drawings per set")
-    ap.add_argument("--styles", default="scanner,phone", help=f"of {', '.join(STYLES)}")
+    ap.add_argument("--styles", default="scanner,phone", help=f"of {', '.join([*STYLES, *NEGATIVES])}")
     ap.add_argument("--figure", type=Path, default=None, help="also write a picture of the first drawings (.png or .jpg)")
     args = ap.parse_args()
     styles = [s for s in args.styles.split(",") if s]

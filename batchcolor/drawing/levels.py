@@ -27,10 +27,17 @@ array. Measuring and applying are separate so that a huge drawing streamed band 
 levelled with what was measured on all of it (:func:`apply_levels` takes any run of rows).
 Each channel of a colour drawing is levelled on its own (a cream or yellowed sheet becomes
 white).
+
+**A negative** (light lines on dark paper: chalk on a blackboard, a blueprint, a drawing made
+in a dark-mode app, a scanned film negative) is turned over first, then levelled like any
+sheet: its paper comes out white and its lines dark, as the model was trained to see them.
+Left as it was, the whole sheet read as ink: no object was found and the output was the
+input again, reported as done. :func:`is_negative` decides once, on the luminance of the same
+grid, so that every route (in memory, reduced, streamed) turns over the same drawings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -48,7 +55,13 @@ MAX_GRAIN = 12.0  # paper grain wider than this (a standard deviation, gray leve
 CLEAN_SHARE = 0.6  # paper this share white in every sixteenth of the image is clean already
 UNCHANGED = 253.0  # paper at least this light everywhere, with grain this small: nothing to do
 INK_SHARE = 0.6  # darker than this share of the white point is a line's core, for the black point
+FAINT_INK_WIDTHS = 6.0  # faint lines' samples: this many noise widths below the white point
+FAINT_MAX_GAIN = 8.0  # faint lines' contrast is stretched at most this many times
 NOISE_SAMPLES = 128  # the paper is measured on up to this many x this many pixels, spread evenly
+NEGATIVE_LINES = (0.001, 0.2)  # a negative's light strokes: at least / at most this share of the sample
+NEGATIVE_STEP = 0.25  # a negative's stroke: lighter than its paper by this share of the way to white
+NEGATIVE_DARK = 0.25  # at most this many dark strokes per light one: toned paper drawn in ink and white chalk is no negative
+NEGATIVE_SOLID = 0.5  # at most this share of the light samples with all four neighbours light: strokes, not areas
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class Levels:
     coeffs: tuple[float, ...]
     white: float
     black: float = 0.0
+    negative: bool = False  # the channel is turned over (255 - v) before it is levelled
 
     def at(self, rows: np.ndarray, cols: np.ndarray, height: int, width: int, clip: bool = True) -> np.ndarray:
         """len(rows) x len(cols) float32: the paper's level at those pixels of the image
@@ -113,7 +127,7 @@ def measure_levels(sample: np.ndarray, height: int, width: int) -> Levels | None
         return None  # a photo, a pattern, a dark page: not paper with lines on it
     if float(raw.min()) >= UNCHANGED and white >= UNCHANGED:
         return None
-    return Levels(levels.coeffs, white, _black_point(flat, white))
+    return Levels(levels.coeffs, white, _black_point(flat, white, grain))
 
 
 def _clean_white(sample: np.ndarray) -> bool:
@@ -189,19 +203,35 @@ def _white_point(flat: np.ndarray) -> tuple[float, float]:
     return float(np.clip(paper - NOISE_WIDTHS * noise, 0.75 * 255.0, 255.0)), noise
 
 
-def _black_point(flat: np.ndarray, white: float) -> float:
+def _black_point(flat: np.ndarray, white: float, noise: float = 0.0) -> float:
     """The level below which a flattened pixel is solid ink: the median of the pixels darker
-    than :data:`INK_SHARE` of the white point (a line's core), so pencil reads as pen. None of
-    the sample that dark (a blank scan): 0."""
+    than :data:`INK_SHARE` of the white point (a line's core), so pencil reads as pen.
+
+    Where fewer than 16 samples are that dark, the lines are faint: soft 1 px lines (chalk,
+    an anti-aliased pen) peak at about half their ink. Then the median of the samples clearly
+    off the paper (:data:`FAINT_INK_WIDTHS` noise widths, at least :data:`OUTLIER` levels,
+    below the white point) give it: their lower quartile (the lines' cores), with the
+    contrast stretched at most :data:`FAINT_MAX_GAIN` times. Left at 0, such lines came out
+    light gray. None of those either (a blank scan): 0."""
     ink = flat[flat < INK_SHARE * white]
-    if ink.size < 16:
+    if ink.size >= 16:
+        return float(np.clip(np.median(ink), 0.0, 0.5 * white))
+    faint = flat[flat < white - max(OUTLIER, FAINT_INK_WIDTHS * noise)]
+    if faint.size < 16:
         return 0.0
-    return float(np.clip(np.median(ink), 0.0, 0.5 * white))
+    return float(np.clip(np.percentile(faint, 25), 0.0, white - 255.0 / FAINT_MAX_GAIN))
+
+
+TURNED_OVER = Levels((255.0, 0.0, 0.0, 0.0, 0.0, 0.0), 255.0, 0.0, True)  # a negative with nothing else to level
 
 
 def apply_levels(rows: np.ndarray, index: np.ndarray, height: int, levels: Levels) -> np.ndarray:
     """uint8 rows (n x W) of one channel, which are image rows ``index`` of an image
     ``height`` tall, levelled."""
+    if levels.negative:
+        rows = 255 - rows
+        if levels == TURNED_OVER:
+            return rows
     flat = rows.astype(np.float32) * (255.0 / levels.surface(np.asarray(index), height, rows.shape[1]))
     return np.clip(np.rint((flat - levels.black) * (255.0 / (levels.white - levels.black))), 0, 255).astype(np.uint8)
 
@@ -217,9 +247,43 @@ def level_rows(rows: np.ndarray, index: np.ndarray, height: int, measured: list[
 
 def measure_grid(grid: np.ndarray, height: int, width: int) -> list[Levels | None] | None:
     """Each channel's paper from the image's pixels at :func:`grain_sample`'s grid
-    (rows x cols x C), or None when no channel needs levelling."""
+    (rows x cols x C), or None when no channel needs levelling. A negative's channels are
+    all turned over (:data:`TURNED_OVER` where that is all they need)."""
+    negative = is_negative(grid, height, width)
+    if negative:
+        grid = 255 - grid
     measured = [measure_levels(np.ascontiguousarray(grid[:, :, c]), height, width) for c in range(grid.shape[2])]
+    if negative:
+        return [TURNED_OVER if m is None else replace(m, negative=True) for m in measured]
     return None if all(m is None for m in measured) else measured
+
+
+def is_negative(grid: np.ndarray, height: int, width: int) -> bool:
+    """Whether a sampled drawing (rows x cols x C uint8) is light lines on dark paper.
+
+    Five things must hold, each ruling out something else that is mostly dark: the paper
+    (the median) is darker than :data:`MIN_PAPER`; turned over, it is paper as
+    :func:`measure_levels` knows it (even light, fine grain: not a night photo); the light
+    pixels are a small share (:data:`NEGATIVE_LINES`: not a comic page with a black panel,
+    whose gutters and balloons are light, nor a blank black image); nothing much darker than
+    the paper is drawn beside them (:data:`NEGATIVE_DARK`: an ink drawing on dark toned paper
+    with white chalk highlights keeps its ink); and they are strokes (:data:`NEGATIVE_SOLID`:
+    a light area's samples have light neighbours, a line's few)."""
+    gray = grid[:, :, 0] if grid.shape[2] == 1 else grid.mean(axis=2)
+    if 2 * np.count_nonzero(gray < MIN_PAPER) <= gray.size:  # the median is paper-light: most drawings end here
+        return False
+    paper = float(np.median(gray))
+    over = np.clip(np.rint(255.0 - gray), 0, 255).astype(np.uint8)
+    if not (_clean_white(over) or measure_levels(over, height, width) is not None):
+        return False
+    light = gray > paper + NEGATIVE_STEP * (255.0 - paper)  # (a soft 1 px chalk line peaks halfway)
+    if not NEGATIVE_LINES[0] <= light.mean() <= NEGATIVE_LINES[1]:
+        return False
+    dark = gray < paper - max(2 * OUTLIER, NEGATIVE_STEP * paper)  # ink darker than the paper
+    if np.count_nonzero(dark) > NEGATIVE_DARK * np.count_nonzero(light):
+        return False
+    inner = light[1:-1, 1:-1] & light[:-2, 1:-1] & light[2:, 1:-1] & light[1:-1, :-2] & light[1:-1, 2:]
+    return float(inner.sum()) <= NEGATIVE_SOLID * float(light.sum())
 
 
 def level_paper(drawing: np.ndarray) -> np.ndarray:

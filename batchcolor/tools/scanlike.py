@@ -9,6 +9,9 @@ more often than clean digital line art. What those add, and what this reproduces
 * **grain**: Gaussian noise of 2-7 levels;
 * **JPEG**: quality 75-90, as scanners and phones save.
 
+And negatives (:func:`negative_like`): light lines on dark paper, as a blueprint, chalk on a
+blackboard or a dark-mode drawing app gives them.
+
 Used by ``benchmarks/scans.py`` (the measured table) and the tests of
 :mod:`batchcolor.drawing.levels`. Pure NumPy and OpenCV.
 """
@@ -51,3 +54,43 @@ def scan_like(drawing: np.ndarray, rng: np.random.Generator, style: ScanStyle = 
     ok, buf = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+
+
+@dataclass(frozen=True)
+class NegativeStyle:
+    """Light lines on dark paper: the paper's and the lines' RGB, each moved by up to
+    ``jitter`` levels a channel; grain, softened lines, JPEG quality (None: PNG)."""
+
+    paper: tuple[int, int, int]
+    line: tuple[int, int, int]
+    jitter: float
+    grain: tuple[float, float]
+    soft: bool
+    quality: tuple[int, int] | None
+
+
+WHITE_ON_BLACK = NegativeStyle(paper=(0, 0, 0), line=(255, 255, 255), jitter=0, grain=(0, 0), soft=False, quality=None)
+BLUEPRINT = NegativeStyle(paper=(20, 80, 150), line=(240, 245, 250), jitter=15, grain=(0, 2), soft=True, quality=(85, 95))
+BLACKBOARD = NegativeStyle(paper=(40, 70, 50), line=(220, 220, 215), jitter=10, grain=(3, 6), soft=True, quality=(75, 90))
+NEGATIVES = {"white-on-black": WHITE_ON_BLACK, "blueprint": BLUEPRINT, "blackboard": BLACKBOARD}
+
+
+def negative_like(drawing: np.ndarray, rng: np.random.Generator, style: NegativeStyle = BLUEPRINT) -> np.ndarray:
+    """A uint8 gray drawing (dark lines on white, H x W) drawn light on dark paper: H x W x 3 RGB."""
+    h, w = drawing.shape
+    line_share = 1.0 - drawing.astype(np.float32) / 255.0
+    if style.soft:  # a pen's or chalk's edge, not a pixel's
+        line_share = cv2.GaussianBlur(line_share, (3, 3), 0)
+    paper = np.float32(style.paper) + rng.uniform(-style.jitter, style.jitter, 3).astype(np.float32)
+    line = np.float32(style.line) + rng.uniform(-style.jitter, style.jitter, 3).astype(np.float32)
+    share = line_share[:, :, None]
+    page = paper * (1.0 - share) + line * share
+    if style.grain[1] > 0:
+        page = page + rng.normal(0.0, rng.uniform(*style.grain), (h, w, 1)).astype(np.float32)
+    page = np.clip(np.rint(page), 0, 255).astype(np.uint8)
+    if style.quality is None:
+        return page
+    quality = int(rng.integers(style.quality[0], style.quality[1] + 1))
+    ok, buf = cv2.imencode(".jpg", page[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
