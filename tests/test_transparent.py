@@ -162,3 +162,43 @@ def test_over_white_is_the_compositing_the_model_sees():
     assert (flat[bgra[:, :, 3] == 0] == 255).all()
     np.testing.assert_array_equal(flat[bgra[:, :, 3] == 255], bgra[bgra[:, :, 3] == 255][:, :3])
     np.testing.assert_array_equal(prepare(bgra, 3).model_input, flat[:, :, ::-1])
+
+
+def test_light_lines_on_a_clear_layer_are_composited_over_black():
+    """White lines on a mostly clear layer (a dark-mode app's export) vanish over white: they
+    go over black, a negative that levelling turns over. Dark lines, and a light card that is
+    mostly opaque (clear corners only), still go over white."""
+    from batchcolor.imageio.pixels import over_paper, over_white
+
+    gray, black_lines = _layer_of("shoes/boot")
+    white_lines = black_lines.copy()
+    white_lines[:, :, :3] = 255
+    flat = over_paper(white_lines)
+    np.testing.assert_array_equal(flat[:, :, 0], 255 - gray)  # the negative of the drawing
+    np.testing.assert_array_equal(over_paper(black_lines), over_white(black_lines))
+    card = np.dstack([np.full((100, 120), 250, np.uint8)] * 3 + [np.full((100, 120), 255, np.uint8)])
+    card[:15, :15, 3] = card[-15:, -15:, 3] = 0
+    cv2.line(card, (20, 50), (100, 50), (0, 0, 0, 255), 2)
+    np.testing.assert_array_equal(over_paper(card), over_white(card))
+
+
+def test_run_colours_white_lines_on_a_clear_layer_as_it_colours_black_ones(tmp_path):
+    """Through `run` (shipped model, f32): the white-line layer comes out with the black-line
+    layer's alpha and, inside the objects, its colours; before, it came back uncoloured."""
+    src = tmp_path / "in"
+    src.mkdir()
+    gray, black_lines = _layer_of("shoes/boot")
+    white_lines = black_lines.copy()
+    white_lines[:, :, :3] = 255
+    cv2.imwrite(str(src / "black.png"), black_lines)
+    cv2.imwrite(str(src / "white.png"), white_lines)
+    r = run_cli("run", src, tmp_path / "out", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    black = cv2.imread(str(tmp_path / "out" / "black.png"), cv2.IMREAD_UNCHANGED)
+    white = cv2.imread(str(tmp_path / "out" / "white.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(white[:, :, 3], black[:, :, 3])
+    core = cv2.erode(silhouette(gray).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert core.mean() > 0.2
+    assert _psnr(white[core][:, :3], black[core][:, :3]) > 35
+    hsv = cv2.cvtColor(np.ascontiguousarray(white[:, :, :3]), cv2.COLOR_BGR2HSV)
+    assert np.median(hsv[core & (gray > 200), 2]) < 200  # coloured, not the white layer back

@@ -5,7 +5,10 @@ palette PNGs already expanded). The model sees 8-bit RGB or gray line art on whi
 
 * 16-bit samples are scaled by 255/65535 and rounded, not truncated to the high byte;
 * alpha is composited over white for the model (lines drawn on a transparent layer would
-  otherwise sit on whatever colour the transparent pixels happen to hold); the output keeps
+  otherwise sit on whatever colour the transparent pixels happen to hold), or over black
+  where light lines sit on a mostly transparent layer (a dark-mode app's export: over white
+  they vanished), which makes a negative for :mod:`batchcolor.drawing.levels` to turn over;
+  the output keeps
   it, opaque where the colouring filled an object (:func:`batchcolor.drawing.paper.opaque_objects`),
   with the input's own colour (``layer``) where it is not opaque;
 * output is 8-bit RGB, or RGBA when the input had alpha.
@@ -55,7 +58,7 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
     if n in (2, 4):
         alpha = img[:, :, -1]
         layer = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB) if n == 4 else np.repeat(img[:, :, :1], 3, axis=2)
-        img = over_white(img)
+        img = over_paper(img)
         n -= 1
     if n == 3:
         rgb = img[:, :, ::-1]
@@ -70,6 +73,25 @@ def prepare(decoded: np.ndarray, channels: int) -> Prepared:
     if alpha is None:
         return Prepared(np.ascontiguousarray(model_input), None)
     return Prepared(np.ascontiguousarray(model_input), np.ascontiguousarray(alpha), np.ascontiguousarray(layer))
+
+
+LIGHT_LINES = 160  # strokes this light (median luma) on a layer mostly transparent are white lines
+MOSTLY_TRANSPARENT = 0.5  # the share of a layer's pixels under half cover for "mostly"
+
+
+def over_paper(image: np.ndarray) -> np.ndarray:
+    """uint8 colour + alpha (last channel) composited for the model: over white, or over black
+    where the layer is mostly transparent and what is drawn on it is light (white lines would
+    vanish over white; over black they are a negative, which levelling turns over)."""
+    alpha = image[:, :, -1]
+    drawn = alpha >= 128
+    if np.count_nonzero(drawn) and np.count_nonzero(~drawn) >= MOSTLY_TRANSPARENT * alpha.size:
+        colour = image[:, :, :-1][drawn]
+        luma = colour[:, 0] if colour.shape[1] == 1 else gray_from_rgb(colour[:, ::-1])
+        if float(np.median(luma)) >= LIGHT_LINES:
+            a = alpha[:, :, None].astype(np.uint16)
+            return ((image[:, :, :-1].astype(np.uint16) * a + 127) // 255).astype(np.uint8)
+    return over_white(image)
 
 
 def over_white(image: np.ndarray) -> np.ndarray:
