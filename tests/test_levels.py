@@ -237,6 +237,10 @@ def test_run_colours_a_negative_as_it_colours_the_clean_drawing(tmp_path):
     for mode in ("auto", "off"):
         r = run_cli("run", src, tmp_path / mode, "--precision", "f32", "--no-cache", "--levels", mode)
         assert r.returncode == 0, r.stderr
+        done = {line.split()[1]: line for line in r.stderr.splitlines() if line.startswith("done ")}
+        # the log says which were read as negatives, and how to have them as they are
+        assert {name for name, line in done.items() if "coloured as its negative" in line} == \
+            ({"white.png", "blueprint.jpg"} if mode == "auto" else set()), r.stderr
     reference = cv2.imread(str(tmp_path / "auto" / "clean.png"))
     paper = (reference >= 250).all(axis=2)
     assert paper.mean() > 0.3
@@ -267,6 +271,7 @@ def test_a_streamed_scan_is_coloured_as_the_fully_decoded_one(tmp_path, monkeypa
         monkeypatch.setattr(colorize, "STREAM_MIN_PIXELS", threshold)
         msg = single.colorize_one(src, tmp_path / f"{label}.png", replace(settings, levels=levels))
         assert ("input streamed" in msg) == (threshold == 1), msg
+        assert ("coloured as its negative" in msg) == (kind == "negative" and label != "off"), msg
         outputs[label] = cv2.imread(str(tmp_path / f"{label}.png"))
     np.testing.assert_array_equal(outputs["streamed"], outputs["full"])
     assert np.abs(outputs["streamed"].astype(int) - outputs["off"]).mean() > 5

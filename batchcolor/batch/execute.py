@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from batchcolor.drawing.hints import read_hint_layer
 from batchcolor.imageio import images
-from batchcolor.colorize.image import colorize_file
+from batchcolor.colorize.image import NEGATIVE_NOTE, colorize_file
 from batchcolor.errors import InputError
 from batchcolor.batch.manifest import hash_files
 from batchcolor.colorize.guidance import guidance
@@ -44,6 +44,7 @@ class Done:
     size: int | None = None  # stat of the input as read (fstat of the open file), for the manifest
     mtime_ns: int | None = None
     pages: int = 1
+    note: str = ""  # for the log: how the file was read (colorize.image.NEGATIVE_NOTE)
     error: str | None = None
     megapixels: float = 0.0
     seconds: float = 0.0
@@ -110,7 +111,7 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
     return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns, pages=info.pages,
-                megapixels=written.height * written.width / 1e6, seconds=time.perf_counter() - t0)
+                note=NEGATIVE_NOTE if written.negative else "", megapixels=written.height * written.width / 1e6, seconds=time.perf_counter() - t0)
 
 
 def local_results(todos: list[Todo], settings: InferenceSettings, stop: threading.Event,

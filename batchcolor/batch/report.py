@@ -38,12 +38,18 @@ class Report:
     interrupted: str | None = None  # "SIGINT" or "SIGTERM": the run was asked to stop
     failures: list[dict[str, str]] = field(default_factory=list)
 
-    def file_done(self, rel: str, output: str, megapixels: float, seconds: float, pages: int = 1) -> None:
+    def file_done(self, rel: str, output: str, megapixels: float, seconds: float, pages: int = 1,
+                  note: str = "") -> None:
+        """``note``: what the operator should know about how the file was read (e.g. that it
+        was coloured as a negative), in the text line and as the JSON event's ``note``."""
         self.done += 1
         self.megapixels += megapixels
         skipped_pages = f"; first of {pages} pages, the other {pages - 1} skipped" if pages > 1 else ""
-        self._event("done", f"done {rel} -> {output} ({megapixels:.2f} MP, {seconds:.2f}s{skipped_pages})",
-                    input=rel, output=output, megapixels=round(megapixels, 4), seconds=round(seconds, 3), pages=pages)
+        said = f"; {note}" if note else ""
+        extra = {"note": note} if note else {}
+        self._event("done", f"done {rel} -> {output} ({megapixels:.2f} MP, {seconds:.2f}s{skipped_pages}{said})",
+                    input=rel, output=output, megapixels=round(megapixels, 4), seconds=round(seconds, 3), pages=pages,
+                    **extra)
 
     def file_skipped(self, rel: str) -> None:
         self.skipped += 1

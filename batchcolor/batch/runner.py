@@ -274,7 +274,7 @@ def _execute(todos: list[Todo], settings: InferenceSettings, key: str, options: 
                                        mtime_ns=done.mtime_ns if done.mtime_ns is not None else done.todo.mtime_ns,
                                        sha256=done.sha256 or "", output=output, settings=key, finished=time.time(),
                                        hints=done.hints_sha256))
-        report.file_done(job.rel, output, done.megapixels, done.seconds, done.pages)
+        report.file_done(job.rel, output, done.megapixels, done.seconds, done.pages, done.note)
 
 
 def _close_engine(engine_ahead: Future | None) -> None:

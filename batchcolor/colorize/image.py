@@ -35,7 +35,7 @@ from batchcolor.inference.engine import Engine
 from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import Guidance
 from batchcolor.drawing.hints import Hints
-from batchcolor.drawing.levels import LevelledRows, level_paper, measure_grid, sample_rows
+from batchcolor.drawing.levels import LevelledRows, level_paper, levelled, measure_grid, sample_rows, turned_over
 from batchcolor.drawing.shading import shade_layer, shade_mask, without_shade
 from batchcolor.drawing.tones import tone_mask, without_tone
 from batchcolor.inference.modelcard import ModelCard
@@ -50,6 +50,9 @@ if TYPE_CHECKING:  # (the measuring module imports OpenCV: only where a drawing 
 RowSink = Callable[[int, np.ndarray], None]
 
 
+NEGATIVE_NOTE = "light lines on dark paper: coloured as its negative, --levels off to leave it"
+
+
 @dataclass(frozen=True)
 class Written:
     """What :func:`colorize_file` did: the image's size, whether its input was streamed, and
@@ -60,6 +63,16 @@ class Written:
     width: int
     streamed: bool
     plan: TilePlan | None
+    negative: bool = False  # light lines on dark paper, turned over before colouring (drawing.levels)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`render` did: the tile grid that ran at the image's own size (None when
+    resized or coloured object by object) and whether the drawing was a negative."""
+
+    plan: TilePlan | None
+    negative: bool = False
 
 
 def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSettings, scale: str = "none",
@@ -97,12 +110,12 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
             if scale == "auto" and engine.card.scale:  # a page drawn big: coloured on a reduced copy
                 written = _colorize_drawn_big(rows, colour_rows, measured, dst, writer, engine, tiling, guide, observe)
                 if written is not None:
-                    return written
+                    return replace(written, negative=turned_over(measured))
             source = rows()
             plan = tiling.plan(h, w, engine.card.stride)
             _write_rows(dst, writer, w, h, 3,
                         lambda emit: _tiled(source, plan, engine, tiling, guide.streamed(), emit, observe))
-            return Written(h, w, True, plan)
+            return Written(h, w, True, plan, turned_over(measured))
     gray = pixels.decode_gray(engine.card.input_channels, info.has_alpha)
     look = guide.construction and info.colour  # (found by their colour: decoded in colour even for a gray model)
     decode = (lambda as_gray: images.decode(src, as_gray)) if isinstance(src, Path) else \
@@ -118,14 +131,14 @@ def colorize_file(src: Path | bytes, dst: Path, engine: Engine, tiling: TileSett
     channels = 3 if prepared.alpha is None else 4
     if writer is None:
         out = np.empty((h, w, channels), np.uint8)
-        plan = render(prepared, engine, tiling, scale, guide, _into(out), observe)
+        rendered = render(prepared, engine, tiling, scale, guide, _into(out), observe)
         images.atomic_write(dst, images.encode(out, suffix))
     else:
-        plans: list[TilePlan | None] = []
+        done: list[Rendered] = []
         _write_rows(dst, writer, w, h, channels,
-                    lambda emit: plans.append(render(prepared, engine, tiling, scale, guide, emit, observe, bgr=False)))
-        plan = plans[0]
-    return Written(h, w, False, plan)
+                    lambda emit: done.append(render(prepared, engine, tiling, scale, guide, emit, observe, bgr=False)))
+        rendered = done[0]
+    return Written(h, w, False, rendered.plan, rendered.negative)
 
 
 def colorize_image(decoded: np.ndarray, engine: Engine, tiling: TileSettings, scale: str = "none",
@@ -232,9 +245,10 @@ def _without_construction(decoded: np.ndarray) -> np.ndarray | None:
 
 
 def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scale: str, guide: Guidance,
-           emit: RowSink, observe: TileObserver | None = None, bgr: bool = True) -> TilePlan | None:
+           emit: RowSink, observe: TileObserver | None = None, bgr: bool = True) -> Rendered:
     """Colour model-ready pixels, handing finished BGR[A] rows (RGB[A] with ``bgr=False``) to
-    ``emit``; returns the tile plan that ran at the image's size (None: resized or by object).
+    ``emit``; returns the tile plan that ran at the image's size (None: resized or by object)
+    and whether the drawing was a negative.
 
     On the 1:1 route with nothing that needs the whole image, rows leave as the tiles finish:
     the memory is the decoded input plus a few tile-tall bands.
@@ -242,7 +256,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     alpha = prepared.alpha
     # a scan's gray, uneven, grainy paper made white first: the network, the masks, the kept
     # lines and the paper left outside the objects all see the drawing as it was trained on
-    drawing = level_paper(prepared.model_input) if guide.levels else prepared.model_input
+    drawing, negative = levelled(prepared.model_input) if guide.levels else (prepared.model_input, False)
     # screentone made paper for the network and every mask (drawing.tones); the finishing step
     # puts the drawing's own pixels, tone and all, back outside the objects
     x, tone = _tone_set_aside(drawing)
@@ -281,11 +295,11 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     if len(boxes) > 1:
         finished(0, guide.finish(_colorize_objects(x, boxes, engine, tiling, guide.without_finishing()), x, card, extent,
                                  drawing, shading))
-        return None
+        return Rendered(None, negative)
     if abs(factor - 1.0) > 1e-3:
         rgb = _colorize_resized(x, factor, engine, tiling, guide.without_finishing(), observe)
         finished(0, guide.finish(rgb, x, card, extent, drawing, shading))
-        return None
+        return Rendered(None, negative)
     plan = tiling.plan(h, w, card.stride)
     if guide.whole_image or shading is not None:
         rgb = np.empty((h, w, 3), np.uint8)
@@ -293,7 +307,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
         finished(0, guide.finish(rgb, x, card, extent, drawing, shading))
     else:
         _tiled(ArraySource(x), plan, engine, tiling, guide, finished, observe)
-    return plan
+    return Rendered(plan, negative)
 
 
 def _tiled(source: RowSource, plan: TilePlan, engine: Engine, tiling: TileSettings, guide: Guidance,

@@ -12,7 +12,7 @@ import numpy as np
 
 from batchcolor.drawing.hints import read_hint_layer
 from batchcolor.imageio import images
-from batchcolor.colorize.image import colorize_file
+from batchcolor.colorize.image import NEGATIVE_NOTE, colorize_file
 from batchcolor.errors import InputError
 from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import guidance
@@ -66,6 +66,7 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
         f"{tiles / max(t_infer, 1e-9):.1f} tiles/s), precision {precision}"
         f"{', input streamed' if written.streamed else ''}"
+        f"{'; ' + NEGATIVE_NOTE if written.negative else ''}"
     )
 
 

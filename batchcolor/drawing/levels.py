@@ -289,9 +289,22 @@ def is_negative(grid: np.ndarray, height: int, width: int) -> bool:
 def level_paper(drawing: np.ndarray) -> np.ndarray:
     """A uint8 H x W x C drawing (gray or RGB) with its paper made white, channel by channel;
     the same array when no channel needs it."""
+    return levelled(drawing)[0]
+
+
+def levelled(drawing: np.ndarray) -> tuple[np.ndarray, bool]:
+    """:func:`level_paper`, and whether the drawing was a negative turned over (the run's log
+    says so: a dark photo taken for one is then found, and ``--levels off`` named)."""
     h, w = drawing.shape[:2]
     measured = measure_grid(drawing[np.ix_(*grain_sample(h, w))], h, w)
-    return drawing if measured is None else level_rows(drawing, np.arange(h), h, measured)
+    if measured is None:
+        return drawing, False
+    return level_rows(drawing, np.arange(h), h, measured), turned_over(measured)
+
+
+def turned_over(measured: list[Levels | None] | None) -> bool:
+    """Whether :func:`measure_grid`'s answer turns the drawing over (a negative)."""
+    return measured is not None and any(m is not None and m.negative for m in measured)
 
 
 def sample_rows(source: RowSource, band: int = 256) -> np.ndarray:
