@@ -111,7 +111,8 @@ def process(todo: Todo, engine: Any, tiling: Any, settings: InferenceSettings) -
     except (OSError, ValueError) as exc:
         return Done(todo, error=f"{type(exc).__name__}: {exc}")
     return Done(todo, sha256=sha, hints_sha256=hints_sha, size=st.st_size, mtime_ns=st.st_mtime_ns, pages=info.pages,
-                note=NEGATIVE_NOTE if written.negative else "", megapixels=written.height * written.width / 1e6, seconds=time.perf_counter() - t0)
+                note=NEGATIVE_NOTE if written.negative else "", megapixels=written.height * written.width / 1e6,
+                seconds=time.perf_counter() - t0)
 
 
 def local_results(todos: list[Todo], settings: InferenceSettings, stop: threading.Event,

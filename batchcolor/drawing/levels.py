@@ -208,10 +208,10 @@ def _black_point(flat: np.ndarray, white: float, noise: float = 0.0) -> float:
     than :data:`INK_SHARE` of the white point (a line's core), so pencil reads as pen.
 
     Where fewer than 16 samples are that dark, the lines are faint: soft 1 px lines (chalk,
-    an anti-aliased pen) peak at about half their ink. Then the median of the samples clearly
-    off the paper (:data:`FAINT_INK_WIDTHS` noise widths, at least :data:`OUTLIER` levels,
-    below the white point) give it: their lower quartile (the lines' cores), with the
-    contrast stretched at most :data:`FAINT_MAX_GAIN` times. Left at 0, such lines came out
+    an anti-aliased pen) peak at about half their ink. Then the samples clearly off the paper
+    (:data:`FAINT_INK_WIDTHS` noise widths, at least :data:`OUTLIER` levels, below the white
+    point) give it: their lower quartile (the lines' cores), with the contrast stretched at
+    most :data:`FAINT_MAX_GAIN` times. Left at 0, such lines came out
     light gray. None of those either (a blank scan): 0."""
     ink = flat[flat < INK_SHARE * white]
     if ink.size >= 16:
