@@ -59,7 +59,7 @@ FAINT_INK_WIDTHS = 6.0  # faint lines' samples: this many noise widths below the
 FAINT_MAX_GAIN = 8.0  # faint lines' contrast is stretched at most this many times
 NOISE_SAMPLES = 128  # the paper is measured on up to this many x this many pixels, spread evenly
 NEGATIVE_LINES = (0.001, 0.2)  # a negative's light strokes: at least / at most this share of the sample
-NEGATIVE_STEP = 0.25  # a negative's stroke: lighter than its paper by this share of the way to white
+NEGATIVE_STEP = 0.25  # a negative's stroke: turned over and levelled, darker than this share below the white point
 NEGATIVE_DARK = 0.25  # at most this many dark strokes per light one: toned paper drawn in ink and white chalk is no negative
 NEGATIVE_SOLID = 0.5  # at most this share of the light samples with all four neighbours light: strokes, not areas
 
@@ -111,23 +111,31 @@ def measure_levels(sample: np.ndarray, height: int, width: int) -> Levels | None
     An even grid of at most 128 x 128 pixels is enough for both the smooth light and the grain
     (which a reduced copy would average away), costs the same on any image, and is all a
     streamed huge drawing has to gather."""
-    if sample.size == 0:
+    if sample.size == 0 or _clean_white(sample):
         return None
+    found = _flattened(sample, height, width)
+    if found is None:
+        return None
+    levels, flat, grain, lowest = found
+    if lowest >= UNCHANGED and levels.white >= UNCHANGED:
+        return None
+    return Levels(levels.coeffs, levels.white, _black_point(flat, levels.white, grain))
+
+
+def _flattened(sample: np.ndarray, height: int, width: int) -> tuple[Levels, np.ndarray, float, float] | None:
+    """The paper of a sampled channel that is not clean white: (its light and white point,
+    the sample divided by that light, its grain, the light's lowest level), or None where it
+    is no paper with lines on it (see :func:`measure_levels`)."""
     rows, cols = grain_sample(height, width)
-    if _clean_white(sample):
-        return None
     levels = Levels(tuple(float(c) for c in _paper_fit(sample, rows, cols, height, width)), 255.0)
     raw = levels.at(np.linspace(0, height - 1, 17), np.linspace(0, width - 1, 17), height, width, clip=False)
     if float(raw.min()) < max(MIN_PAPER, MAX_FALLOFF * float(raw.max())):  # no paper is lit that unevenly
         return None
-    paper = levels.at(rows, cols, height, width)
-    flat = sample.astype(np.float32) * (255.0 / paper)
+    flat = sample.astype(np.float32) * (255.0 / levels.at(rows, cols, height, width))
     white, grain = _white_point(flat)
     if grain > MAX_GRAIN or np.count_nonzero(flat >= white) < MIN_PAPER_SHARE * flat.size:
         return None  # a photo, a pattern, a dark page: not paper with lines on it
-    if float(raw.min()) >= UNCHANGED and white >= UNCHANGED:
-        return None
-    return Levels(levels.coeffs, white, _black_point(flat, white, grain))
+    return Levels(levels.coeffs, white), flat, grain, float(raw.min())
 
 
 def _clean_white(sample: np.ndarray) -> bool:
@@ -272,14 +280,23 @@ def is_negative(grid: np.ndarray, height: int, width: int) -> bool:
     gray = grid[:, :, 0] if grid.shape[2] == 1 else grid.mean(axis=2)
     if 2 * np.count_nonzero(gray < MIN_PAPER) <= gray.size:  # the median is paper-light: most drawings end here
         return False
-    paper = float(np.median(gray))
+    # turned over and divided by its paper's light, as a sheet is levelled: a blackboard lit
+    # from one side has one paper level, and its strokes and any ink are measured against it
     over = np.clip(np.rint(255.0 - gray), 0, 255).astype(np.uint8)
-    if not (_clean_white(over) or measure_levels(over, height, width) is not None):
-        return False
-    light = gray > paper + NEGATIVE_STEP * (255.0 - paper)  # (a soft 1 px chalk line peaks halfway)
+    if _clean_white(over):
+        flat = over.astype(np.float32)
+        white, noise = _white_point(flat)
+    else:
+        found = _flattened(over, height, width)
+        if found is None:
+            return False
+        levels, flat, noise, _ = found
+        white = levels.white
+    light = flat < (1.0 - NEGATIVE_STEP) * white  # the negative's strokes (a soft 1 px chalk line peaks halfway)
     if not NEGATIVE_LINES[0] <= light.mean() <= NEGATIVE_LINES[1]:
         return False
-    dark = gray < paper - max(2 * OUTLIER, NEGATIVE_STEP * paper)  # ink darker than the paper
+    paper = white + NOISE_WIDTHS * noise
+    dark = flat > paper + max(2 * OUTLIER, NOISE_WIDTHS * noise)  # ink darker than the paper, turned over
     if np.count_nonzero(dark) > NEGATIVE_DARK * np.count_nonzero(light):
         return False
     inner = light[1:-1, 1:-1] & light[:-2, 1:-1] & light[2:, 1:-1] & light[1:-1, :-2] & light[1:-1, 2:]

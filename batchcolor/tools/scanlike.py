@@ -59,7 +59,9 @@ def scan_like(drawing: np.ndarray, rng: np.random.Generator, style: ScanStyle = 
 @dataclass(frozen=True)
 class NegativeStyle:
     """Light lines on dark paper: the paper's and the lines' RGB, each moved by up to
-    ``jitter`` levels a channel; grain, softened lines, JPEG quality (None: PNG)."""
+    ``jitter`` levels a channel; grain, softened lines, JPEG quality (None: PNG); ``light``:
+    how much brighter one side of the page is lit than the other (0.4: the light runs from
+    0.8 to 1.2 times the colours, in a random direction), as a phone photo of a board sees it."""
 
     paper: tuple[int, int, int]
     line: tuple[int, int, int]
@@ -67,12 +69,15 @@ class NegativeStyle:
     grain: tuple[float, float]
     soft: bool
     quality: tuple[int, int] | None
+    light: tuple[float, float] = (0.0, 0.0)
 
 
 WHITE_ON_BLACK = NegativeStyle(paper=(0, 0, 0), line=(255, 255, 255), jitter=0, grain=(0, 0), soft=False, quality=None)
 BLUEPRINT = NegativeStyle(paper=(20, 80, 150), line=(240, 245, 250), jitter=15, grain=(0, 2), soft=True, quality=(85, 95))
 BLACKBOARD = NegativeStyle(paper=(40, 70, 50), line=(220, 220, 215), jitter=10, grain=(3, 6), soft=True, quality=(75, 90))
-NEGATIVES = {"white-on-black": WHITE_ON_BLACK, "blueprint": BLUEPRINT, "blackboard": BLACKBOARD}
+BOARD_PHOTO = NegativeStyle(paper=(40, 70, 50), line=(220, 220, 215), jitter=10, grain=(3, 6), soft=True, quality=(75, 90),
+                            light=(0.3, 0.6))
+NEGATIVES = {"white-on-black": WHITE_ON_BLACK, "blueprint": BLUEPRINT, "blackboard": BLACKBOARD, "board-photo": BOARD_PHOTO}
 
 
 def negative_like(drawing: np.ndarray, rng: np.random.Generator, style: NegativeStyle = BLUEPRINT) -> np.ndarray:
@@ -85,6 +90,11 @@ def negative_like(drawing: np.ndarray, rng: np.random.Generator, style: Negative
     line = np.float32(style.line) + rng.uniform(-style.jitter, style.jitter, 3).astype(np.float32)
     share = line_share[:, :, None]
     page = paper * (1.0 - share) + line * share
+    if style.light[1] > 0:
+        angle = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        along = np.cos(angle) * (xx / max(w - 1, 1) - 0.5) + np.sin(angle) * (yy / max(h - 1, 1) - 0.5)
+        page = page * (1.0 + rng.uniform(*style.light) * along)[:, :, None]
     if style.grain[1] > 0:
         page = page + rng.normal(0.0, rng.uniform(*style.grain), (h, w, 1)).astype(np.float32)
     page = np.clip(np.rint(page), 0, 255).astype(np.uint8)
