@@ -25,7 +25,9 @@ import numpy as np
 from batchcolor.colorize.settings import InferenceSettings, open_engine
 from batchcolor.drawing import hints as hintmod
 from batchcolor.tools import evaluate, metrics
-from batchcolor.tools.scanlike import NEGATIVES, STYLES, negative_like, scan_like
+from dataclasses import replace
+
+from batchcolor.tools.scanlike import NEGATIVES, NOTEBOOKS, STYLES, negative_like, notebook_like, scan_like
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
 FIGURE_ROWS = 2  # drawings per set in --figure
@@ -39,29 +41,42 @@ def scanned(edges: np.ndarray, style: str, seed: int = 0) -> np.ndarray:
         rng = np.random.default_rng(seed + i)
         if style in NEGATIVES:
             out.append(negative_like(e.min(axis=2), rng, NEGATIVES[style]))
+        elif style in NOTEBOOKS:
+            out.append(np.repeat(notebook_like(e.min(axis=2), rng, NOTEBOOKS[style])[:, :, None], 3, axis=2))
         else:
             out.append(np.repeat(scan_like(e.min(axis=2), rng, STYLES[style])[:, :, None], 3, axis=2))
     return np.stack(out)
 
 
+def condition(style: str, mode: str) -> tuple[dict, str]:
+    """The settings that switch a style's handling on ("auto") or off, and the row's label: a
+    notebook's rulings go with ``--construction``, scans' and negatives' paper with ``--levels``."""
+    if style in NOTEBOOKS:
+        return ({} if mode == "auto" else {"construction": "keep"}), f"--construction {'drop' if mode == 'auto' else 'keep'}"
+    return ({} if mode == "auto" else {"levels": "off"}), f"--levels {mode}"
+
+
 def measure(model: str | None, data: Path, count: int, styles: list[str], shown: dict | None = None) -> dict:
-    """{(set, condition): figures} for the clean drawings and each style at each --levels;
-    ``shown`` collects the first drawings and outputs of each condition for the figure."""
+    """{(set, condition): figures} for the clean drawings and each style with its handling on
+    and off (:func:`condition`); ``shown`` collects the first drawings and outputs of each
+    condition for the figure."""
     results = {}
+    base_settings = InferenceSettings(model=model, precision="f32", scale="auto")
     for levels in ("auto", "off"):
-        settings = InferenceSettings(model=model, precision="f32", scale="auto", levels=levels)
-        engine_tiling = open_engine(settings)
+        engine_tiling = open_engine(base_settings)
         for name, (folder, last) in SETS.items():
             base = evaluate.load_eval_pairs(data / folder, 256, None, last)
             base = evaluate.EvalData(base.edges[:count], base.targets[:count], base.names[:count])
             wanted = [hintmod.global_color(t) for t in base.targets]
             colors = [hintmod.format_color(c) if c else None for c in wanted]
             points = evaluate.point_hints(base.targets, 10)
-            clean, _ = evaluate.predict(settings, base.edges, engine_tiling=engine_tiling)
+            clean, _ = evaluate.predict(base_settings, base.edges, engine_tiling=engine_tiling)
             photo_colour = metrics.colorfulness(base.targets)
             drawings = {"clean": base.edges} if levels == "auto" else {}
             drawings.update({style: scanned(base.edges, style) for style in styles})
             for label, edges in drawings.items():
+                changes, said = condition(label, levels)
+                settings = replace(base_settings, **changes)
                 auto = clean if label == "clean" else evaluate.predict(settings, edges, engine_tiling=engine_tiling)[0]
                 given, _ = evaluate.predict(settings, edges, colors=colors, engine_tiling=engine_tiling)
                 hinted, _ = evaluate.predict(settings, edges, layers=points, engine_tiling=engine_tiling)
@@ -74,7 +89,7 @@ def measure(model: str | None, data: Path, count: int, styles: list[str], shown:
                     "points_psnr": metrics.all_metrics(hinted, base.targets)["psnr"],
                     "vs_clean": metrics.psnr(auto, clean) if label != "clean" else float("inf"),
                 }
-                key = (name, label if label == "clean" else f"{label}, --levels {levels}")
+                key = (name, label if label == "clean" else f"{label}, {said}")
                 results[key] = row
                 if shown is not None:
                     shown[(name, label, "drawing")] = edges[:FIGURE_ROWS]
@@ -117,7 +132,7 @@ def main() -> None:
     ap.add_argument("model", nargs="?", default=None, help="model folder (default: the installed default)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--count", type=int, default=100, help="drawings per set")
-    ap.add_argument("--styles", default="scanner,phone", help=f"of {', '.join([*STYLES, *NEGATIVES])}")
+    ap.add_argument("--styles", default="scanner,phone", help=f"of {', '.join([*STYLES, *NEGATIVES, *NOTEBOOKS])}")
     ap.add_argument("--figure", type=Path, default=None, help="also write a picture of the first drawings (.png or .jpg)")
     args = ap.parse_args()
     styles = [s for s in args.styles.split(",") if s]

@@ -211,6 +211,14 @@ def _colorize_drawn_big(rows: Callable[[], RowSource], colour_rows: Callable[[],
     return Written(h, w, True, None)
 
 
+def _without_rulings(drawing: np.ndarray) -> np.ndarray:
+    """The drawing with the printed lines, squares or dots of its notebook page made paper
+    (:mod:`batchcolor.drawing.rulings`); the same array where there are none."""
+    from batchcolor.drawing.rulings import ruling_mask, without_rulings
+
+    return without_rulings(drawing, ruling_mask(drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)))
+
+
 def _tone_set_aside(drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The drawing as the network and every mask see it, its screentone made paper
     (:mod:`batchcolor.drawing.tones`), and the tone's mask (None: no tone)."""
@@ -257,6 +265,8 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     # a scan's gray, uneven, grainy paper made white first: the network, the masks, the kept
     # lines and the paper left outside the objects all see the drawing as it was trained on
     drawing, negative = levelled(prepared.model_input) if guide.levels else (prepared.model_input, False)
+    if guide.construction:  # a notebook's printed rulings made paper, as the pencil roughs are
+        drawing = _without_rulings(drawing)
     # screentone made paper for the network and every mask (drawing.tones); the finishing step
     # puts the drawing's own pixels, tone and all, back outside the objects
     x, tone = _tone_set_aside(drawing)

@@ -10,7 +10,8 @@ more often than clean digital line art. What those add, and what this reproduces
 * **JPEG**: quality 75-90, as scanners and phones save.
 
 And negatives (:func:`negative_like`): light lines on dark paper, as a blueprint, chalk on a
-blackboard or a dark-mode drawing app gives them.
+blackboard or a dark-mode drawing app gives them; and notebook pages (:func:`notebook_like`):
+the drawing on ruled, squared or dot-grid paper printed in gray.
 
 Used by ``benchmarks/scans.py`` (the measured table) and the tests of
 :mod:`batchcolor.drawing.levels`. Pure NumPy and OpenCV.
@@ -104,3 +105,39 @@ def negative_like(drawing: np.ndarray, rng: np.random.Generator, style: Negative
     ok, buf = cv2.imencode(".jpg", page[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+@dataclass(frozen=True)
+class NotebookStyle:
+    """A notebook's printed ruling: ``lines`` (ruled), ``squares`` (graph paper) or ``dots``,
+    its spacing in px (any fraction) and its gray, drawn from these ranges."""
+
+    kind: str
+    spacing: tuple[float, float]
+    level: tuple[int, int]
+
+
+NOTEBOOKS = {"ruled": NotebookStyle("lines", (14, 22), (170, 215)),
+             "squared": NotebookStyle("squares", (10, 16), (180, 220)),
+             "dotted": NotebookStyle("dots", (10, 16), (140, 200))}
+
+
+def notebook_like(drawing: np.ndarray, rng: np.random.Generator, style: NotebookStyle) -> np.ndarray:
+    """A uint8 gray drawing (dark lines on white, H x W) drawn on a notebook page: H x W gray."""
+    h, w = drawing.shape
+    spacing = rng.uniform(*style.spacing)
+    level = int(rng.integers(style.level[0], style.level[1] + 1))
+    page = np.full((h, w), 255, np.uint8)
+    phase_y, phase_x = rng.uniform(0, spacing, 2)
+    rows = np.rint(np.arange(phase_y, h, spacing)).astype(int)
+    cols = np.rint(np.arange(phase_x, w, spacing)).astype(int)
+    rows, cols = rows[rows < h], cols[cols < w]
+    if style.kind == "dots":
+        for y in rows:
+            for x in cols:
+                cv2.circle(page, (int(x), int(y)), 1, level, -1)
+    else:
+        page[rows, :] = level
+        if style.kind == "squares":
+            page[:, cols] = level
+    return np.minimum(page, drawing)
