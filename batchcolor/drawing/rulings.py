@@ -100,12 +100,12 @@ def _comb(full: np.ndarray) -> np.ndarray | None:
     # the phase: the centre that puts most centres on the comb
     steps = (centres[None, :] - centres[:, None]) / spacing
     on = np.abs(steps - np.rint(steps)) * spacing <= SPACING_SLACK
-    best = int(np.argmax(on.sum(axis=1)))
-    if np.count_nonzero(on[best]) < max(MIN_REPEATS, COVERAGE * len(full) / spacing):
+    anchor = int(np.argmax(on.sum(axis=1)))
+    if np.count_nonzero(on[anchor]) < max(MIN_REPEATS, COVERAGE * len(full) / spacing):
         return None
     # the comb refitted through its lines, twice (a printed spacing is rarely a whole number
     # of px, and a spacing off by a tenth drifts a px in ten lines)
-    k, lines = np.rint(steps[best][on[best]]), centres[on[best]]
+    k, lines = np.rint(steps[anchor][on[anchor]]), centres[on[anchor]]
     for _ in range(2):
         slope, origin = np.polyfit(k, lines, 1)
         offset = (centres - origin) / slope
@@ -119,8 +119,8 @@ def _comb(full: np.ndarray) -> np.ndarray | None:
 
 
 def _dot_lattice(marks: np.ndarray) -> np.ndarray | None:
-    """The dots of a dot grid: small marks whose centres sit on one lattice (the same spacing
-    across and down, found from the centres' most common gap)."""
+    """The dots of a dot grid: small marks whose centres sit on one lattice, its columns and
+    its rows each a comb (:func:`_dot_comb`)."""
     # quick exits (most drawings): a dot grid marks nearly every cell of a coarse grid over the
     # page, the paper round the drawing included, and is many marks
     ch, cw = marks.shape[0] // DOT_CELLS, marks.shape[1] // DOT_CELLS
