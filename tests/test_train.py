@@ -527,3 +527,24 @@ def test_line_loss_charges_only_where_the_drawing_has_lines(tiny_data, tmp_path)
     assert float(line_loss(t(on_line), t(target), m)) > 0.2
 
     assert_loss_term_trains_and_is_recorded(tiny_data, tmp_path, "line_weight", "loss_line", 1.5)
+
+
+def test_training_on_negatives_warns_that_run_turns_them_over(tiny_data, tmp_path):
+    """White-on-black edge maps (raw Canny or HED output): `run` would turn such drawings over
+    before colouring, so the trainer says so, with both ways out; on the shared data it does not."""
+    from batchcolor.train.trainer import train
+
+    negatives = tmp_path / "negatives"
+    negatives.mkdir()
+    for path in sorted(tiny_data.iterdir()):
+        ab = cv2.imread(str(path))
+        half = ab.shape[1] // 2
+        ab[:, :half] = 255 - ab[:, :half]
+        cv2.imwrite(str(negatives / path.name), ab)
+    said: list[str] = []
+    train(config(negatives, tmp_path / "neg", max_steps=1), log=lambda *a: said.append(" ".join(map(str, a))))
+    warning = [line for line in said if line.startswith("warning:")]
+    assert len(warning) == 1 and "light lines on dark paper" in warning[0] and "--levels off" in warning[0], said
+    said.clear()
+    train(config(tiny_data, tmp_path / "pos", max_steps=1), log=lambda *a: said.append(" ".join(map(str, a))))
+    assert not [line for line in said if line.startswith("warning:")], said

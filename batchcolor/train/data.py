@@ -36,6 +36,24 @@ def load_pair(pair: Pair, size: int, gray_edges: bool) -> tuple[np.ndarray, np.n
     return a, b
 
 
+def negative_share(edges: np.ndarray) -> float:
+    """The share of drawings (N x S x S x C uint8) that are light lines on dark paper, which
+    ``run`` turns over before colouring (:func:`batchcolor.drawing.levels.is_negative`): a
+    model trained on them would see their positives at run time."""
+    from batchcolor.drawing.levels import grain_sample, is_negative
+
+    if not len(edges):
+        return 0.0
+    h, w = edges.shape[1:3]
+    grid = np.ix_(*grain_sample(h, w))
+    return float(np.mean([is_negative(e.min(axis=2, keepdims=True)[grid], h, w) for e in edges]))
+
+
+NEGATIVE_WARNING = ("warning: {share:.0%} of the first {count} training drawings are light lines on dark paper. "
+                    "`run` turns such drawings over before colouring (--levels auto), so this model would see dark "
+                    "lines on white there: train on them turned over (255 - edges), or colour with --levels off")
+
+
 @dataclass(frozen=True)
 class PairArrays:
     a: np.ndarray  # N x S x S x {1,3} uint8

@@ -494,6 +494,9 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> TrainState:
     stop_at = config.max_steps
     log(f"training {config.arch} (UNet base {config.width}, depth {config.depth}, {'gray' if config.gray_edges else 'RGB'} "
         f"edges) on {len(train_set)} pairs at {config.size}px, validating on {len(val_set) if val_set else 0}")
+    first = train_set.a[:64]
+    if (share := datamod.negative_share(first)) >= 0.5:
+        log(datamod.NEGATIVE_WARNING.format(share=share, count=len(first)))
     preview_idx = np.arange(min(config.preview_count, len(val_set))) if val_set else np.arange(min(config.preview_count, len(train_set)))
     preview_src = val_set if val_set else train_set
     threads = parse_threads(config.threads)
