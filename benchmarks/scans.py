@@ -1,13 +1,16 @@
 """Does a model colour scans and phone photos of drawings as well as clean line art?
 
     python benchmarks/scans.py [MODEL] [--count 100] [--styles scanner,phone] [--figure scans.png]
-    python benchmarks/scans.py --styles white-on-black,blueprint,blackboard
+    python benchmarks/scans.py --styles white-on-black,blueprint,blackboard,board-photo
+    python benchmarks/scans.py --styles ruled,squared,dotted
 
 The hold-out drawings (last 100 of shoes-train, handbags-val; the first ``--count`` of each)
 are made to look scanned (:mod:`batchcolor.tools.scanlike`: gray, unevenly lit, grainy paper,
-pencil-gray ink, JPEG; seeded), or drawn light on dark paper (``negative_like``: white on
-black, a blueprint, chalk on a blackboard), and coloured through ``run``'s one-image path at its defaults
-(``--scale auto``, f32), with ``--levels auto`` and ``off``. Each row: automatic PSNR, SSIM,
+pencil-gray ink, JPEG; seeded), drawn light on dark paper (``negative_like``: white on
+black, a blueprint, chalk on a blackboard, a photo of one) or on a notebook page
+(``notebook_like``: ruled, squared, dotted), and coloured through ``run``'s one-image path at
+its defaults (``--scale auto``, f32), with the style's handling on and off (``--levels auto``
+/ ``off``; for notebooks ``--construction drop`` / ``keep``). Each row: automatic PSNR, SSIM,
 colourfulness ratio (output / photo) and line recall (of the clean drawing's lines); PSNR
 with the photo's median object colour as ``--color`` and with 10 point hints; and how close
 the output is to the clean drawing's output (PSNR), the figure that says whether the scan
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +29,6 @@ import numpy as np
 from batchcolor.colorize.settings import InferenceSettings, open_engine
 from batchcolor.drawing import hints as hintmod
 from batchcolor.tools import evaluate, metrics
-from dataclasses import replace
-
 from batchcolor.tools.scanlike import NEGATIVES, NOTEBOOKS, STYLES, negative_like, notebook_like, scan_like
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
@@ -35,7 +37,8 @@ SETS = {"shoes": ("shoes-train", 100), "bags": ("handbags-val", None)}
 
 
 def scanned(edges: np.ndarray, style: str, seed: int = 0) -> np.ndarray:
-    """N x S x S x 3 RGB drawings as scans of them, or as negatives (each its own seeded page)."""
+    """N x S x S x 3 RGB drawings as scans, negatives or notebook pages of them (each its own
+    seeded page)."""
     out = []
     for i, e in enumerate(edges):
         rng = np.random.default_rng(seed + i)
@@ -62,7 +65,7 @@ def measure(model: str | None, data: Path, count: int, styles: list[str], shown:
     condition for the figure."""
     results = {}
     base_settings = InferenceSettings(model=model, precision="f32", scale="auto")
-    for levels in ("auto", "off"):
+    for mode in ("auto", "off"):
         engine_tiling = open_engine(base_settings)
         for name, (folder, last) in SETS.items():
             base = evaluate.load_eval_pairs(data / folder, 256, None, last)
@@ -72,10 +75,10 @@ def measure(model: str | None, data: Path, count: int, styles: list[str], shown:
             points = evaluate.point_hints(base.targets, 10)
             clean, _ = evaluate.predict(base_settings, base.edges, engine_tiling=engine_tiling)
             photo_colour = metrics.colorfulness(base.targets)
-            drawings = {"clean": base.edges} if levels == "auto" else {}
+            drawings = {"clean": base.edges} if mode == "auto" else {}
             drawings.update({style: scanned(base.edges, style) for style in styles})
             for label, edges in drawings.items():
-                changes, said = condition(label, levels)
+                changes, said = condition(label, mode)
                 settings = replace(base_settings, **changes)
                 auto = clean if label == "clean" else evaluate.predict(settings, edges, engine_tiling=engine_tiling)[0]
                 given, _ = evaluate.predict(settings, edges, colors=colors, engine_tiling=engine_tiling)
@@ -93,7 +96,7 @@ def measure(model: str | None, data: Path, count: int, styles: list[str], shown:
                 results[key] = row
                 if shown is not None:
                     shown[(name, label, "drawing")] = edges[:FIGURE_ROWS]
-                    shown[(name, label, levels)] = auto[:FIGURE_ROWS]
+                    shown[(name, label, mode)] = auto[:FIGURE_ROWS]
                 print(f"  {key}: {row}", file=sys.stderr, flush=True)
         engine_tiling[0].close()
     return results
