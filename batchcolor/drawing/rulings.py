@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.components import labelled, with_stats
+from batchcolor.drawing.tones import without_tone
 
 MARK_LEVEL = 235  # darker than this is a mark (rulings are often printed lighter than ink)
 LINE_SPAN = 0.6  # a ruled line marks at least this share of its row
@@ -169,9 +170,6 @@ def _dot_comb(counts: np.ndarray) -> tuple[np.ndarray | None, int]:
 
 
 def without_rulings(drawing: np.ndarray, rulings: np.ndarray | None) -> np.ndarray:
-    """The drawing (H x W x C uint8) with its rulings made paper (white); itself if none."""
-    if rulings is None:
-        return drawing
-    out = drawing.copy()
-    out[rulings] = 255
-    return out
+    """The drawing (H x W x C uint8) with its rulings made paper (white), as screentone is;
+    itself if none."""
+    return without_tone(drawing, rulings)
