@@ -17,6 +17,9 @@ strokes never do.
   spacing (:data:`COVERAGE`). A drawing's own long horizontal stroke is
   kept unless it lies on the comb; a comic page's panel borders are too few and too far
   apart.
+* **Askew**: a scanned page is rarely straight, so on a page that is ruled, or marked nearly
+  everywhere, rows and columns are each counted along every slope up to :data:`MAX_SKEW`
+  degrees, and the one that puts the most lines on a comb is kept (:func:`_along_best_slope`).
 * **Dots** (dot-grid paper): small marks (a box of at most :data:`DOT_SIDE` px) whose centres
   sit on one lattice (its columns and rows each a comb, found as ruled lines are), at least
   :data:`MIN_DOTS` of them, :data:`ON_COMB` of all small marks,
@@ -47,6 +50,8 @@ DOT_SIDE = 6  # px: a printed dot's box is at most this a side
 MIN_DOTS = 40  # fewer dots: no dot grid
 DOT_CELLS = 12  # a dot grid has a dot in nearly every one of 12 x 12 cells over the page ...
 DOT_CELLS_MARKED = 0.9  # ... this share of them at least
+MAX_SKEW = 1.5  # degrees: ruled lines scanned up to this far askew are looked for along their slope
+SKEW_SAMPLE = 200_000  # marks counted per slope at most (an even subsample of a big page's)
 INK_MARGIN = 40  # a pixel this much darker than the ruling's level is the drawing's ink, kept
 
 
@@ -56,22 +61,26 @@ def ruling_mask(gray: np.ndarray) -> np.ndarray | None:
     marks = gray < MARK_LEVEL
     if not marks.any():
         return None
-    found = np.zeros(gray.shape, bool)
     h, w = gray.shape
     marked = marks.view(np.uint8)
     # each row's and column's marked share (OpenCV's sums: 8x NumPy's mean over a bool array)
-    rows = _comb(cv2.reduce(marked, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * w)
-    if rows is not None:
-        found[rows, :] = True
-    cols = _comb(cv2.reduce(marked, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * h)
-    if cols is not None:
-        found[:, cols] = True
-    if rows is None and cols is None:
-        dots = _dot_lattice(marks)
-        if dots is None:
+    level = _comb(cv2.reduce(marked, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * w) is not None or \
+        _comb(cv2.reduce(marked, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * h) is not None
+    everywhere = _marks_everywhere(marks)
+    if not (level or everywhere):  # (most drawings end here)
+        return None
+    # lines level or scanned a little askew: each way along the slope that rules the most
+    rows, cols = _along_best_slope(marks), _along_best_slope(marks.T)
+    if rows is not None or cols is not None:
+        found = np.zeros(gray.shape, bool)
+        if rows is not None:
+            found |= rows
+        if cols is not None:
+            found |= cols.T
+    else:
+        found = _dot_lattice(marks) if everywhere else None
+        if found is None:
             return None
-        found = dots
-    found &= marks
     level = float(np.median(gray[found])) if found.any() else 0.0
     found &= gray >= level - INK_MARGIN  # (a pen line crossing a ruled line keeps its ink)
     return found if found.any() else None
@@ -119,16 +128,49 @@ def _comb(full: np.ndarray) -> np.ndarray | None:
     return index[np.abs(offset - np.rint(offset)) * slope <= 1.0]
 
 
-def _dot_lattice(marks: np.ndarray) -> np.ndarray | None:
-    """The dots of a dot grid: small marks whose centres sit on one lattice, its columns and
-    its rows each a comb (:func:`_dot_comb`)."""
-    # quick exits (most drawings): a dot grid marks nearly every cell of a coarse grid over the
-    # page, the paper round the drawing included, and is many marks
+def _marks_everywhere(marks: np.ndarray) -> bool:
+    """The quick exit of most drawings: a ruling marks nearly every cell of a coarse grid over
+    the page, the paper round the drawing included."""
     ch, cw = marks.shape[0] // DOT_CELLS, marks.shape[1] // DOT_CELLS
     if ch == 0 or cw == 0:
-        return None
+        return False
     cells = marks[: ch * DOT_CELLS, : cw * DOT_CELLS].reshape(DOT_CELLS, ch, DOT_CELLS, cw).any(axis=(1, 3))
-    if np.count_nonzero(cells) < DOT_CELLS_MARKED * cells.size or labelled(marks)[0] - 1 < MIN_DOTS:
+    return np.count_nonzero(cells) >= DOT_CELLS_MARKED * cells.size
+
+
+def _along_best_slope(marks: np.ndarray) -> np.ndarray | None:
+    """H x W bool: the marks on ruled rows, the rows counted along each slope up to
+    :data:`MAX_SKEW` degrees either way in steps of a px across the page (0 among them, on up
+    to :data:`SKEW_SAMPLE` of the marks), the slope that puts most lines on a comb kept; None
+    where no slope gives a comb. Transposed, the same finds ruled columns."""
+    h, w = marks.shape
+    ys, xs = np.nonzero(marks)
+    step = max(1, len(ys) // SKEW_SAMPLE)
+    sy, sx = ys[::step], xs[::step]
+    limit = np.tan(np.radians(MAX_SKEW))
+    best, best_count = None, 0
+    for slope in np.concatenate([[0.0], np.arange(1, int(limit * w) + 1) / w, -np.arange(1, int(limit * w) + 1) / w]):
+        index = np.rint(sy - sx * slope).astype(np.int64)
+        lo = int(index.min())
+        comb = _comb(np.bincount(index - lo) * step >= LINE_SPAN * w)
+        if comb is not None and len(comb) > best_count:
+            best, best_count = (slope, lo, comb), len(comb)
+    if best is None:
+        return None
+    slope, lo, comb = best
+    index = np.rint(ys - xs * slope).astype(np.int64) - lo
+    on = np.zeros(max(int(index.max()) + 1, int(comb.max()) + 1), bool)
+    on[comb] = True
+    ruled = (index >= 0) & on[np.clip(index, 0, len(on) - 1)]
+    found = np.zeros(marks.shape, bool)
+    found[ys[ruled], xs[ruled]] = True
+    return found
+
+
+def _dot_lattice(marks: np.ndarray) -> np.ndarray | None:
+    """The dots of a dot grid: small marks whose centres sit on one lattice, its columns and
+    its rows each a comb (:func:`_dot_comb`). The caller has checked :func:`_marks_everywhere`."""
+    if labelled(marks)[0] - 1 < MIN_DOTS:
         return None
     count, labels, stats = with_stats(marks.view(np.uint8))
     w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
