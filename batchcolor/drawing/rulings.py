@@ -51,7 +51,8 @@ MIN_DOTS = 40  # fewer dots: no dot grid
 DOT_CELLS = 12  # a dot grid has a dot in nearly every one of 12 x 12 cells over the page ...
 DOT_CELLS_MARKED = 0.9  # ... this share of them at least
 MAX_SKEW = 1.5  # degrees: ruled lines scanned up to this far askew are looked for along their slope
-SKEW_SAMPLE = 200_000  # marks counted per slope at most (an even subsample of a big page's)
+SKEW_SAMPLE = 20_000  # marks counted per slope at most (an even subsample of a big page's): a 12 MP page
+# drawn densely all over, with no ruling, took 1.2 s with 200,000 and takes 0.18 s
 INK_MARGIN = 40  # a pixel this much darker than the ruling's level is the drawing's ink, kept
 
 
@@ -64,10 +65,10 @@ def ruling_mask(gray: np.ndarray) -> np.ndarray | None:
     h, w = gray.shape
     marked = marks.view(np.uint8)
     # each row's and column's marked share (OpenCV's sums: 8x NumPy's mean over a bool array)
-    level = _comb(cv2.reduce(marked, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * w) is not None or \
+    ruled_level = _comb(cv2.reduce(marked, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * w) is not None or \
         _comb(cv2.reduce(marked, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= LINE_SPAN * h) is not None
     everywhere = _marks_everywhere(marks)
-    if not (level or everywhere):  # (most drawings end here)
+    if not (ruled_level or everywhere):  # (most drawings end here)
         return None
     # lines level or scanned a little askew: each way along the slope that rules the most
     rows, cols = _along_best_slope(marks), _along_best_slope(marks.T)
