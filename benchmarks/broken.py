@@ -33,6 +33,7 @@ from batchcolor.drawing import objects, paper
 from batchcolor.imageio.pairs import find_pairs, read_pair
 from batchcolor.tools import metrics
 from batchcolor.tools.prepare import EdgeSettings, make_pair
+from batchcolor.tools.sheets import write_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
 SETS = {"shoes hold-out": ("shoes-train", 100), "handbags-val": ("handbags-val", None)}
@@ -105,15 +106,6 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def figure(shown: list, path: Path) -> None:
-    from batchcolor.imageio.images import atomic_write, encode
-    from batchcolor.tools.sheets import contact_sheet
-
-    columns = [np.stack([row[j][:, :, None] if row[j].ndim == 2 else row[j] for row in shown]) for j in range(4)]
-    sheet = contact_sheet(columns, pad=6)  # (RGB in, RGB out)
-    atomic_write(path, encode(np.ascontiguousarray(sheet[:, :, ::-1]), path.suffix.lower()))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", nargs="?", default=None, help="model folder (default: the installed default)")
@@ -124,7 +116,7 @@ def main() -> None:
     shown: list = []
     print(table(measure(args.model, args.data, args.count, shown)))
     if args.figure:
-        figure(shown, args.figure)
+        write_rows(shown, args.figure)
 
 
 if __name__ == "__main__":

@@ -714,3 +714,92 @@ def test_seams_close_thin_paper_next_to_a_hull_only():
     assert seams[10:90, 95:98].mean() > 0.9  # the sliver closes
     assert not seams[:, 150:].any() and not seams[:, :94].any()  # the wide gap and elsewhere stay
     assert not _seams(objects, np.zeros_like(objects), size=100).any()  # no hull, nothing to close
+
+
+def _object_of(photo: np.ndarray) -> np.ndarray:
+    """bool: a hold-out photo's object, its pixels off the white backdrop, holes filled."""
+    from batchcolor.drawing.paper import _fill_holes
+
+    off = cv2.morphologyEx((photo.min(axis=2) < 230).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return _fill_holes(off).astype(bool)
+
+
+@pytest.mark.parametrize("name", ["17_AB.jpg", "89_AB.jpg", "142_AB.jpg", "177_AB.jpg"])
+def test_a_part_held_in_by_an_outline_with_a_gap_is_object(name, monkeypatch):
+    """Real edge maps (handbags-val) whose outlines have gaps wider than the closing reaches:
+    a Michael Kors bag's lower half under its strap, a wallet's front, a second wallet behind
+    it, the side of a tote. Without the pocket rule 20-40% of the photo's object was paper
+    (a white hole in the coloured bag); with it, under 10%, and the mask does not spill."""
+    from conftest import DATA
+
+    from batchcolor.drawing import paper
+    from batchcolor.drawing.objects import object_extent
+    from batchcolor.imageio.pairs import find_pairs, read_pair
+
+    if not (DATA / "handbags-val").is_dir():
+        pytest.skip("shared data not present")
+    pair = next(p for p in find_pairs(DATA / "handbags-val") if p.a.name == name)
+    edges, photo = read_pair(pair, 256)
+    gray = np.ascontiguousarray(edges.min(axis=2))
+    target = _object_of(photo)
+    mask = silhouette(gray, object_extent(gray))
+    assert (target & ~mask).sum() < 0.1 * target.sum(), (target & ~mask).sum() / target.sum()
+    assert (mask & ~target).sum() < 0.12 * target.sum(), (mask & ~target).sum() / target.sum()
+    monkeypatch.setattr(paper, "_pockets", lambda objects, walls, size: np.zeros(objects.shape, bool))
+    before = silhouette(gray, object_extent(gray))
+    assert (target & ~before).sum() > 0.15 * target.sum()  # (the case the rule is for)
+
+
+def _bag_with_gaps(gap: int) -> np.ndarray:
+    """A 160 x 120 bag outline, a strap from its top left to its bottom right, and gaps of
+    ``gap`` px in its left side and its bottom under the strap."""
+    drawing = np.full((256, 256), 255, np.uint8)
+    cv2.rectangle(drawing, (60, 60), (220, 180), 0, 2)
+    cv2.line(drawing, (60, 60), (220, 180), 0, 2)
+    drawing[120 : 120 + gap, 58:63] = 255  # the left side, under the strap
+    drawing[177:183, 110 : 110 + gap] = 255  # the bottom
+    return drawing
+
+
+@pytest.mark.parametrize("gap", [12, 18])
+def test_pocket_behind_gaps_wider_than_the_closing_is_object(gap):
+    """At this size the closing reaches ~10 px and the pockets' widest mouth ~20 px; the
+    triangle under the strap is 80 px across."""
+    from batchcolor.drawing.paper import _fill_holes
+
+    drawing = _bag_with_gaps(gap)
+    mask = silhouette(drawing, 170.0)
+    whole = _fill_holes((_bag_with_gaps(0) < 128).astype(np.uint8))  # the bag drawn without gaps, filled
+    assert mask[62:179, 62:219].mean() > 0.99  # both halves of the bag, under the strap too
+    assert not (mask & ~cv2.dilate(whole, np.ones((5, 5), np.uint8)).astype(bool)).any()  # and nothing round it
+
+
+def test_openings_as_wide_as_they_are_deep_stay_paper():
+    """A cup open at the top, the arch under a heel, a 3 x 3 sheet of boxes 14 px apart, and
+    two drawings side by side: paper the disc reaches, or too narrow to be a pocket."""
+    cup = np.full((256, 256), 255, np.uint8)
+    cv2.rectangle(cup, (40, 40), (200, 200), 0, 3)
+    cv2.rectangle(cup, (70, 20), (170, 170), 255, -1)  # a U: the inside opens as wide as it is
+    cv2.line(cup, (70, 170), (170, 170), 0, 3)
+    mask = silhouette(cup, 160.0)
+    assert mask[60:150, 90:150].mean() < 0.01
+
+    heel = np.full((256, 256), 255, np.uint8)
+    pts = np.array([[20, 200], [20, 120], [200, 100], [236, 130], [236, 200], [200, 200], [190, 150], [60, 150],
+                    [50, 200]], np.int32)
+    cv2.polylines(heel, [pts], True, 0, 2)
+    mask = silhouette(heel, 216.0)
+    assert mask[160:195, 80:170].mean() < 0.01  # under the arch
+    assert mask[125:145, 40:200].mean() > 0.99  # the shoe
+
+    sheet = np.full((256, 256), 255, np.uint8)
+    for r in range(3):
+        for c in range(3):
+            x, y = 10 + c * 82, 10 + r * 82
+            cv2.rectangle(sheet, (x, y), (x + 68, y + 68), 0, 2)
+    mask = silhouette(sheet, 68.0)
+    between = np.zeros_like(mask)
+    for k in (80, 162):
+        between[:, k : k + 10] = True
+        between[k : k + 10, :] = True
+    assert not mask[between].any()

@@ -109,3 +109,42 @@ def test_run_leaves_balloons_and_captions_as_drawn_and_colours_the_drawings(tmp_
     hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
     assert np.median(hsv[200:360, 380:500, 1]) > 40  # the boot is coloured
     assert np.median(hsv[580:800, 100:360, 1]) > 40  # and the handbag
+
+
+def test_a_clasp_or_a_buckle_is_not_lettering():
+    """Product drawings with a small hardware detail passed the balloon rules and came out
+    uncoloured: a clutch with its clasp in the middle (a box and three bars: one mark much
+    bigger than the rest), and a crossbody bag with a buckle at its bottom, under the
+    strap's triangle (four marks of one size, off the shape's middle)."""
+    clutch = np.full((200, 300), 255, np.uint8)
+    cv2.rectangle(clutch, (20, 50), (280, 150), 0, 3)
+    cv2.rectangle(clutch, (126, 86), (174, 112), 0, 2)  # the clasp's plate
+    for x in (138, 148, 158):
+        cv2.line(clutch, (x, 92), (x, 105), 0, 2)
+    bag = np.full((300, 160), 255, np.uint8)
+    cv2.line(bag, (20, 180), (80, 20), 0, 3)  # the strap
+    cv2.line(bag, (80, 20), (140, 180), 0, 3)
+    cv2.rectangle(bag, (20, 180), (140, 280), 0, 3)
+    for x, y, w, h in ((50, 250, 8, 12), (62, 250, 8, 12), (74, 250, 8, 12), (86, 250, 8, 12)):
+        cv2.rectangle(bag, (x, y), (x + w, y + h), 0, 1)  # the buckle's marks
+    for gray, middle in ((clutch, (100, 60)), (bag, (230, 100))):
+        inside = paper.silhouette(gray, object_extent(gray))
+        assert inside[middle], "the drawing is coloured"
+
+
+@pytest.mark.parametrize("folder, index", [("handbags-train", 181), ("handbags-train", 274), ("shoes-train", 984)])
+def test_real_drawings_with_a_few_small_marks_inside_are_coloured(folder, index):
+    """XDoG re-drawings of the shared photos that were taken for balloons (two crossbody
+    bags with a buckle, a ballet flat): the silhouette now covers the photo's object."""
+    from conftest import DATA
+
+    from batchcolor.imageio.pairs import find_pairs, read_pair
+    from batchcolor.tools.prepare import EdgeSettings, make_pair
+
+    if not (DATA / folder).is_dir():
+        pytest.skip("shared data not present")
+    photo = read_pair(find_pairs(DATA / folder)[index], 256)[1]
+    gray = np.ascontiguousarray(make_pair(photo, 256, EdgeSettings(method="xdog"))[:, :256].min(axis=2))
+    target = photo.min(axis=2) < 230
+    inside = paper.silhouette(gray, object_extent(gray))
+    assert (target & inside).sum() > 0.8 * target.sum()

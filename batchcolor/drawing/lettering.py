@@ -32,6 +32,8 @@ BALLOON_ROWS = 0.6  # ... at least this share of them beside another on its line
 BALLOON_INSIDE = 0.8  # ... and at least this share of the marks lies inside the outline
 BALLOON_SOLIDITY = 0.8  # ... inside an outline this close to convex (area / hull area)
 BALLOON_INK = 0.2  # and the lettering inks at most this share of the inside
+BALLOON_LETTERS = 0.6  # at least this share of the marks are letter-sized (within 0.5-1.6x the typical height) ...
+BALLOON_CENTRE = 0.2  # ... and their middle is within this share of its height and width of the shape's centroid
 LABEL_MARKS = 3  # loose lettering (a label beside a drawing): at least this many marks ...
 LABEL_ROWS = 0.8  # ... nearly all beside another on its line ...
 LABEL_LINES = 3.5  # ... in a shape no taller than this many letters (a line or two of words)
@@ -66,6 +68,8 @@ def is_balloon(shape: np.ndarray, strokes: np.ndarray, hull_area: float) -> bool
     typical = float(np.median(heights))
     if len(marks) < BALLOON_MARKS or typical > BALLOON_MARK_HEIGHT * height:
         return False
+    if not _lettered(marks, typical, shape):
+        return False
     # round the lettering: a box drawn with its name just under it closes into one shape with
     # the words, but the words are not inside the box (a cabinet came out uncoloured, as a caption)
     contours, _ = cv2.findContours((labels == outline + 1).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -81,6 +85,25 @@ def is_balloon(shape: np.ndarray, strokes: np.ndarray, hull_area: float) -> bool
     if marks[:, cv2.CC_STAT_AREA].sum() > BALLOON_INK * area:
         return False
     return _on_rows(marks, typical) >= BALLOON_ROWS
+
+
+def _lettered(marks: np.ndarray, typical: float, shape: np.ndarray) -> bool:
+    """Whether a balloon's marks read as its lettering, not an object's small parts.
+
+    A balloon's words are letters of one size, set in its middle. A clutch with its clasp
+    (one mark much bigger than the rest), a crossbody bag with its buckle at the bottom (the
+    strap's triangle above), or a ballet flat with a few inner strokes (4 to 43 px tall) passed
+    the older rules and came out uncoloured."""
+    heights = marks[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    letters = marks[(heights >= 0.5 * typical) & (heights <= 1.6 * typical + 2)]
+    if len(letters) < BALLOON_MARKS or len(letters) < BALLOON_LETTERS * len(marks):
+        return False
+    x0, y0 = letters[:, cv2.CC_STAT_LEFT], letters[:, cv2.CC_STAT_TOP]
+    x1, y1 = x0 + letters[:, cv2.CC_STAT_WIDTH], y0 + letters[:, cv2.CC_STAT_HEIGHT]
+    m = cv2.moments(shape.astype(np.uint8), binaryImage=True)
+    h, w = shape.shape
+    return (abs((x0.min() + x1.max()) / 2 - m["m10"] / m["m00"]) <= BALLOON_CENTRE * w
+            and abs((y0.min() + y1.max()) / 2 - m["m01"] / m["m00"]) <= BALLOON_CENTRE * h)
 
 
 def is_label(shape: np.ndarray, strokes: np.ndarray) -> bool:

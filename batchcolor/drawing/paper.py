@@ -21,7 +21,7 @@ import numpy as np
 
 from batchcolor.drawing.annotations import dimension_lines, note_strokes
 from batchcolor.drawing.chroma import restore_where
-from batchcolor.drawing.components import with_stats
+from batchcolor.drawing.components import labelled, with_stats
 from batchcolor.drawing.lettering import SOLID_SHARE, is_balloon, is_label, is_solid_ink
 from batchcolor.drawing.objects import frame_strokes
 
@@ -30,6 +30,8 @@ WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
 MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
 MAX_LABEL_HEIGHT = 0.15  # shapes up to this share of the objects' size are looked at as labels
 SEAM = 0.02  # slivers of paper up to about twice this share of the objects' size between a hull and its neighbours close
+POCKET_MOUTHS = (0.04, 0.06)  # gaps up to about twice these shares of the objects' size hold a pocket of paper in
+POCKET_WIDTH = 1.5  # ... if the pocket holds a point this many mouths' half-widths from every stroke
 
 
 def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
@@ -103,7 +105,8 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
                          lambda s: _words(s, size, closed))
     if notes is not None:  # leader and dimension lines: notes about the objects, not parts of them
         lines &= ~notes
-    return _filled_objects(lines, size, closed)
+    objects = _filled_objects(lines, size, closed)
+    return objects | _pockets(objects, objects | closed(lines).astype(bool), size)
 
 
 def _dimension_notes(lines: np.ndarray, dimensions: tuple[np.ndarray, np.ndarray], size: float,
@@ -197,6 +200,53 @@ def _filled_objects(lines: np.ndarray, size: float, closed_of: Callable[[np.ndar
             out[y : y + h, x : x + w] |= patch.astype(bool)
             patched[y : y + h, x : x + w] |= patch.astype(bool)
     return out | _seams(out, patched, size) if patched.any() else out
+
+
+def _pockets(objects: np.ndarray, walls: np.ndarray, size: float) -> np.ndarray:
+    """bool: paper the objects hold in through a mouth narrower than the pocket is wide.
+
+    An edge map drops an edge here and there. Where the gap is wider than the closing
+    reaches, the object's outline no longer encloses its inside: the Michael Kors bag's lower
+    half, under its strap, was paper, with its outline round it (a white triangle in a
+    brown bag); so were a wallet's front and a sneaker's toe cap. A colourist sees the part
+    as closed. A disc of radius r rolled in from the paper cannot pass a gap narrower than
+    2r; the paper it cannot reach, where that paper is wider than the gap (a point at least
+    POCKET_WIDTH * r from every stroke), is held in. A concavity open as wide as it is deep
+    (under a heel's arch, between two handles) and a thin sliver are reached or too narrow,
+    and stay paper. Two mouth widths: a wide disc alone misses a small pocket's narrow
+    mouth."""
+    out = np.zeros(walls.shape, bool)
+    if not walls.any():
+        return out
+    radii = [max(2.0, share * size) for share in POCKET_MOUTHS]
+    pad = int(max(radii)) + 2
+    free = np.pad(~walls, pad, constant_values=True).astype(np.uint8)
+    clearance = cv2.distanceTransform(free, cv2.DIST_L2, 5)
+    inside = (slice(pad, -pad), slice(pad, -pad))
+    # paper the strokes enclose with no gap is decided already: a balloon, a label's counter
+    enclosed = _fill_holes(walls.astype(np.uint8)).astype(bool)
+    beside = cv2.dilate(objects.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for r in radii:
+        centres = (clearance >= r).astype(np.uint8)
+        cv2.floodFill(centres, None, (0, 0), 2)  # where the disc's centre gets to from outside
+        swept = cv2.distanceTransform((centres != 2).astype(np.uint8), cv2.DIST_L2, 5) <= r
+        unreached = ((free > 0) & ~swept)[inside] & ~enclosed
+        deep = unreached & (clearance[inside] >= POCKET_WIDTH * r)
+        if deep.any():
+            _, labels = labelled(unreached, 4)
+            held = np.intersect1d(labels[deep], labels[beside])  # (a pocket borders an object)
+            out |= np.isin(labels, held)
+    return out | _strokes_round(out, walls & ~objects) if out.any() else out
+
+
+def _strokes_round(pockets: np.ndarray, loose: np.ndarray) -> np.ndarray:
+    """bool: the pieces of ``loose`` strokes (not in the objects: a line the label rule took
+    for a word) that touch a pocket: its outline, object too, so no paper line runs round it."""
+    if not loose.any():
+        return loose
+    count, labels = labelled(loose)
+    touching = np.unique(labels[cv2.dilate(pockets.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & loose])
+    return np.isin(labels, touching[touching > 0])
 
 
 def _seams(objects: np.ndarray, patched: np.ndarray, size: float) -> np.ndarray:

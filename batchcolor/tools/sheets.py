@@ -24,6 +24,13 @@ def contact_sheet(columns: list[np.ndarray], pad: int = 4) -> np.ndarray:
     return sheet
 
 
+def write_rows(rows: list[tuple[np.ndarray, ...]], path: Path, pad: int = 6) -> None:
+    """A figure of before-and-after rows (each image H x W gray or H x W x 3 RGB, all one
+    size), written as ``path``'s format (.png or .jpg)."""
+    columns = [np.stack([row[j][:, :, None] if row[j].ndim == 2 else row[j] for row in rows]) for j in range(len(rows[0]))]
+    atomic_write(path, encode(np.ascontiguousarray(contact_sheet(columns, pad=pad)[:, :, ::-1]), path.suffix.lower()))
+
+
 def write_contact_sheet(inputs: np.ndarray, outputs: np.ndarray, targets: np.ndarray, path: Path) -> None:
     """input | output | target, one row per validation image."""
     atomic_write(path, encode(contact_sheet([inputs, outputs, targets])[:, :, ::-1].copy(), ".png"))
