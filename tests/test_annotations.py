@@ -269,7 +269,20 @@ def test_a_box_with_its_name_just_under_it_is_not_a_caption_box():
     cv2.rectangle(page, (150, 100), (550, 400), 0, 2)
     cv2.putText(page, "CABINET 80 cm", (250, 428), FONT, 0.8, 0, 2, cv2.LINE_AA)
     assert _mask(page)[110:390, 160:540].mean() > 0.98
-    caption = np.full((600, 800), 255, np.uint8)  # the same words inside the box: a caption
+    caption = np.full((600, 800), 255, np.uint8)  # the same words inside the box, beside a drawing: a caption
     cv2.rectangle(caption, (150, 100), (550, 200), 0, 2)
     cv2.putText(caption, "CABINET 80 cm", (250, 160), FONT, 0.8, 0, 2, cv2.LINE_AA)
+    cv2.ellipse(caption, (400, 420), (200, 120), 0, 0, 360, 0, 2)
+    cv2.line(caption, (260, 420), (540, 420), 0, 2)
     assert _mask(caption)[110:190, 160:540].mean() < 0.05
+    assert _mask(caption)[350:400, 300:500].mean() > 0.98
+
+
+def test_a_box_with_words_on_its_face_alone_is_a_drawing():
+    """A plain box with only printed words on its face, alone on the page, read as a caption
+    and came out uncoloured. A balloon or a caption speaks for a drawing beside it: a shape
+    that holds nearly all of the page's strokes is the drawing."""
+    box = np.full((600, 800), 255, np.uint8)
+    cv2.rectangle(box, (150, 100), (550, 300), 0, 2)
+    cv2.putText(box, "FRAGILE 80 cm", (250, 210), FONT, 0.8, 0, 2, cv2.LINE_AA)
+    assert _mask(box)[110:290, 160:540].mean() > 0.98
