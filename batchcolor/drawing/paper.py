@@ -246,7 +246,7 @@ def _strokes_round(pockets: np.ndarray, loose: np.ndarray) -> np.ndarray:
     for a word) that touch a pocket: its outline, object too, so no paper line runs round it."""
     if not loose.any():
         return loose
-    count, labels = labelled(loose)
+    _, labels = labelled(loose)
     touching = np.unique(labels[cv2.dilate(pockets.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & loose])
     return np.isin(labels, touching[touching > 0])
 
