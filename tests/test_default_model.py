@@ -225,10 +225,10 @@ def test_card_overlap_meets_the_seam_bar_on_a_sheet_of_drawings(rows):
     drawings = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(EXAMPLES.rglob("*.png"))]
     side = max(max(d.shape) for d in drawings)
     cells = [cv2.copyMakeBorder(d, 0, side - d.shape[0], 0, side - d.shape[1], cv2.BORDER_CONSTANT, value=255) for d in drawings]
-    sheet = np.concatenate([np.concatenate(cells[:3], 1), np.concatenate(cells[3:6], 1)], 0)
-    sheet = np.concatenate([sheet, sheet], 1)[:, :, None]  # 2400 x 800: several tiles at the card's size
-    if rows == 1:
-        sheet = sheet[:400]
+    sheet = np.concatenate([np.concatenate(cells[:3], 1), np.concatenate(cells[3:6], 1)], 0)[:, :, None]
+    if rows == 1:  # 2400 x 400: a strip long enough for full tiles along it
+        sheet = np.concatenate([sheet, sheet], 1)[:400]
+    # (1200 x 800: 2 x 3 tiles at the card's size, seams both ways across drawings)
         plan = TileSettings(ref.card.tile, ref.card.overlap, pad_value=ref.card.pad_value).plan(*sheet.shape[:2], ref.card.stride)
         assert plan.rows.count == 1 and plan.tile_shape[0] < plan.tile_shape[1] == ref.card.tile, plan.tile_shape
     row = tiled_vs_one_tile(ref, sheet, ref.card.tile, [ref.card.overlap])[0]

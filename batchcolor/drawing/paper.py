@@ -33,6 +33,8 @@ BALLOON_COMPANY = 0.25  # a balloon speaks for a drawing: at least this share of
 SEAM = 0.02  # slivers of paper up to about twice this share of the objects' size between a hull and its neighbours close
 POCKET_MOUTHS = (0.04, 0.06)  # gaps up to about twice these shares of the objects' size hold a pocket of paper in
 POCKET_WIDTH = 1.5  # ... if the pocket holds a point this many mouths' half-widths from every stroke
+EDGE_CAP = 0.12  # strokes running off the page at most this share of the objects' size apart hold a part between them
+EDGE_CAP_DEPTH = 2.0  # ... if that part is at least this many times as deep as the gap between them is wide
 
 
 def silhouette(gray: np.ndarray, extent: float | None = None) -> np.ndarray:
@@ -106,8 +108,66 @@ def _silhouette_of_strokes(strokes: np.ndarray, size: float) -> np.ndarray:
                          lambda s: _words(s, size, closed))
     if notes is not None:  # leader and dimension lines: notes about the objects, not parts of them
         lines &= ~notes
+    lines = lines | _edge_caps(lines, size, closed)
     objects = _filled_objects(lines, size, closed)
     return objects | _pockets(objects, objects | closed(lines).astype(bool), size)
+
+
+def _edge_caps(lines: np.ndarray, size: float, closed_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """bool: the page's edge drawn in, one pixel thick, across a part that runs off the page
+    between two strokes close together.
+
+    A drawing cut by the page's edge (a bag's strap running off the top, as photos crop
+    them) leaves the part between its two lines open there, and it came out as white paper
+    beside the coloured strap on the other side. A colourist reads the edge as the part's
+    end. The gap along the edge is at most EDGE_CAP of the objects' size (the paper between
+    two straps, wider than a strap, stays open), and the part it closes is a channel at least
+    EDGE_CAP_DEPTH times as deep as that gap is wide: the notches between a boot's cleats or
+    a sole's bumps, which the page's edge cuts too, are shallow and stay paper. Strokes count
+    as reaching the edge within the closing's reach of it (the closing joins them to the cap)."""
+    gaps = _edge_gaps(lines, max(1, int(round(0.03 * size))), EDGE_CAP * size)
+    out = np.zeros(lines.shape, bool)
+    if not gaps:
+        return out
+    for cap, _, _ in gaps:
+        out[cap] = True
+    # the paper the caps enclose that the strokes alone did not
+    held = _enclosed(lines | out, closed_of) & ~_fill_holes(closed_of(lines)).astype(bool)
+    _, labels = labelled(held, 4)
+    areas = np.bincount(labels.ravel())
+    out[:] = False
+    for cap, beside, width in gaps:
+        parts = np.unique(labels[beside])
+        if areas[parts[parts > 0]].sum() >= EDGE_CAP_DEPTH * width * width:
+            out[cap] = True
+    return out
+
+
+def _edge_gaps(lines: np.ndarray, reach: int, widest: float) -> list[tuple[tuple[slice, slice], tuple[slice, slice], int]]:
+    """(the cap's pixels, the paper beside it, the gap's width) for each gap of at most
+    ``widest`` px between strokes that come within ``reach`` px of the page's edge."""
+    found = []
+    for axis in (0, 1):  # 0: the top and bottom edges, 1: the left and right ones
+        n = lines.shape[axis]
+        for near, edge, beside in ((slice(0, reach), slice(0, 1), slice(0, reach + 2)),
+                                   (slice(n - reach, n), slice(n - 1, n), slice(max(0, n - reach - 2), n))):
+            hits = lines[near].any(0) if axis == 0 else lines[:, near].any(1)
+            for a, b in _gaps(hits):
+                if b - a <= widest:
+                    along = slice(a, b)
+                    cap, by = ((edge, along), (beside, along)) if axis == 0 else ((along, edge), (along, beside))
+                    found.append((cap, by, b - a))
+    return found
+
+
+def _gaps(hits: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of False with True on both sides."""
+    change = np.flatnonzero(np.diff(hits.astype(np.int8)))
+    starts = change[hits[change]] + 1  # a hit, then a miss
+    stops = change[~hits[change]] + 1  # a miss, then a hit
+    if len(starts) and len(stops) and stops[0] <= starts[0]:
+        stops = stops[1:]  # (a miss at the start has no hit before it)
+    return list(zip(starts.tolist(), stops.tolist()))
 
 
 def _dimension_notes(lines: np.ndarray, dimensions: tuple[np.ndarray, np.ndarray], size: float,

@@ -106,7 +106,7 @@ def tiled_vs_one_tile(ref: Any, sheet: np.ndarray, tile: int, overlaps: list[int
     whole = round_up(max(h, w) + 2 * context, card.stride)
     one = Engine(ref.model_path, card, EngineConfig(tile=whole, precision="f32", cache_dir=None))
     try:
-        single = TileSettings(whole, 2 * context, margin=context, pad_value=pad, adaptive=False)
+        single = TileSettings(whole, 2 * context, margin=context, pad_value=pad)
         assert single.plan(h, w, card.stride).count == 1
         truth = colorize_array(sheet, one, single, as_uint8=False, planes=planes)
     finally:
