@@ -143,8 +143,10 @@ def evaluate_redrawn(model_dir: Path, redrawn: dict[str, dict[str, Path]], repor
 SCALE_STEPS = (0.7, 0.8, 0.9, 1.0, 1.2, 1.4)
 SCALE_PSNR_SLACK = 0.1
 # ``--scale-only``: the shipped model's scale re-measured about its card's (a change of tiling
-# or finishing moves it).
-RESCALE_STEPS = (0.7, 0.8, 0.9, 1.0, 1.2)
+# or finishing moves it). In 5% steps near it: in session 37 the card's 139 px missed the
+# line recall target on handbags by 0.001-0.009, and the next step up (154 px, 10%) was 0.13
+# dB from the best on shoes, while 146 px met both.
+RESCALE_STEPS = (0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
 
 
 def _card_edit(model_dir: Path, **fields) -> dict:
