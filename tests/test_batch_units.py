@@ -119,6 +119,21 @@ def test_walk_mirrors_the_tree_and_finds_hint_layers(tmp_path):
     assert [j.dst for j in walk.jobs] == [out / "a.png", out / "sub/b.png", out / "sub/deeper/c.png"]
     assert [j.hints for j in walk.jobs] == [None, src / "sub/b.hints.png", None]
     assert not walk.collisions and not walk.unreadable
+    assert walk.others == ((".txt", 1),)  # the hidden file, the hint layer and the folders are not counted
+
+
+def test_walk_counts_the_files_it_does_not_read_by_type(tmp_path):
+    from batchcolor.batch.walk import others_note
+
+    src = tmp_path / "in"
+    for rel in ("a.png", "phone/IMG_1.HEIC", "phone/IMG_2.heic", "old.gif", "sub/Makefile", ".DS_Store", "out/x.gif"):
+        _touch(src / rel)
+    walk = plan_walk(src, src / "out", "png")  # (OUT_DIR inside IN_DIR: not walked)
+    assert [j.rel for j in walk.jobs] == ["a.png"]
+    assert walk.others == (("(no extension)", 1), (".gif", 1), (".heic", 2))
+    note = others_note(walk.others)
+    assert note.startswith("4 other files not read") and ".heic (2)" in note and ".png" in note
+    assert others_note(()) is None
 
 
 def test_walk_reports_two_inputs_for_one_output(tmp_path):

@@ -52,6 +52,11 @@ def test_tree_mirroring_formats_and_hidden(tmp_path, small_unet):
     assert r.returncode == 0, r.stderr
     produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and ".batchcolor" not in p.parts)
     assert produced == ["a.webp", "deep/er/b.webp"]
+    # the file it does not read is named by type (a note, not a failure), in either log format
+    assert [e["others"] for e in events(r.stderr) if e["event"] == "others"] == [{".txt": 1}]
+    assert summary_of(r.stderr)["failed"] == 0
+    text = run_cli("run", src, tmp_path / "text", "--model", small_unet, "--no-cache")
+    assert "1 other file not read" in text.stderr and ".txt (1)" in text.stderr
     assert cv2.imread(str(out / "deep/er/b.webp")).shape == (60, 80, 3)
     r = run(src, tmp_path / "same", small_unet, "--format", "same")
     assert r.returncode == 0

@@ -32,7 +32,7 @@ from batchcolor.errors import EXIT_SIGINT, EXIT_SIGTERM, BatchcolorError, InputE
 from batchcolor.batch.lock import RunLock
 from batchcolor.batch.manifest import Entry, Manifest, hash_files, settings_key
 from batchcolor.batch.report import Report, Reporter, write_error_report
-from batchcolor.batch.walk import plan_walk
+from batchcolor.batch.walk import others_note, plan_walk
 from batchcolor.imageio.files import inside
 from batchcolor.batch.execute import Todo, local_results, stat_todo
 from batchcolor.inference.precision import machine_auto_precision
@@ -171,6 +171,9 @@ def run_batch(options: RunOptions, reporter: Reporter | None = None) -> Report:
                  inputs=report.total, in_dir=str(in_dir), out_dir=str(out_dir), settings=key,
                  model=settings.model, tile=settings.tile, overlap=settings.overlap,
                  precision=settings.precision, swept_partials=swept)
+            note = others_note(walk.others)
+            if note:
+                _say(reporter, "others", note, others=dict(walk.others))
             for job, reason in walk.collisions:
                 report.file_failed(job.rel, str(job.src), reason)
             for folder, reason in walk.unreadable:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchcolor.imageio.files import inside, iter_inputs
-from batchcolor.imageio.images import OUTPUT_FORMATS, hint_layer_for
+from batchcolor.imageio.images import INPUT_SUFFIXES, OUTPUT_FORMATS, hint_layer_for
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Walk:
     jobs: tuple[Job, ...]
     collisions: tuple[tuple[Job, str], ...]  # (job, reason): inputs refused before any work (shared or unsafe output)
     unreadable: tuple[tuple[Path, str], ...] = ()  # folders that could not be listed, and why
+    others: tuple[tuple[str, int], ...] = ()  # (extension, count) of the files of types it does not read
 
 
 def destination_suffix(src: Path, fmt: str) -> str:
@@ -40,8 +41,9 @@ def destination_suffix(src: Path, fmt: str) -> str:
 
 def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
     unreadable: list[tuple[Path, str]] = []
+    others: dict[str, int] = {}
     inputs = iter_inputs(in_dir, skip=out_dir if inside(out_dir.resolve(), in_dir.resolve()) else None,
-                         unreadable=unreadable)
+                         unreadable=unreadable, others=others)
     out_real = out_dir.resolve()
     input_real = {p.resolve() for p in inputs}
     by_dst: dict[Path, list[Job]] = {}
@@ -64,7 +66,18 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
                 collisions.append((j, f"output {dst.name} would be written by several inputs ({names}); rename one"))
     jobs.sort(key=lambda j: j.rel)
     collisions.sort(key=lambda c: c[0].rel)
-    return Walk(tuple(jobs), tuple(collisions), tuple(unreadable))
+    return Walk(tuple(jobs), tuple(collisions), tuple(unreadable), tuple(sorted(others.items())))
+
+
+def others_note(others: tuple[tuple[str, int], ...]) -> str | None:
+    """One line naming the files a run leaves alone by type (not failures: a folder may hold
+    notes and exports beside its drawings), or None."""
+    if not others:
+        return None
+    count = sum(n for _, n in others)
+    kinds = ", ".join(f"{kind} ({n})" for kind, n in others)
+    types = ", ".join(sorted(INPUT_SUFFIXES))
+    return f"{count} other file{'s' if count != 1 else ''} not read (the input types are {types}): {kinds}"
 
 
 def unsafe_destination(dst: Path, out_real: Path, inputs_real: set[Path]) -> str | None:

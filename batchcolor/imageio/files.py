@@ -26,9 +26,12 @@ def inside(path: Path, root: Path) -> bool:
         return False
 
 
-def iter_inputs(in_dir: Path, skip: Path | None = None, unreadable: list[tuple[Path, str]] | None = None) -> list[Path]:
+def iter_inputs(in_dir: Path, skip: Path | None = None, unreadable: list[tuple[Path, str]] | None = None,
+                others: dict[str, int] | None = None) -> list[Path]:
     """Input files under ``in_dir``; folders that cannot be listed go to ``unreadable``
-    (a nightly job must say so, not skip them silently)."""
+    (a nightly job must say so, not skip them silently), and the other files' types, counted,
+    to ``others`` (a phone's ``.heic`` or a ``.gif`` left uncoloured with no word was a
+    silent gap in a nightly job's output)."""
     root = in_dir.resolve()
     skip_real = skip.resolve() if skip is not None else None
     found: list[Path] = []
@@ -62,5 +65,8 @@ def iter_inputs(in_dir: Path, skip: Path | None = None, unreadable: list[tuple[P
                 subdirs.append(path)
             elif path.suffix.lower() in INPUT_SUFFIXES and not is_hint_layer(path):
                 found.append(path)
+            elif others is not None and path.suffix.lower() not in INPUT_SUFFIXES and entry.is_file():
+                kind = path.suffix.lower() or "(no extension)"
+                others[kind] = others.get(kind, 0) + 1
         stack.extend(reversed(subdirs))
     return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix())
