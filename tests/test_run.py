@@ -259,3 +259,34 @@ def test_outputs_get_the_umask_mode_not_mkstemps_0600(tmp_path, pointwise_gray):
     r = run(tmp_path / "in", tmp_path / "out", folder, preexec_fn=lambda: os.umask(0o027))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "a.png").stat().st_mode & 0o777 == 0o640
+
+
+def test_gif_inputs_plain_transparent_and_animated(tmp_path, small_unet):
+    """GIF line art (old web comics, scans saved small) is read: a transparent one keeps its
+    paper transparent, an animated one is coloured from its first frame and says so; ``--format
+    same`` cannot write GIF and refuses those inputs before any work, naming the way out."""
+    src = tmp_path / "in"
+    src.mkdir()
+    drawing = synthetic.line_art(60, 80, seed=4, strokes=6)
+    Image.fromarray(drawing).convert("P").save(src / "plain.gif")
+    rgba = np.zeros((60, 80, 4), np.uint8)
+    rgba[drawing < 128] = (0, 0, 0, 255)
+    Image.fromarray(rgba, "RGBA").save(src / "layer.gif")
+    Image.fromarray(drawing).convert("P").save(src / "anim.gif", save_all=True,
+                                               append_images=[Image.fromarray(255 - drawing).convert("P")], duration=100)
+    out = tmp_path / "out"
+    r = run(src, out, small_unet)
+    assert r.returncode == 0, r.stderr
+    done = {e["input"]: e for e in events(r.stderr) if e["event"] == "done"}
+    assert set(done) == {"plain.gif", "layer.gif", "anim.gif"}
+    assert done["anim.gif"]["pages"] == 2 and done["plain.gif"]["pages"] == 1
+    assert cv2.imread(str(out / "plain.png")).shape == (60, 80, 3)
+    layer = cv2.imread(str(out / "layer.png"), cv2.IMREAD_UNCHANGED)
+    assert layer.shape == (60, 80, 4) and layer[0, 0, 3] == 0 and (layer[drawing < 128][:, 3] == 255).all()
+    assert np.array_equal(cv2.imread(str(out / "anim.png")), cv2.imread(str(out / "plain.png")))  # its first frame
+
+    r = run(src, tmp_path / "same", small_unet, "--format", "same")
+    assert r.returncode == 3
+    failed = [e for e in events(r.stderr) if e["event"] == "failed"]
+    assert len(failed) == 3 and all("--format png" in e["error"] for e in failed)
+    assert not any(e["event"] == "done" for e in events(r.stderr))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchcolor.imageio.files import inside, iter_inputs
-from batchcolor.imageio.images import INPUT_SUFFIXES, OUTPUT_FORMATS, hint_layer_for
+from batchcolor.imageio.images import INPUT_SUFFIXES, OUTPUT_FORMATS, OUTPUT_SUFFIXES, hint_layer_for
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def plan_walk(in_dir: Path, out_dir: Path, fmt: str) -> Walk:
         by_dst.setdefault(dst, []).append(job)
     jobs, collisions = [], []
     for dst, group in by_dst.items():
-        unsafe = unsafe_destination(dst, out_real, input_real)
+        unsafe = unsafe_destination(dst, out_real, input_real) or unwritable_type(dst)
         if unsafe:
             collisions += [(j, unsafe) for j in group]
         elif len(group) == 1:
@@ -78,6 +78,13 @@ def others_note(others: tuple[tuple[str, int], ...]) -> str | None:
     kinds = ", ".join(f"{kind} ({n})" for kind, n in others)
     types = ", ".join(sorted(INPUT_SUFFIXES))
     return f"{count} other file{'s' if count != 1 else ''} not read (the input types are {types}): {kinds}"
+
+
+def unwritable_type(dst: Path) -> str | None:
+    """Why ``--format same`` cannot write this input's type (a GIF is read, not written), or None."""
+    if dst.suffix.lower() in OUTPUT_SUFFIXES:
+        return None
+    return f"output {dst.name}: {dst.suffix} is read but not written; give --format png, jpg or webp"
 
 
 def unsafe_destination(dst: Path, out_real: Path, inputs_real: set[Path]) -> str | None:

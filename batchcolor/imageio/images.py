@@ -23,13 +23,13 @@ import numpy as np
 
 from batchcolor.errors import InputError
 
-INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 # The one table of output types: suffix -> whether rows can be streamed into the file
 # (:func:`row_writer`); ``run --format`` offers the names in OUTPUT_FORMATS.
 OUTPUT_SUFFIXES = {".png": True, ".tif": True, ".tiff": True, ".jpg": False, ".jpeg": False, ".webp": False,
                    ".bmp": False}
 OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
-_PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO"}
+_PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO", "GIF"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def probe(path: Path | bytes, max_pixels: int | None = None) -> ImageInfo:
         with Image.open(path if isinstance(path, Path) else io.BytesIO(path)) as im:
             alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
             info = ImageInfo(width=im.width, height=im.height, format=str(im.format), mode=str(im.mode), has_alpha=alpha,
-                             pages=int(getattr(im, "n_frames", 1) or 1) if im.format == "TIFF" else 1)
+                             pages=int(getattr(im, "n_frames", 1) or 1) if im.format in ("TIFF", "GIF") else 1)
     except UnidentifiedImageError as exc:
         raise InputError("not an image (unrecognised header)") from exc
     except OSError as exc:
