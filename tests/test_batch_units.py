@@ -126,13 +126,14 @@ def test_walk_counts_the_files_it_does_not_read_by_type(tmp_path):
     from batchcolor.batch.walk import others_note
 
     src = tmp_path / "in"
-    for rel in ("a.png", "phone/IMG_1.HEIC", "phone/IMG_2.heic", "scan.pdf", "sub/Makefile", ".DS_Store", "out/x.pdf"):
+    for rel in ("a.png", "phone/IMG_1.HEIC", "art/cover.PSD", "art/page.psd", "scan.pdf", "sub/Makefile", ".DS_Store",
+                "out/x.pdf"):
         _touch(src / rel)
     walk = plan_walk(src, src / "out", "png")  # (OUT_DIR inside IN_DIR: not walked)
-    assert [j.rel for j in walk.jobs] == ["a.png"]
-    assert walk.others == (("(no extension)", 1), (".heic", 2), (".pdf", 1))
+    assert [j.rel for j in walk.jobs] == ["a.png", "phone/IMG_1.HEIC"]
+    assert walk.others == (("(no extension)", 1), (".pdf", 1), (".psd", 2))
     note = others_note(walk.others)
-    assert note.startswith("4 other files not read") and ".heic (2)" in note and ".png" in note
+    assert note.startswith("4 other files not read") and ".psd (2)" in note and ".heic" in note
     assert others_note(()) is None
 
 

@@ -66,11 +66,17 @@ def test_prepare_folder_cli_writes_ab_pairs(tmp_path):
     cv2.imwrite(str(photos / "a.jpg"), synthetic_photo()[:, :, ::-1])
     cv2.imwrite(str(photos / "sub" / "b.png"), synthetic_photo(150)[:30, :, ::-1])  # not square: padded
     (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    Image.fromarray(synthetic_photo(120)).save(photos / "phone.heic", quality=95)  # a phone's photo
     r = run_cli("prepare", photos, tmp_path / "ab", "--size", "64")
-    assert r.returncode == 3 and "broken.png" in r.stderr
+    assert r.returncode == 3 and "broken.png" in r.stderr and "phone.heic" not in r.stderr
     ab = cv2.imread(str(tmp_path / "ab" / "a_AB.png"))
     assert ab.shape == (64, 128, 3)
     assert (tmp_path / "ab" / "sub" / "b_AB.png").exists()
+    assert cv2.imread(str(tmp_path / "ab" / "phone_AB.png")).shape == (64, 128, 3)
     left = ab[:, :64]
     assert (left > 200).mean() > 0.8
 

@@ -290,3 +290,30 @@ def test_gif_inputs_plain_transparent_and_animated(tmp_path, small_unet):
     failed = [e for e in events(r.stderr) if e["event"] == "failed"]
     assert len(failed) == 3 and all("--format png" in e["error"] for e in failed)
     assert not any(e["event"] == "done" for e in events(r.stderr))
+
+
+def test_heic_photos_are_read_like_the_same_pixels_as_png(tmp_path, small_unet):
+    """A phone's HEIC (OpenCV does not read it; Pillow with pillow-heif does) takes the same
+    path from file to output as a PNG of the same pixels; a truncated one fails with one line
+    and the run goes on."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    src = tmp_path / "in"
+    src.mkdir()
+    drawing = cv2.cvtColor(synthetic.line_art(64, 96, seed=5, strokes=6), cv2.COLOR_GRAY2RGB)
+    Image.fromarray(drawing).save(src / "IMG_0001.HEIC", quality=95)
+    decoded = np.asarray(Image.open(src / "IMG_0001.HEIC").convert("RGB"))  # (lossy: compare against what it holds)
+    cv2.imwrite(str(tmp_path / "same.png"), decoded[:, :, ::-1])
+    (src / "IMG_0002.heic").write_bytes((src / "IMG_0001.HEIC").read_bytes()[:200])  # cut short
+    out = tmp_path / "out"
+    r = run(src, out, small_unet)
+    assert r.returncode == 3, r.stderr  # one file failed, the other was done
+    failed = [e for e in events(r.stderr) if e["event"] == "failed"]
+    assert [e["input"] for e in failed] == ["IMG_0002.heic"] and "\n" not in failed[0]["error"]
+    r = run_cli("tile", tmp_path / "same.png", "-o", tmp_path / "png.png", "--model", small_unet, "--no-cache")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("tile", src / "IMG_0001.HEIC", "-o", tmp_path / "heic.png", "--model", small_unet, "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / "heic.png")), cv2.imread(str(tmp_path / "png.png")))
+    assert cv2.imread(str(out / "IMG_0001.png")).shape == (64, 96, 3)

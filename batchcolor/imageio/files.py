@@ -30,8 +30,8 @@ def iter_inputs(in_dir: Path, skip: Path | None = None, unreadable: list[tuple[P
                 others: dict[str, int] | None = None) -> list[Path]:
     """Input files under ``in_dir``; folders that cannot be listed go to ``unreadable``
     (a nightly job must say so, not skip them silently), and the other files' types, counted,
-    to ``others`` (a phone's ``.heic`` photos or a ``.pdf`` scan left uncoloured with no word
-    were a silent gap in a nightly job's output)."""
+    to ``others`` (a ``.pdf`` scan or a ``.psd`` left uncoloured with no word was a silent
+    gap in a nightly job's output)."""
     root = in_dir.resolve()
     skip_real = skip.resolve() if skip is not None else None
     found: list[Path] = []

@@ -4,7 +4,8 @@
   is refused before a byte of pixel data is decoded, and a FIFO or device named ``.png`` is
   refused before anything opens it (opening a FIFO would block forever).
 * ``decode`` uses OpenCV, which keeps 16-bit samples, expands palettes (with transparency
-  to alpha) and returns ``None`` on truncated data instead of a half-grey picture.
+  to alpha) and returns ``None`` on truncated data instead of a half-grey picture. HEIC/HEIF
+  (a phone's photos, which OpenCV does not read) goes through Pillow with ``pillow-heif``.
 * ``atomic_write`` writes a temp file in the destination folder, fsyncs it, ``os.replace``s
   it over the target and fsyncs the folder: a crash at any instant leaves either the old
   file or the new one, never a partial one a downstream job could pick up.
@@ -23,13 +24,13 @@ import numpy as np
 
 from batchcolor.errors import InputError
 
-INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
+INPUT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".heic", ".heif"})
 # The one table of output types: suffix -> whether rows can be streamed into the file
 # (:func:`row_writer`); ``run --format`` offers the names in OUTPUT_FORMATS.
 OUTPUT_SUFFIXES = {".png": True, ".tif": True, ".tiff": True, ".jpg": False, ".jpeg": False, ".webp": False,
                    ".bmp": False}
 OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
-_PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO", "GIF"}
+_PIL_FORMATS = {"PNG", "JPEG", "BMP", "TIFF", "WEBP", "MPO", "GIF", "HEIF"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def probe(path: Path | bytes, max_pixels: int | None = None) -> ImageInfo:
 
     if isinstance(path, Path):
         check_regular_file(path)
+    _heif_opener()
     Image.MAX_IMAGE_PIXELS = None  # our own limit below, checked before decoding
     try:
         with Image.open(path if isinstance(path, Path) else io.BytesIO(path)) as im:
@@ -133,6 +135,9 @@ def decode(path: Path, gray: bool = False) -> np.ndarray:
     own conversion), which keeps a 20000 x 20000 RGB scan at 400 MB instead of 1.2 GB; use
     it only for images without alpha and for 1-channel models.
     """
+    with open(path, "rb") as f:
+        if _is_heif(f.read(12)):
+            return _decode_heif(path, gray)
     cv2 = _cv2()
     flags = (cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH) if gray else cv2.IMREAD_UNCHANGED
     image = cv2.imread(str(path), flags)  # straight from the file: no second copy of the bytes
@@ -140,9 +145,62 @@ def decode(path: Path, gray: bool = False) -> np.ndarray:
 
 
 def decode_bytes(data: bytes, gray: bool = False) -> np.ndarray:
+    if _is_heif(data[:12]):
+        import io
+
+        return _decode_heif(io.BytesIO(data), gray)
     cv2 = _cv2()
     flags = (cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH) if gray else cv2.IMREAD_UNCHANGED
     return _checked(cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags))
+
+
+def decode_bgr(data: bytes) -> np.ndarray:
+    """Any input's bytes as 8-bit BGR (a photo, for ``prepare``): OpenCV's IMREAD_COLOR, or the
+    HEIF decoder's colour without its alpha."""
+    if _is_heif(data[:12]):
+        import io
+
+        return np.ascontiguousarray(_decode_heif(io.BytesIO(data), False)[:, :, :3])
+    cv2 = _cv2()
+    return _checked(cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR))
+
+
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _is_heif(head: bytes) -> bool:
+    """An ISO base media file whose brand is HEIF's (by content, as OpenCV goes by content)."""
+    return len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _heif_opener() -> bool:
+    """Pillow reads HEIF once ``pillow-heif`` registers it; False where it is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _decode_heif(source: Any, gray: bool) -> np.ndarray:
+    """HEIC/HEIF pixels in OpenCV's layout (gray, BGR or BGRA, uint8), turned as the file says
+    (libheif applies its rotation and mirror boxes; an EXIF orientation is applied too)."""
+    from PIL import Image, ImageOps
+
+    if not _heif_opener():
+        raise InputError("HEIC/HEIF needs the pillow-heif package")
+    try:
+        with Image.open(source) as im:
+            im = ImageOps.exif_transpose(im)
+            if gray:
+                return _checked(np.asarray(im.convert("L")))
+            rgb = np.asarray(im.convert("RGBA" if "A" in im.getbands() else "RGB"))
+    except InputError:
+        raise
+    except Exception as exc:  # libheif's errors are plain exceptions: one clear line per file
+        raise InputError(f"cannot decode HEIF: {exc}") from exc
+    return _checked(np.ascontiguousarray(rgb[:, :, [2, 1, 0, 3][: rgb.shape[2]]]))
 
 
 HINTS_SUFFIX = ".hints.png"

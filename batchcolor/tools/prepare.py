@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from batchcolor.imageio.images import INPUT_SUFFIXES, atomic_write, encode
+from batchcolor.errors import InputError
+from batchcolor.imageio.images import INPUT_SUFFIXES, atomic_write, decode_bgr, encode
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,12 @@ def make_pair(rgb: np.ndarray, size: int, settings: EdgeSettings = EdgeSettings(
 def prepare_folder(photos: Path, out_dir: Path, size: int = 256, settings: EdgeSettings = EdgeSettings(),
                    fmt: str = "png") -> tuple[int, list[tuple[Path, str]]]:
     """Write ``NAME_AB.<fmt>`` for every photo under ``photos``; returns (written, failures)."""
-    import cv2
-
     written, failures = 0, []
     for path in sorted(p for p in Path(photos).rglob("*") if p.suffix.lower() in INPUT_SUFFIXES and p.is_file()):
-        img = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            failures.append((path, "cannot decode"))
+        try:
+            img = decode_bgr(path.read_bytes())
+        except InputError as exc:
+            failures.append((path, str(exc)))
             continue
         pair = make_pair(img[:, :, ::-1], size, settings)
         rel = path.relative_to(photos).with_suffix("")
