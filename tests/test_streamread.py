@@ -90,6 +90,23 @@ def test_alpha_and_rotation_go_to_the_full_decoder(tmp_path):
     assert streamread.open_streamed(rotated, 1) is None
 
 
+def test_heic_goes_to_the_full_decoder(tmp_path):
+    """libvips opens a HEIC's header but, built without HEVC, fails on its rows: a 16.8 MP
+    phone photo failed at its first band; the full decoder (Pillow + pillow-heif) reads it."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    photo = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(rng_image(40, 48, 3)).save(photo, quality=90)
+    assert pyvips.Image.new_from_file(str(photo), access="sequential").get("vips-loader") == "heifload"
+    assert streamread.open_streamed(photo, 1) is None
+    assert streamread.open_streamed(photo.read_bytes(), 3) is None
+    png = tmp_path / "same.png"
+    cv2.imwrite(str(png), rng_image(40, 48, 3))
+    assert streamread.open_streamed(png, 1) is not None
+
+
 def test_truncated_file_fails_with_a_clean_error(tmp_path):
     path = tmp_path / "t.png"
     cv2.imwrite(str(path), line_art(400, 300, seed=8))
