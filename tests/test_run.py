@@ -317,3 +317,16 @@ def test_heic_photos_are_read_like_the_same_pixels_as_png(tmp_path, small_unet):
     assert r.returncode == 0, r.stderr
     assert np.array_equal(cv2.imread(str(tmp_path / "heic.png")), cv2.imread(str(tmp_path / "png.png")))
     assert cv2.imread(str(out / "IMG_0001.png")).shape == (64, 96, 3)
+
+
+def test_pillow_heif_is_imported_for_heif_files_only(tmp_path):
+    """Its import takes about 50 ms: a run of PNGs must not pay it at the first probe."""
+    import subprocess
+    import sys
+
+    png = art(tmp_path / "a.png")
+    code = ("import sys; from pathlib import Path; from batchcolor.imageio import images; "
+            f"images.probe(Path({str(png)!r})); images.decode(Path({str(png)!r})); "
+            "print('pillow_heif' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

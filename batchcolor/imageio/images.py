@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
@@ -81,7 +82,8 @@ def probe(path: Path | bytes, max_pixels: int | None = None) -> ImageInfo:
 
     if isinstance(path, Path):
         check_regular_file(path)
-    _heif_opener()
+    if _is_heif(_head(path)):  # (pillow-heif imports in 50 ms: only for a HEIF)
+        _heif_opener()
     Image.MAX_IMAGE_PIXELS = None  # our own limit below, checked before decoding
     try:
         with Image.open(path if isinstance(path, Path) else io.BytesIO(path)) as im:
@@ -135,9 +137,8 @@ def decode(path: Path, gray: bool = False) -> np.ndarray:
     own conversion), which keeps a 20000 x 20000 RGB scan at 400 MB instead of 1.2 GB; use
     it only for images without alpha and for 1-channel models.
     """
-    with open(path, "rb") as f:
-        if _is_heif(f.read(12)):
-            return _decode_heif(path, gray)
+    if _is_heif(_head(path)):
+        return _decode_heif(path, gray)
     cv2 = _cv2()
     flags = (cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH) if gray else cv2.IMREAD_UNCHANGED
     image = cv2.imread(str(path), flags)  # straight from the file: no second copy of the bytes
@@ -173,6 +174,15 @@ def _is_heif(head: bytes) -> bool:
     return len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
+def _head(source: Path | bytes) -> bytes:
+    """The first 12 bytes: enough to tell a HEIF by its ``ftyp`` box."""
+    if isinstance(source, Path):
+        with open(source, "rb") as f:
+            return f.read(12)
+    return bytes(source[:12])
+
+
+@functools.cache
 def _heif_opener() -> bool:
     """Pillow reads HEIF once ``pillow-heif`` registers it; False where it is not installed."""
     try:
