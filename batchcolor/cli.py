@@ -58,6 +58,9 @@ def _report_errors(fn: Callable) -> Callable:
 
 
 MAX_PIXELS = 400_000_000  # run and tile refuse bigger images from the header, before decoding
+# What ``run`` and ``tile`` do when neither the command line nor a pipeline names a scale: a
+# drawing is coloured at the size the model learned, whichever command was asked.
+DEFAULT_SCALE = "auto"
 
 
 @contextlib.contextmanager
@@ -96,7 +99,7 @@ def inference_options(with_env: bool = False) -> Callable[[Callable], Callable]:
         click.option("--overlap", type=click.IntRange(0, 4095), default=None, **env("overlap"), help="Pixels two neighbouring tiles share: 3/8 of it is a discarded context margin on each side, the middle 1/4 a raised-cosine cross-fade (default: from the model card)."),
         click.option("--device", default="CPU", show_default=True, **env("device"), help="OpenVINO device: CPU, GPU, NPU, AUTO, ..."),
         click.option("--precision", type=click.Choice(["auto", "bf16", "f16", "f32"]), default="auto", show_default=True, **env("precision"), help="INFERENCE_PRECISION_HINT; auto: on a CPU with AVX-512 BF16 but no AMX, f32 on Intel (faster and exact there) and bf16 on AMD (2x f32 on Zen 4); else the device's default (bf16 with AMX)."),
-        click.option("--scale", default="none", show_default=True, **env("scale"), help="'none', 'auto' (resize the drawing to the model's training scale and back) or a resize factor."),
+        click.option("--scale", default=None, **env("scale"), help="'none' (1:1), 'auto' (resize the drawing so its drawn objects match the model's training scale, and back) or a resize factor (default: auto)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, **env("cache_dir"), help="Compiled-model cache (default: ~/.cache/batchcolor/openvino)."),
         click.option("--no-cache", is_flag=True, help="Do not use the compiled-model cache."),
         click.option("--color", default=None, **env("color"), help="'#RRGGBB': the main colour of the drawn object (models trained with hints). A hint layer's points win where they are."),
@@ -126,7 +129,7 @@ def _settings(model, tile, overlap, device, precision, scale, cache_dir, no_cach
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--color") from None
     return InferenceSettings(
-        model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale,
+        model=model, tile=tile, overlap=overlap, device=device, precision=precision, scale=scale or DEFAULT_SCALE,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()), color=color, lines=lines,
         saturation=saturation, hue=hue, levels=levels, construction=construction, **extra,
     )
@@ -167,12 +170,16 @@ def main() -> None:
 @click.option("--save-tiles", type=click.Path(file_okay=False, path_type=Path), default=None, help="Write input tiles, output tiles and a picture of the tile grid here (for debugging seams).")
 @click.option("--hints", "hints_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Hint layer: an RGBA PNG of any size; pixels with alpha >= 128 are colour hints (default: IMAGE's NAME.hints.png if there is one).")
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger images (checked from the header), as run does.")
+@click.option("--pipeline", "-p", default=None, help="Preset name in pipelines/ or a .toml path, as run takes it (default: run's default preset, so one image comes out as run makes it); its run-only settings (format, workers, inflight_megapixels) are not used.")
+@click.pass_context
 @_report_errors
-def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None, max_pixels: int,
-         **opts: Any) -> None:
-    """Colorize one (huge) IMAGE with overlapping tiles."""
+def tile(ctx: click.Context, image: Path, output: Path | None, save_tiles: Path | None, hints_path: Path | None,
+         pipeline: str | None, **opts: Any) -> None:
+    """Colorize one (huge) IMAGE with overlapping tiles, with run's settings."""
     from batchcolor.colorize.single import colorize_one
 
+    opts = _with_pipeline(ctx, opts, pipeline)
+    max_pixels = opts.pop("max_pixels")
     out = output or image.with_name(f"{image.stem}_color.png")
     with _terminate_as_exit():  # SIGTERM unwinds like Ctrl-C: the temp output is removed
         report = colorize_one(image, out, _settings(**opts), save_tiles=save_tiles, hints=hints_path,
@@ -181,15 +188,29 @@ def tile(image: Path, output: Path | None, save_tiles: Path | None, hints_path: 
 
 
 def _layered(ctx: click.Context, values: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
-    """Command line > environment > pipeline file > defaults."""
+    """Command line > environment > pipeline file > defaults. Settings the command has no
+    option for (``tile`` writes one file: no format, workers or in-flight budget) are left out."""
     from click.core import ParameterSource
 
     out = dict(values)
     for name, value in preset.items():
         source = ctx.get_parameter_source(name)
-        if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        if name in values and source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
             out[name] = value
     return out
+
+
+def _with_pipeline(ctx: click.Context, opts: dict[str, Any], pipeline: str | None) -> dict[str, Any]:
+    """``opts`` with the named preset (or the installed ``default`` one) layered under them:
+    ``run`` and ``tile`` read the same defaults, so one drawing comes out the same from both."""
+    from batchcolor.batch.pipelines import find_pipeline, load_pipeline
+
+    if pipeline is None:
+        try:
+            pipeline = str(find_pipeline("default"))
+        except BatchcolorError:
+            return opts  # no default preset installed: built-in defaults
+    return _layered(ctx, opts, load_pipeline(pipeline))
 
 
 @main.command()
@@ -221,19 +242,10 @@ def run(ctx: click.Context, in_dir: Path, out_dir: Path, pipeline: str | None, *
     Exit codes: 0 all done, 1 fatal, 2 usage, 3 some files failed,
     11 another run holds OUT_DIR's lock, 130 SIGINT, 143 SIGTERM.
     """
-    from batchcolor.batch.pipelines import load_pipeline
     from batchcolor.batch.report import Reporter
     from batchcolor.batch.runner import RunOptions, run_batch
 
-    from batchcolor.batch.pipelines import find_pipeline
-
-    if pipeline is None:
-        try:
-            pipeline = str(find_pipeline("default"))
-        except BatchcolorError:
-            pipeline = None  # no default preset installed: built-in defaults
-    if pipeline:
-        opts = _layered(ctx, opts, load_pipeline(pipeline))
+    opts = _with_pipeline(ctx, opts, pipeline)
     settings = _settings(opts.pop("model"), opts.pop("tile"), opts.pop("overlap"), opts.pop("device"),
                          opts.pop("precision"), opts.pop("scale"), opts.pop("cache_dir"), opts.pop("no_cache"),
                          opts.pop("color"), opts.pop("lines"), opts.pop("saturation"), opts.pop("hue"), opts.pop("levels"),

@@ -316,3 +316,28 @@ def test_a_drawing_broken_into_pieces_is_coloured_whole(tmp_path):
         assert r.returncode == 0, r.stderr
         outs[name] = cv2.imread(str(tmp_path / name / "shoe.png"))
     assert metrics.psnr(outs["auto"], outs["factor"]) > 50
+
+
+def test_tile_makes_the_picture_run_makes(tmp_path):
+    """One drawing, one path: ``tile`` reads run's default preset, so a 256 px drawing comes out
+    of both at the card's scale, byte for byte. Before session 38 ``tile`` coloured it 1:1 (its
+    own ``--scale none`` default): blotchy white patches on a dark bag, 14.6 dB from run's."""
+    src = sorted((EXAMPLES / "bags").glob("*.png"))[0]
+    (tmp_path / "in").mkdir()
+    drawing = tmp_path / "in" / src.name
+    drawing.write_bytes(src.read_bytes())
+    common = ("--precision", "f32", "--no-cache")
+    assert run_cli("run", tmp_path / "in", tmp_path / "out", *common).returncode == 0
+    tiled = tmp_path / "tiled.png"
+    r = run_cli("tile", drawing, "-o", tiled, *common)
+    assert r.returncode == 0, r.stderr
+    by_run = cv2.imread(str(tmp_path / "out" / src.name))
+    np.testing.assert_array_equal(cv2.imread(str(tiled)), by_run)
+    # a preset reaches tile too, its run-only settings (format, workers, ...) left out:
+    # huge-sheets colours 1:1, which on this drawing is another picture
+    one_to_one = tmp_path / "one_to_one.png"
+    r = run_cli("tile", drawing, "-o", one_to_one, "-p", "huge-sheets", *common)
+    assert r.returncode == 0, r.stderr
+    assert np.abs(cv2.imread(str(one_to_one)).astype(int) - by_run).mean() > 2
+    r = run_cli("tile", drawing, "-o", tmp_path / "same.png", "--scale", "none", *common)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "same.png")), cv2.imread(str(one_to_one)))

@@ -60,7 +60,8 @@ def colorize_one(src: Path, dst: Path, settings: InferenceSettings, save_tiles: 
         observer.write_grid(written.plan, tiling, images.decode(dst))
     h, w = written.height, written.width
     # the grid that ran at the image's size (W x H, as the image's size is given), or the bound
-    sizes = f"{written.plan.tile_shape[1]}x{written.plan.tile_shape[0]}" if written.plan else f"up to {tiling.tile}px"
+    sizes = (f"{written.plan.tile_shape[1]}x{written.plan.tile_shape[0]}" if written.plan
+             else f"up to {tiling.tile}px, resized to the model's scale or object by object")
     return (
         f"{src} -> {dst}: {w}x{h}, {tiles} tiles of {sizes} (overlap {tiling.overlap}), "
         f"compile {t_compile:.2f}s, colorize {t_infer:.2f}s ({w * h / 1e6 / max(t_infer, 1e-9):.2f} MP/s, "
