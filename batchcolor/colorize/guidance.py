@@ -61,9 +61,14 @@ class Guidance:
         printed = drawing if printed is None else printed
         objects = None
         if self.paper:
-            from batchcolor.drawing.paper import keep_paper, object_weight
+            from batchcolor.drawing.paper import drawing_gray, keep_paper, object_weight
+            from batchcolor.drawing.seethrough import see_through
 
             objects = object_weight(drawing, extent)
+            # a handle's loop the network leaves paper-white: paper, not colour (drawing.seethrough)
+            holes = see_through(objects, rgb, drawing_gray(drawing), self.hinted(h, w))
+            if holes.any():
+                objects = np.where(holes, np.float32(0), objects)
             rgb = keep_paper(rgb, drawing, paper_from=printed, weight=objects)
         if self.object_hue:
             from batchcolor.drawing.chroma import one_hue_per_object
@@ -103,6 +108,13 @@ class Guidance:
         points go to the network (``hint_input`` "mean" relies on the spreading step), and
         automatic colours keep the network's hue per pixel (an object's mean needs it whole)."""
         return replace(self, hint_input="points", object_hue=False)
+
+    def hinted(self, height: int, width: int) -> np.ndarray | None:
+        """H x W bool: where the hint layer has points, fitted to the image (None: no layer)."""
+        if self.hints is None or self.hints.mask is None:
+            return None
+        planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(np.arange(height), np.arange(width))
+        return planes[:, :, 3] == 255
 
     def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
         """Local hints spread over ``drawing`` (full image, in memory), the card's way."""
