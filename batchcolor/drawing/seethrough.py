@@ -32,14 +32,17 @@ _CROSS = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 def paper_white(rgb: np.ndarray, lightness: float = PAPER_LIGHTNESS) -> np.ndarray:
     """H x W bool: where the network's RGB (uint8) is paper: light and nearly without chroma."""
-    lab = _lab(rgb)
-    a = lab[:, :, 1].astype(np.int16) - 128
-    b = lab[:, :, 2].astype(np.int16) - 128
-    return (lab[:, :, 0] >= round(lightness * 2.55)) & (a * a + b * b <= PAPER_CHROMA ** 2)
+    return _white(_lab(rgb), lightness)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)  # uint8: L * 255 / 100, a and b + 128
+
+
+def _white(lab: np.ndarray, lightness: float) -> np.ndarray:
+    a = lab[:, :, 1].astype(np.int16) - 128
+    b = lab[:, :, 2].astype(np.int16) - 128
+    return (lab[:, :, 0] >= round(lightness * 2.55)) & (a * a + b * b <= PAPER_CHROMA ** 2)
 
 
 def see_through(weight: np.ndarray, rgb: np.ndarray, gray: np.ndarray, hinted: np.ndarray | None = None) -> np.ndarray:
@@ -54,21 +57,32 @@ def see_through(weight: np.ndarray, rgb: np.ndarray, gray: np.ndarray, hinted: n
     whitened half a strap). A chosen face goes whole: the network's dark smudges in a loop
     are what the rule is for (a clutch's strap loop held black smears: 8.9 dB better on that
     hold-out with ``--color``)."""
+    nothing = np.zeros(weight.shape, bool)
     inside = weight >= 1.0  # the silhouette; its feathered rim outside is the mask's own business
-    strokes = gray < STROKE_LEVEL
     if not inside.any():
-        return np.zeros(weight.shape, bool)
+        return nothing
+    strokes = gray < STROKE_LEVEL
     open_area = inside & (cv2.dilate(strokes.astype(np.uint8), _CROSS) == 0)
     faces, face_labels = labelled(open_area, 4)
     if faces <= 2:  # one face (or none): the object itself, nothing inside it to see through
-        return np.zeros(weight.shape, bool)
-    white = paper_white(rgb)
+        return nothing
+    lab = _lab(rgb)
+    white = _white(lab, PAPER_LIGHTNESS)
     flat = face_labels.ravel()
     area = np.bincount(flat, minlength=faces)
     face_white = np.bincount(flat, weights=white.ravel(), minlength=faces)
-    face_page = np.bincount(flat, weights=paper_white(rgb, PAGE_LIGHTNESS).ravel(), minlength=faces)
+    chosen = (area >= MIN_FACE) & (face_white >= FACE_SHARE * area)
+    chosen[0] = False
+    if not chosen.any():
+        return nothing
+    page = _white(lab, PAGE_LIGHTNESS) & white
+    chosen &= np.bincount(flat, weights=page.ravel(), minlength=faces) >= PAGE_SHARE * area
+    if hinted is not None and hinted.any():
+        chosen[np.unique(face_labels[hinted])] = False
+    if not chosen.any():
+        return nothing
+    # each face's object (every pixel of a face lies in one): at most OBJECT_SHARE of it paper-white
     _, object_labels = labelled(inside, 8)
-    # each face's object: every pixel of a face lies in one object (a face is inside the objects)
     firsts = np.zeros(faces, np.int64)
     firsts[flat[::-1]] = np.arange(flat.size - 1, -1, -1)
     face_object = object_labels.ravel()[firsts]
@@ -76,12 +90,8 @@ def see_through(weight: np.ndarray, rgb: np.ndarray, gray: np.ndarray, hinted: n
     object_flat = np.where(open_area, object_labels, 0).ravel()
     object_area = np.bincount(object_flat, minlength=objects)
     object_white = np.bincount(object_flat, weights=white.ravel(), minlength=objects)
-    chosen = ((area >= MIN_FACE) & (face_white >= FACE_SHARE * area) & (face_page >= PAGE_SHARE * area)
-              & (object_white[face_object] <= OBJECT_SHARE * np.maximum(object_area[face_object], 1)))
-    chosen[0] = False
-    if hinted is not None and hinted.any():
-        chosen[np.unique(face_labels[hinted])] = False
+    chosen &= object_white[face_object] <= OBJECT_SHARE * np.maximum(object_area[face_object], 1)
     if not chosen.any():
-        return np.zeros(weight.shape, bool)
+        return nothing
     holes = cv2.dilate(chosen[face_labels].astype(np.uint8), _CROSS).astype(bool)  # the rim the grown strokes took
     return holes & inside & ~strokes
