@@ -95,3 +95,21 @@ def test_run_gives_the_handbags_handle_loop_back_to_the_paper(tmp_path):
     # and the bag is red
     body = out[250:300, 100:280].reshape(-1, 3).astype(int)
     assert np.median(body[:, 2]) > np.median(body[:, 1]) + 60
+
+
+def test_a_hint_in_the_loop_keeps_it_colour(tmp_path):
+    """The user's hint wins: a red point in the handle's loop, and the loop is not given back."""
+    src = REPO / "examples" / "lineart" / "bags" / "handbag.png"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / src.name).write_bytes(src.read_bytes())
+    gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
+    layer = np.zeros((*gray.shape, 4), np.uint8)
+    layer[78:83, 188:193] = (48, 48, 192, 255)  # BGRA: a red dot inside the loop
+    cv2.imwrite(str(tmp_path / "in" / "handbag.hints.png"), layer)
+    r = run_cli("run", tmp_path / "in", tmp_path / "out", "--precision", "f32", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(tmp_path / "out" / src.name))
+    face = (gray >= 200).astype(np.uint8)
+    cv2.floodFill(face, None, (190, 60), 2, flags=4)
+    loop = cv2.erode((face == 2).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert (out[loop].min(axis=1) >= 245).mean() < 0.5, "the hinted loop went to the paper"

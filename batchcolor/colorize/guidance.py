@@ -59,6 +59,8 @@ class Guidance:
         multiply inside the objects (with kept lines it is in ``printed`` already)."""
         h, w = rgb.shape[:2]
         printed = drawing if printed is None else printed
+        # the hint layer fitted to the image, once: the see-through faces and the hint spreading read it
+        layer = self._layer_planes(h, w) if self.paper or self.regions else None
         objects = None
         if self.paper:
             from batchcolor.drawing.paper import drawing_gray, keep_paper, object_weight
@@ -66,7 +68,7 @@ class Guidance:
 
             objects = object_weight(drawing, extent)
             # a handle's loop the network leaves paper-white: paper, not colour (drawing.seethrough)
-            holes = see_through(objects, rgb, drawing_gray(drawing), self.hinted(h, w))
+            holes = see_through(objects, rgb, drawing_gray(drawing), None if layer is None else layer[:, :, 3] == 255)
             if holes.any():
                 objects = np.where(holes, np.float32(0), objects)
             rgb = keep_paper(rgb, drawing, paper_from=printed, weight=objects)
@@ -74,7 +76,7 @@ class Guidance:
             from batchcolor.drawing.chroma import one_hue_per_object
 
             rgb = one_hue_per_object(rgb, objects)
-        rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing)
+        rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing, layer)
         if self.keep_lines:
             rgb = keep_lines(rgb, printed, objects)
         elif shading is not None:
@@ -109,21 +111,22 @@ class Guidance:
         automatic colours keep the network's hue per pixel (an object's mean needs it whole)."""
         return replace(self, hint_input="points", object_hue=False)
 
-    def hinted(self, height: int, width: int) -> np.ndarray | None:
-        """H x W bool: where the hint layer has points, fitted to the image (None: no layer)."""
+    def _layer_planes(self, height: int, width: int) -> np.ndarray | None:
+        """H x W x 4 uint8: the hint layer fitted to the image, its points' colour and alpha
+        255 where it has a point (None: no layer)."""
         if self.hints is None or self.hints.mask is None:
             return None
-        planes = PlaneMap(fit_layer(self.hints, height, width), height, width).tile(np.arange(height), np.arange(width))
-        return planes[:, :, 3] == 255
+        return PlaneMap(fit_layer(self.hints, height, width), height, width).tile(np.arange(height), np.arange(width))
 
-    def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray) -> np.ndarray:
-        """Local hints spread over ``drawing`` (full image, in memory), the card's way."""
+    def fill_regions(self, rgb: np.ndarray, drawing: np.ndarray, planes: np.ndarray | None = None) -> np.ndarray:
+        """Local hints spread over ``drawing`` (full image, in memory), the card's way.
+        ``planes``: the layer as :meth:`_layer_planes` gives it, if the caller has it."""
         if not self.regions or self.hints is None or self.hints.mask is None:
             return rgb
         from batchcolor.drawing.chroma import spread_points, transfer_regions
 
         h, w = rgb.shape[:2]
-        planes = PlaneMap(fit_layer(self.hints, h, w), h, w).tile(np.arange(h), np.arange(w))
+        planes = self._layer_planes(h, w) if planes is None else planes
         colour, mask = np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255
         if self.spread == "distance":
             gray = drawing[:, :, 0] if drawing.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(drawing), cv2.COLOR_RGB2GRAY)

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.components import labelled
+from batchcolor.drawing.paper import LINE_LEVEL  # darker than this is a stroke, as the mask reads it
 
-STROKE_LEVEL = 200  # darker than this is a stroke (the paper mask's LINE_LEVEL)
 PAPER_LIGHTNESS = 88.0  # L* at or above which, with chroma at most PAPER_CHROMA, the network's pixel is paper-white
 PAPER_CHROMA = 8.0
 FACE_SHARE = 0.6  # a face is see-through if at least this share of it is paper-white ...
@@ -61,7 +61,7 @@ def see_through(weight: np.ndarray, rgb: np.ndarray, gray: np.ndarray, hinted: n
     inside = weight >= 1.0  # the silhouette; its feathered rim outside is the mask's own business
     if not inside.any():
         return nothing
-    strokes = gray < STROKE_LEVEL
+    strokes = gray < LINE_LEVEL
     open_area = inside & (cv2.dilate(strokes.astype(np.uint8), _CROSS) == 0)
     faces, face_labels = labelled(open_area, 4)
     if faces <= 2:  # one face (or none): the object itself, nothing inside it to see through
@@ -75,7 +75,7 @@ def see_through(weight: np.ndarray, rgb: np.ndarray, gray: np.ndarray, hinted: n
     chosen[0] = False
     if not chosen.any():
         return nothing
-    page = _white(lab, PAGE_LIGHTNESS) & white
+    page = _white(lab, PAGE_LIGHTNESS)  # (within ``white``: lighter, the same chroma bound)
     chosen &= np.bincount(flat, weights=page.ravel(), minlength=faces) >= PAGE_SHARE * area
     if hinted is not None and hinted.any():
         chosen[np.unique(face_labels[hinted])] = False
