@@ -59,8 +59,8 @@ def test_a_white_object_keeps_its_white_faces_and_a_hinted_face_stays_colour():
     weight = object_weight(drawing[:, :, None])
     # a white bag: the loop is as white as the bag, nothing to tell them apart by
     assert not see_through(weight, _painted(drawing, WHITE, OFF_WHITE), drawing).any()
-    # a pocket the network leaves white on a brown bag is a white pocket unless the loop... both are
-    # faces it leaves white: both go to the paper, except where the user put a hint
+    # a pocket the network leaves flat white on a brown bag cannot be told from a loop: both go to
+    # the paper, except where the user put a hint
     rgb = _painted(drawing, WHITE, BROWN, pocket_colour=WHITE)
     assert see_through(weight, rgb, drawing)[pocket].all()
     hinted = np.zeros(drawing.shape, bool)
