@@ -235,6 +235,10 @@ def test_keep_lines_multiplies_by_the_drawing_and_tiles_exactly(hinted_unet):
     light = art.astype(np.float32) / 255
     np.testing.assert_allclose(kept, -1 + (plain + 1) * light, atol=1e-5)
     np.testing.assert_allclose(kept[art[:, :, 0] == 0], -1, atol=1e-5)  # black lines are black
+    # heavy ink's part-way layer (Guidance.for_heavy_ink) on the tiled route: the same product, lighter
+    part = colorize_array(art, engine, TileSettings(64, 16), as_uint8=False, planes=planes, keep_lines=True,
+                          line_opacity=0.35)
+    np.testing.assert_allclose(part, -1 + (plain + 1) * (1 - 0.35 * (1 - light)), atol=1e-5)
 
 
 def test_guidance_global_colour_and_layer(hinted_pointwise):

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from batchcolor.drawing.hints import Hints, PlaneMap, fit_layer, parse_color
-from batchcolor.inference.modelcard import LINES_AUTO_ENLARGEMENT, ModelCard
+from batchcolor.inference.modelcard import HEAVY_INK, HEAVY_INK_OPACITY, LINES_AUTO_ENLARGEMENT, ModelCard
 from batchcolor.colorize.settings import InferenceSettings
 from batchcolor.tiling.tiler import TilePlanes
 
@@ -35,6 +35,7 @@ class Guidance:
     lines_auto: bool = False  # --lines auto: keep_lines where the colouring is enlarged, or on comic pages (see :meth:`for_enlargement`, :meth:`for_comic_page`)
     levels: bool = True  # --levels auto: a scan's gray, uneven, grainy paper made white first (drawing.levels)
     construction: bool = True  # --construction drop: coloured pencil lines beside black ink made paper (drawing.construction)
+    line_opacity: float = 1.0  # how much of the line layer keep_lines lays on (below 1: heavy ink, see :meth:`for_heavy_ink`)
 
     @property
     def by_rows(self) -> bool:
@@ -78,7 +79,7 @@ class Guidance:
             rgb = one_hue_per_object(rgb, objects)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing, layer)
         if self.keep_lines:
-            rgb = keep_lines(rgb, printed, objects)
+            rgb = keep_lines(rgb, printed, objects, self.line_opacity)
         elif shading is not None:
             rgb = keep_lines(rgb, shading, objects)
         return rgb
@@ -89,6 +90,17 @@ class Guidance:
         LINES_AUTO_ENLARGEMENT times or more (the network's line strokes blur away)."""
         if self.lines_auto and not self.keep_lines and factor * LINES_AUTO_ENLARGEMENT <= 1.0:
             return replace(self, keep_lines=True)
+        return self
+
+    def for_heavy_ink(self, width: float | None) -> "Guidance":
+        """The guidance for a drawing whose strokes are ``width`` px wide at the scale the
+        network colours it: with ``--lines auto``, heavy ink (:data:`HEAVY_INK` px and up) is
+        kept at :data:`HEAVY_INK_OPACITY`, so a drawing's dark parts drawn as ink stay dark
+        (:mod:`batchcolor.drawing.linework`). Kept whole, the ink costs where the heavy
+        strokes mark edges rather than dark parts; at this opacity the re-drawn hold-outs gain
+        on both heavy styles (see the card)."""
+        if self.lines_auto and not self.keep_lines and width is not None and width >= HEAVY_INK:
+            return replace(self, keep_lines=True, line_opacity=HEAVY_INK_OPACITY)
         return self
 
     def for_comic_page(self, comic: bool) -> "Guidance":
@@ -215,17 +227,19 @@ def effective_hue(settings: InferenceSettings, card: ModelCard) -> str:
     return str(settings.hue or card.extra.get("automatic_hue", "pixel"))
 
 
-def keep_lines(rgb: np.ndarray, drawing: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+def keep_lines(rgb: np.ndarray, drawing: np.ndarray, where: np.ndarray | None = None, opacity: float = 1.0) -> np.ndarray:
     """uint8 RGB times the drawing's lightness (the line layer on multiply), rounded.
 
     ``where`` (H x W in [0, 1]) limits the layer to the objects: where the drawing's own
     pixels were put back (its paper, balloons, lettering), they already are its lines, and
-    multiplied again their anti-aliased edges darkened (a balloon's lettering came out bold)."""
+    multiplied again their anti-aliased edges darkened (a balloon's lettering came out bold).
+    ``opacity``: the layer's, as a paint program's (1: the lines as drawn)."""
     from batchcolor.tiling.tiler import lightness
 
     light = lightness(drawing)
-    if where is not None:
-        light = 1.0 - where.reshape(light.shape) * (1.0 - light)
+    if where is not None or opacity != 1.0:
+        cover = opacity if where is None else opacity * where.reshape(light.shape)
+        light = 1.0 - cover * (1.0 - light)
     return np.clip(np.rint(rgb.astype(np.float32) * light), 0, 255).astype(np.uint8)
 
 

@@ -35,6 +35,7 @@ from batchcolor.inference.engine import Engine
 from batchcolor.tiling.geometry import TilePlan
 from batchcolor.colorize.guidance import Guidance
 from batchcolor.drawing.hints import Hints
+from batchcolor.drawing.linework import stroke_width
 from batchcolor.drawing.levels import LevelledRows, level_paper, levelled, measure_grid, sample_rows, turned_over
 from batchcolor.drawing.shading import shade_layer, shade_mask, without_shade
 from batchcolor.drawing.tones import tone_mask, without_tone
@@ -285,6 +286,9 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     # (on a sheet: its typical drawing's factor, which only --lines auto needs)
     factor = scale_factor(x, scale, card, drawn) if len(boxes) <= 1 or guide.lines_auto else 1.0
     guide = guide.for_enlargement(factor).for_comic_page(tone is not None or (drawn is not None and drawn.panels))
+    if guide.lines_auto and not guide.keep_lines:  # (measured only where --lines auto is still open)
+        width = stroke_width(x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2))
+        guide = guide.for_heavy_ink(None if width is None else width * factor)
     # the paper mask's object size, when its gray is the one measured (a 1-channel drawing)
     extent = drawn.extent if drawn is not None and x.shape[2] == 1 else None
     own = None
@@ -332,7 +336,8 @@ def _tiled(source: RowSource, plan: TilePlan, engine: Engine, tiling: TileSettin
             plain(start, guide.tint(rows, engine.card, height, width, start))
 
     colorize_source(source, engine, plan, emit, tiling.pad_value, rows_in_flight_for(plan, engine.num_requests),
-                    observe, planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines)
+                    observe, planes=guide.planes(engine.card, height, width), keep_lines=guide.keep_lines,
+                    line_opacity=guide.line_opacity)
 
 
 def _into(out: np.ndarray) -> RowSink:

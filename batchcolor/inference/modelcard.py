@@ -34,6 +34,11 @@ DRAWING_STD = 127.5
 # on comic pages too (panels or screentone found), where the ink is the artwork.
 LINE_MODES = ("keep", "none", "auto")
 LINES_AUTO_ENLARGEMENT = 2.0
+# "auto" keeps heavy ink part way too: strokes at least HEAVY_INK px wide at the scale the
+# network colours them (edge maps' lines measure 0.5-0.9 px there, XDoG's and an ink's 1.3-3)
+# are laid on at HEAVY_INK_OPACITY (drawing.linework, Guidance.for_heavy_ink).
+HEAVY_INK = 1.15
+HEAVY_INK_OPACITY = 0.35
 
 @dataclass(frozen=True)
 class ModelCard:

@@ -104,6 +104,7 @@ def colorize_source(
     as_uint8: bool = True,
     planes: TilePlanes | None = None,
     keep_lines: bool = False,
+    line_opacity: float = 1.0,
 ) -> None:
     """Colorize ``source`` tile by tile along ``plan``, handing finished RGB rows to ``emit``.
 
@@ -118,6 +119,7 @@ def colorize_source(
     tile's own rows, columns and padding, so they never exist image-sized. ``keep_lines``
     multiplies each output tile by the drawing's lightness under it before blending: the
     product is pointwise, so blending it equals multiplying the blended image, and it streams.
+    ``line_opacity``: the line layer's (see :func:`batchcolor.colorize.guidance.keep_lines`).
     """
     height, width, _ = source.shape
     card = engine.card
@@ -151,7 +153,7 @@ def colorize_source(
                     tile[:, col_fill[j]] = pad
             done = merger.add
             if keep_lines:
-                done = _lines_kept(done, tile, lo)
+                done = _lines_kept(done, tile, lo, line_opacity)
             if planes is not None:
                 extra = planes(row_index, cols, row_fill, col_fill[j] if pad is not None else None)
                 tile = np.concatenate([tile, extra], axis=2)
@@ -182,9 +184,12 @@ def lightness(tile: np.ndarray) -> np.ndarray:
     return (gray.astype(np.float32) * np.float32(1 / 255))[:, :, None]
 
 
-def _lines_kept(add: Callable, tile: np.ndarray, lo: float) -> Callable:
-    """The line layer on multiply, in the model's output range: lo + (y - lo) * lightness."""
+def _lines_kept(add: Callable, tile: np.ndarray, lo: float, opacity: float = 1.0) -> Callable:
+    """The line layer on multiply, in the model's output range: lo + (y - lo) * lightness
+    (at ``opacity``: lightness 1 - opacity * (1 - lightness))."""
     light = lightness(tile)
+    if opacity != 1.0:
+        light = np.float32(1.0) - np.float32(opacity) * (np.float32(1.0) - light)
 
     def wrapped(key: tuple[int, int], out: np.ndarray) -> None:
         kept = out - np.float32(lo)
@@ -212,6 +217,7 @@ def colorize_array(
     as_uint8: bool = True,
     planes: TilePlanes | None = None,
     keep_lines: bool = False,
+    line_opacity: float = 1.0,
 ) -> np.ndarray:
     """Colorize an H x W x C uint8 array in memory; returns H x W x 3 RGB (see ``as_uint8``)."""
     if image.ndim == 2:
@@ -224,5 +230,5 @@ def colorize_array(
 
     plan = settings.plan(image.shape[0], image.shape[1], engine.card.stride)
     colorize_source(ArraySource(image), engine, plan, emit, settings.pad_value, rows_in_flight, observe,
-                    as_uint8=as_uint8, planes=planes, keep_lines=keep_lines)
+                    as_uint8=as_uint8, planes=planes, keep_lines=keep_lines, line_opacity=line_opacity)
     return out
