@@ -33,7 +33,7 @@ def _lines(width: float, length: int, antialiased: bool) -> np.ndarray:
 def test_stroke_width_reads_the_lines_width_whatever_their_length(width, antialiased):
     short, long = stroke_width(_lines(width, 160, antialiased)), stroke_width(_lines(width, 330, antialiased))
     assert abs(short - long) < 0.15 * width, (short, long)
-    assert 0.75 * width <= long <= 1.3 * width, long
+    assert 0.88 * width <= long <= 1.12 * width, long
 
 
 def test_stroke_width_of_blank_paper_is_none():
