@@ -514,9 +514,15 @@ def other_edges_table(metrics: dict) -> str:
 HUE_WORDS = {"object": ("one hue per drawn object: each object's mean chroma laid over all of it with the network's "
                        "light and shade (`batchcolor/drawing/chroma.py`; huge streamed images keep the per-pixel hue)"),
              "pixel": "the network's hue at each pixel"}
-LINES_WORDS = {"auto": " (the drawing's lines kept where the colouring was enlarged 2x or more and on comic pages, "
-                       "and at 35% opacity where its ink is heavy: XDoG- or ink-like strokes, 1.15 px or wider at "
-                       "the card's scale)"}
+def lines_words(default: str) -> str:
+    """What the card's ``--lines`` default does, in the model README's words."""
+    from batchcolor.inference.modelcard import HEAVY_INK, HEAVY_INK_OPACITY, LINES_AUTO_ENLARGEMENT
+
+    if default != "auto":
+        return ""
+    return (f" (the drawing's lines kept where the colouring was enlarged {LINES_AUTO_ENLARGEMENT:g}x or more and on "
+            f"comic pages, and at {HEAVY_INK_OPACITY:.0%} opacity where its ink is heavy: XDoG- or ink-like strokes, "
+            f"{HEAVY_INK:g} px or wider at the card's scale)")
 
 
 def _border_words(card: dict) -> str:
@@ -559,7 +565,7 @@ up-sampling, BatchNorm, tanh out; {card['parameters']:,} parameters, {card['gmac
 * Licence caveat: {card['training']['licence']}
 * Scale: objects about {card['scale']} px across; `--scale auto` (the default pipeline) measures the drawn objects
   and brings them to that size (chosen by {card.get('scale_measured', {}).get('rule', 'the training size')}).
-* Lines: `--lines {card['lines']['default']}` by default{LINES_WORDS.get(card['lines']['default'], '')}.
+* Lines: `--lines {card['lines']['default']}` by default{lines_words(card['lines']['default'])}.
 * Automatic colours: {HUE_WORDS[card.get('automatic_hue', 'pixel')]} (`--hue` overrides).
 * Saturation: automatic colours' chroma x{card.get('saturation', 1.0)} (`--saturation` overrides; chosen by
   {card.get('saturation_measured', {}).get('rule', 'hand')}).

@@ -227,12 +227,18 @@ def _tone_set_aside(drawing: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]
     return without_tone(drawing, tone), tone
 
 
+def _darkest(x: np.ndarray) -> np.ndarray:
+    """H x W uint8: a model input's darkest channel, where the strokes are read (a coloured
+    line is as much a line as a black one)."""
+    return x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2)
+
+
 def _without_dimensions(x: np.ndarray, extent: float | None) -> np.ndarray:
     """``x`` with a sheet's dimensions made paper (:func:`batchcolor.drawing.paper.dimension_ink`):
     what the network and the masks see. The same array where there are none (most drawings)."""
     from batchcolor.drawing.paper import dimension_ink
 
-    gray = x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2)
+    gray = _darkest(x)
     notes = dimension_ink(gray, extent)
     if notes is None:
         return x
@@ -272,7 +278,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     # puts the drawing's own pixels, tone and all, back outside the objects
     x, tone = _tone_set_aside(drawing)
     # a designer's gray marker shading made paper too, and laid back over the colour on multiply
-    gray = x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2)
+    gray = _darkest(x)
     shade = shade_mask(gray)
     shading = None if shade is None else shade_layer(gray, shade)
     x = without_shade(x, shade)
@@ -287,7 +293,7 @@ def render(prepared: pixels.Prepared, engine: Engine, tiling: TileSettings, scal
     factor = scale_factor(x, scale, card, drawn) if len(boxes) <= 1 or guide.lines_auto else 1.0
     guide = guide.for_enlargement(factor).for_comic_page(tone is not None or (drawn is not None and drawn.panels))
     if guide.lines_auto and not guide.keep_lines:  # (measured only where --lines auto is still open)
-        width = stroke_width(x[:, :, 0] if x.shape[2] == 1 else x.min(axis=2))
+        width = stroke_width(_darkest(x))
         guide = guide.for_heavy_ink(None if width is None else width * factor)
     # the paper mask's object size, when its gray is the one measured (a 1-channel drawing)
     extent = drawn.extent if drawn is not None and x.shape[2] == 1 else None
@@ -416,7 +422,7 @@ def _objects_measured(x: np.ndarray, scale: str, card: ModelCard) -> DrawnObject
 
     if scale != "auto" or not card.scale or x.shape[0] * x.shape[1] >= STREAM_MIN_PIXELS:
         return None
-    return measure_objects(x.min(axis=2))
+    return measure_objects(_darkest(x))
 
 
 def _colorize_objects(x: np.ndarray, boxes: list[tuple[int, int, int, int]], engine: Engine, tiling: TileSettings,

@@ -40,6 +40,7 @@ LINES_AUTO_ENLARGEMENT = 2.0
 HEAVY_INK = 1.15
 HEAVY_INK_OPACITY = 0.35
 
+
 @dataclass(frozen=True)
 class ModelCard:
     name: str
