@@ -97,8 +97,35 @@ def clutch() -> np.ndarray:
     return img
 
 
+def inked_loafer() -> np.ndarray:
+    """A loafer inked with heavy strokes, as a marker or brush drawing is: a 4 px outline,
+    3 px seams, a solid black sole and hatching in the shade, about 260 px long (small enough
+    that ``--scale auto`` does not enlarge its colouring 2x, where every line is kept whole;
+    here ``--lines auto`` keeps the ink part way: see the README, "Heavy ink")."""
+    img = canvas(210, 290)
+    k = 0.68
+
+    def at(points):
+        return [(round(x * k), round(y * k)) for x, y in points]
+
+    upper = [(40, 215), (55, 160), (110, 135), (170, 110), (230, 112), (265, 140), (330, 165), (380, 195), (388, 222)]
+    draw(img, at(upper + [(40, 215)]), closed=True, thick=4)
+    cv2.fillPoly(img, [spline(at([(36, 222), (388, 226), (392, 246), (44, 250), (36, 222)]))], 0, cv2.LINE_AA)
+    draw(img, at([(168, 112), (178, 150), (240, 152), (262, 138)]), thick=3)
+    draw(img, at([(178, 150), (200, 175), (250, 172), (262, 138)]), thick=3)
+    draw(img, at([(60, 200), (150, 192), (260, 200), (370, 208)]), thick=3)
+    for i in range(7):
+        x = 70 + i * 12
+        (x0, y0), (x1, y1) = at([(x, 212), (x + 22, 180)])
+        cv2.line(img, (x0, y0), (x1, y1), 0, 2, cv2.LINE_AA)
+    return img
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    inked = OUT.parent / "inked"  # beside lineart/: the tests' sheets and pins are made of lineart/'s six
+    inked.mkdir(exist_ok=True)
+    cv2.imwrite(str(inked / "loafer.png"), inked_loafer())
     for name, fn in [("sneaker", sneaker), ("boot", boot), ("pump", pump), ("handbag", handbag), ("tote", tote), ("clutch", clutch)]:
         sub = OUT / ("shoes" if name in ("sneaker", "boot", "pump") else "bags")
         sub.mkdir(exist_ok=True)

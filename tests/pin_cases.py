@@ -2,8 +2,8 @@
 
 The cases cover every route an image can take from file to output: small drawings coloured
 whole (``run`` on the examples), a hint layer beside a drawing, a sheet coloured object by
-object (``--scale auto``), a sheet tiled and streamed at 1:1 with small tiles, and ``--color``
-with kept lines. ``python tests/pin_cases.py`` rewrites ``tests/pins/`` (do it only when the
+object (``--scale auto``), a sheet tiled and streamed at 1:1 with small tiles, ``--color``
+with kept lines, and a heavily inked drawing. ``python tests/pin_cases.py`` rewrites ``tests/pins/`` (do it only when the
 shipped model or an intended output change says so); ``tests/test_pixel_pins.py`` checks it.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ TILE_CASES: dict[str, tuple[str, ...]] = {
     "sheet_auto.png": (),
     "sheet_tiled_1to1.png": ("--scale", "none", "--tile", "256", "--overlap", "96"),
     "boot_color_keep.png": ("--color", "#b03a2e", "--lines", "keep"),
+    "inked_loafer.png": (),  # heavy ink, kept part way (examples/inked)
 }
 
 
@@ -70,6 +71,8 @@ def produce(folder: Path) -> dict[str, Path]:
     results = {f"run/{p.relative_to(out / 'run').as_posix()}": p for p in sorted((out / "run").rglob("*.png"))}
     for name, args in TILE_CASES.items():
         src = tree / "shoes" / "boot.png" if name.startswith("boot") else sheet
+        if name.startswith("inked"):
+            src = REPO / "examples" / "inked" / "loafer.png"
         dst = out / "tile" / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         _cli("tile", str(src), "-o", str(dst), "--precision", "f32", "--no-cache", *args)

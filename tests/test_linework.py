@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA, run_cli
+from conftest import DATA, REPO, run_cli
 from batchcolor.colorize.guidance import Guidance, keep_lines
 from batchcolor.drawing.linework import stroke_width
 from batchcolor.inference.modelcard import HEAVY_INK, HEAVY_INK_OPACITY
@@ -99,3 +99,29 @@ def test_run_keeps_heavy_ink_and_leaves_edge_maps_as_they_were(tmp_path):
         gains.append(_psnr(auto, photo) - _psnr(none, photo))
         assert np.array_equal(cv2.imread(str(tmp_path / "hed_auto" / f.name)), cv2.imread(str(tmp_path / "hed_none" / f.name)))
     assert np.mean(gains) > 0.4, gains
+
+
+def test_the_inked_example_is_coloured_with_its_ink_kept_part_way(tmp_path):
+    """``examples/inked/loafer.png``: 4 px outlines and a solid black sole, 58% of its filled
+    shape ink. The mask read it as a block of solid ink (a comic's black fill) and left it as
+    drawn, uncoloured; it is the page's whole drawing with paper inside it, so an object."""
+    from batchcolor.drawing.paper import silhouette
+    from batchcolor.drawing.objects import object_extent
+
+    src = REPO / "examples" / "inked" / "loafer.png"
+    gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
+    inside = silhouette(gray, object_extent(gray))
+    assert inside.mean() > 0.25, inside.mean()  # (was 0: nothing to colour)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / src.name).write_bytes(src.read_bytes())
+    outs = {}
+    for mode in ("auto", "none", "keep"):
+        r = run_cli("run", tmp_path / "in", tmp_path / mode, "--lines", mode, "--precision", "f32", "--no-cache")
+        assert r.returncode == 0, r.stderr
+        outs[mode] = cv2.imread(str(tmp_path / mode / src.name)).astype(np.float32)
+    paper_inside = inside & (gray > 250)
+    lab = cv2.cvtColor(outs["auto"].astype(np.uint8), cv2.COLOR_BGR2LAB).astype(np.float32)
+    assert np.median(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)[paper_inside]) > 4  # coloured, not white
+    ink = gray < 60
+    light = {m: o.mean(axis=2)[ink].mean() for m, o in outs.items()}
+    assert light["keep"] < light["auto"] < light["none"] - 20, light  # the ink part way

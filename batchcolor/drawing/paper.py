@@ -30,6 +30,7 @@ WORK_SIDE = 1024  # silhouettes are found on at most this many px per side
 MIN_LETTERED = 24  # px a side: smaller shapes are not looked at as balloons or ink blocks
 MAX_LABEL_HEIGHT = 0.15  # shapes up to this share of the objects' size are looked at as labels
 BALLOON_COMPANY = 0.25  # a balloon speaks for a drawing: at least this share of the strokes lies outside it
+DRAWING_PAPER = 0.3  # a shape holding the page's strokes with at least this share of paper inside is a drawing, however inked
 SEAM = 0.02  # slivers of paper up to about twice this share of the objects' size between a hull and its neighbours close
 POCKET_MOUTHS = (0.04, 0.06)  # gaps up to about twice these shares of the objects' size hold a pocket of paper in
 POCKET_WIDTH = 1.5  # ... if the pocket holds a point this many mouths' half-widths from every stroke
@@ -346,9 +347,14 @@ def _left_as_drawn(part: np.ndarray, strokes: np.ndarray, area: int, page_ink: i
     wholly uncoloured (6 of 2,000 re-drawn hold-outs). ``page_ink``: the strokes' pixels."""
     shape, ink = part.astype(bool), strokes.astype(bool)
     own = np.count_nonzero(ink & shape)
+    whole_drawing = own > (1 - BALLOON_COMPANY) * page_ink
     if own >= SOLID_SHARE * area:  # (solid ink is at least that much ink)
+        # ... but the page's whole drawing with paper inside it is an object: a shoe inked
+        # heavily (4 px outlines, a solid black sole) read as a block and came out uncoloured
+        if whole_drawing and area - own >= DRAWING_PAPER * area:
+            return False, None
         return is_solid_ink(shape, ink), None
-    if own > (1 - BALLOON_COMPANY) * page_ink:
+    if whole_drawing:
         return False, None
     hull = _hull(part)
     return is_balloon(shape, ink, cv2.contourArea(hull)), hull
