@@ -30,29 +30,13 @@ from batchcolor.colorize.settings import InferenceSettings, open_engine
 from batchcolor.drawing.hints import global_color
 from batchcolor.drawing.linework import stroke_width
 from batchcolor.drawing.objects import measure_objects
-from batchcolor.imageio.pairs import find_pairs, read_pair
 from batchcolor.inference.modelcard import HEAVY_INK
 from batchcolor.tools import metrics
-from batchcolor.tools.prepare import EdgeSettings, make_pair
 from batchcolor.tools.sheets import write_rows
+from pockets import DATA, SETS, drawings  # (benchmarks/pockets.py: the hold-outs, as edge maps or re-drawn)
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "edges2shoes-handbags"
-SETS = {"shoes hold-out": ("shoes-train", 100), "handbags-val": ("handbags-val", None)}
 STYLES = ("hed", "xdog", "ink")
 OPACITIES = (0.25, 0.35, 0.5, 1.0)
-
-
-def drawings(data: Path, folder: str, last: int | None, style: str, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(gray drawing, RGB photo) at 256 px: the set's own edge map, or the photo re-drawn."""
-    pairs = find_pairs(data / folder)
-    pairs = pairs[-last:] if last else pairs
-    out = []
-    for pair in pairs[:count] if count else pairs:
-        edges, photo = read_pair(pair, 256)
-        if style != "hed":
-            edges = make_pair(photo, 256, EdgeSettings(method=style))[:, :256]
-        out.append((np.ascontiguousarray(edges.min(axis=2)), photo))
-    return out
 
 
 def width_at_network_scale(gray: np.ndarray, card) -> float:
@@ -71,7 +55,8 @@ def measure(model: str | None, data: Path, count: int, shown: list) -> dict:
         card = engine.card
         for name, (folder, last) in SETS.items():
             for style in STYLES:
-                pairs = drawings(data, folder, last, style, count)
+                pairs = drawings(data, folder, last, style)
+                pairs = pairs[:count] if count else pairs
                 widths = np.array([width_at_network_scale(gray, card) for gray, _ in pairs])
                 row: dict = {"count": len(pairs), "widths": np.percentile(widths, [5, 50, 95]).tolist(),
                              "heavy": int((widths >= HEAVY_INK).sum())}

@@ -62,14 +62,15 @@ def rule(name: str, on: bool):
 
 
 def drawings(data: Path, folder: str, last: int | None, style: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(gray drawing, RGB photo) at 256 px: the set's own edge map, or its XDoG re-drawing."""
+    """(gray drawing, RGB photo) at 256 px: the set's own edge map ("hed"), or the photo
+    re-drawn by ``prepare``'s ``style`` ("xdog", "ink", ...)."""
     pairs = find_pairs(data / folder)
     pairs = pairs[-last:] if last else pairs
     out = []
     for pair in pairs:
         edges, photo = read_pair(pair, 256)
-        if style == "xdog":
-            edges = make_pair(photo, 256, EdgeSettings(method="xdog"))[:, :256]
+        if style != "hed":
+            edges = make_pair(photo, 256, EdgeSettings(method=style))[:, :256]
         out.append((np.ascontiguousarray(edges.min(axis=2)), photo))
     return out
 
