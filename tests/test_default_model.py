@@ -95,6 +95,37 @@ def test_automatic_colours_are_one_hue_per_object(tmp_path):
     assert np.mean(spreads["pixel"]) > 4 * np.mean(spreads["card"]), spreads
 
 
+@needs_data
+def test_automatic_chroma_is_aimed_at_the_cards_level_per_drawing(tmp_path):
+    """The card's ``chroma_target``: each drawing's object chroma is its network chroma (one
+    hue per object, no gain) times the gain that brings it to the card's level, within the
+    card's bounds. So the drawings the network leaves greyish get more than the fixed gain
+    gives them, and the vivid ones less."""
+    from batchcolor.drawing.chroma import object_weight
+
+    card = default_model().card
+    target = card.extra["chroma_target"]
+    level, (low, high) = target["chroma"], target["gains"]
+    edges = _held_out(10).edges
+    own = _colorize(edges, tmp_path, "own", "--saturation", "1")
+    aimed = _colorize(edges, tmp_path, "aimed")
+
+    def chroma(img: np.ndarray) -> float:
+        lab = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2Lab).astype(np.float32)
+        inside = object_weight(img) >= 1.0
+        return float(np.hypot(lab[..., 1][inside].mean() - 128, lab[..., 2][inside].mean() - 128))
+
+    checked = 0
+    for a, b in zip(own, aimed):
+        c_own, c_aimed = chroma(a), chroma(b)
+        if c_own < 2.0:  # too grey to read a gain from 8-bit pixels
+            continue
+        want = c_own * min(max(level / c_own, low), high)
+        assert abs(c_aimed - want) < 0.15 * want + 1.0, (c_own, c_aimed, want)
+        checked += 1
+    assert checked >= 6
+
+
 def _held_out(n: int = 12, size: int = 256):
     from batchcolor.tools.evaluate import load_eval_pairs
 

@@ -55,6 +55,10 @@ def test_missing_weights(model_copy):
         (lambda d: d["tile"].__setitem__("border", "16"), "tile.border"),
         (lambda d: d["tile"].__setitem__("border", 10_000), "tile.border"),
         (lambda d: d["tile"].__setitem__("border", True), "tile.border"),
+        (lambda d: d.__setitem__("chroma_target", {"chroma": 15}), "chroma_target"),
+        (lambda d: d.__setitem__("chroma_target", {"chroma": 15, "gains": [4, 2]}), "chroma_target"),
+        (lambda d: d.__setitem__("chroma_target", {"chroma": -1, "gains": [2, 4]}), "chroma_target"),
+        (lambda d: d.__setitem__("chroma_target", 15), "chroma_target"),
     ],
 )
 def test_bad_fields_are_named(model_copy, mutate, field):

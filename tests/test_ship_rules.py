@@ -282,3 +282,26 @@ def test_other_edges_only_measures_the_styles_a_card_lacks_and_keeps_the_rest(tm
     assert (tmp_path / "README.md").read_text().count("(re-drawn)") == len(ship.OTHER_EDGES) * len(ship.SETS)
     measured.clear()
     assert ship.add_other_edges(tmp_path, tmp_path, tmp_path) == {} and measured == []
+
+
+def _level_row(level: float, psnr: tuple[float, float], ratio: tuple[float, float]) -> dict:
+    return {"chroma": level, "gains": [2.0, 4.0], **{k: v for k, v in _row(0, psnr, ratio).items() if k != "gain"}}
+
+
+def test_chroma_target_is_the_least_level_reaching_the_colourfulness_target_affordably():
+    reference = _row(1.0, (16.67, 15.28), (0.50, 0.53))  # the network's own output (session 40's figures)
+    rows = [_level_row(13.0, (16.63, 15.19), (0.76, 0.80)), _level_row(15.0, (16.60, 15.17), (0.81, 0.83)),
+            _level_row(16.0, (16.58, 15.16), (0.84, 0.86)), _level_row(20.0, (16.50, 15.10), (0.94, 0.97))]
+    assert ship.choose_chroma_target(rows, reference) == {"chroma": 15.0, "gains": [2.0, 4.0]}
+    rows[1]["handbags_val"]["psnr"] = 15.12  # 15 now costs 0.16 dB on bags: the next level that does not
+    assert ship.choose_chroma_target(rows, reference)["chroma"] == 16.0
+    assert ship.choose_chroma_target(rows[:1], reference) is None  # none reaches it: the fixed gain stands
+
+
+def test_card_readme_says_which_saturation_runs():
+    fixed = {"saturation": 2.5, "saturation_measured": {"rule": "R"}}
+    assert ship.saturation_words(fixed).startswith("automatic colours' chroma x2.5")
+    aimed = {**fixed, "chroma_target": {"chroma": 15.0, "gains": [2.0, 4.0]},
+             "saturation_measured": {"rule": "R", "chroma_rule": "C"}}
+    words = ship.saturation_words(aimed)
+    assert "aimed at 15" in words and "gain of 2-4" in words and "chosen by C" in words and "x2.5" in words

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from batchcolor.drawing.chroma import ChromaTarget
 from batchcolor.drawing.hints import Hints, PlaneMap, fit_layer, parse_color
 from batchcolor.inference.modelcard import HEAVY_INK, HEAVY_INK_OPACITY, LINES_AUTO_ENLARGEMENT, ModelCard
 from batchcolor.colorize.settings import InferenceSettings
@@ -36,11 +37,18 @@ class Guidance:
     levels: bool = True  # --levels auto: a scan's gray, uneven, grainy paper made white first (drawing.levels)
     construction: bool = True  # --construction drop: coloured pencil lines beside black ink made paper (drawing.construction)
     line_opacity: float = 1.0  # how much of the line layer keep_lines lays on (below 1: heavy ink, see :meth:`for_heavy_ink`)
+    chroma_target: ChromaTarget | None = None  # automatic colours: one chroma level aimed at per object, in place of the fixed gain (card: chroma_target; with object_hue)
+
+    @property
+    def gain(self) -> float:
+        """The fixed chroma gain :meth:`tint` applies: ``saturation``, unless each object's
+        chroma is aimed at the card's target instead (one hue per object, no ``--saturation``)."""
+        return 1.0 if self.object_hue and self.chroma_target is not None else self.saturation
 
     @property
     def by_rows(self) -> bool:
         """Whether a pointwise finishing step (``--color``'s chroma, saturation) runs on rows."""
-        return self.chroma is not None or self.saturation != 1.0
+        return self.chroma is not None or self.gain != 1.0
 
     @property
     def whole_image(self) -> bool:
@@ -76,7 +84,7 @@ class Guidance:
         if self.object_hue:
             from batchcolor.drawing.chroma import one_hue_per_object
 
-            rgb = one_hue_per_object(rgb, objects)
+            rgb = one_hue_per_object(rgb, objects, self.chroma_target)
         rgb = self.fill_regions(self.tint(rgb, card, h, w), drawing, layer)
         if self.keep_lines:
             rgb = keep_lines(rgb, printed, objects, self.line_opacity)
@@ -151,11 +159,11 @@ class Guidance:
         (:mod:`batchcolor.drawing.chroma`; local hints keep their own colour where they are),
         or, with no colour given, the automatic colours' saturation."""
         if self.chroma is None:
-            if self.saturation == 1.0:
+            if self.gain == 1.0:
                 return rgb
             from batchcolor.drawing.chroma import saturate
 
-            return saturate(rgb, self.saturation)
+            return saturate(rgb, self.gain)
         from batchcolor.drawing.chroma import transfer_chroma
 
         keep = None
@@ -207,7 +215,8 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
     rgb = parse_color(settings.color) if settings.color and card.hint_planes else None
     if not card.hint_planes or (layer is None and rgb is None):
         return Guidance(None, keep, paper=paper, saturation=effective_saturation(settings, card), lines_auto=auto,
-                        object_hue=effective_hue(settings, card) == "object", levels=levels, construction=construction)
+                        object_hue=effective_hue(settings, card) == "object", levels=levels, construction=construction,
+                        chroma_target=effective_chroma_target(settings, card))
     transfer = card.extra.get("color_transfer") == "chroma"
     # the points can be left out of the network only where the finishing step lays them
     hint_input = str(card.extra.get("hint_input", "points")) if transfer else "points"
@@ -220,6 +229,13 @@ def guidance(settings: InferenceSettings, card: ModelCard, layer: Hints | None =
 def effective_saturation(settings: InferenceSettings, card: ModelCard) -> float:
     """``--saturation`` if given, else the card's measured gain, else 1 (the network's own)."""
     return float(settings.saturation if settings.saturation is not None else card.extra.get("saturation", 1.0))
+
+
+def effective_chroma_target(settings: InferenceSettings, card: ModelCard) -> ChromaTarget | None:
+    """The card's per-object chroma target, unless ``--saturation`` asks for a fixed gain.
+    (It acts only with one hue per object; streamed huge images and ``--hue pixel`` keep the
+    card's fixed ``saturation``.)"""
+    return None if settings.saturation is not None else ChromaTarget.from_card(card.extra.get("chroma_target"))
 
 
 def effective_hue(settings: InferenceSettings, card: ModelCard) -> str:

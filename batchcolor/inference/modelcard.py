@@ -219,6 +219,20 @@ def _check(card: ModelCard, source: Path) -> None:
                          f"(the planes this runtime can build), got {card.hints.get('planes')!r}")
     if card.scale is not None and (not isinstance(card.scale, int) or card.scale < 8):
         raise ModelError(f"{source}: model card field 'scale' must be null or an integer >= 8, got {card.scale!r}")
+    target = card.extra.get("chroma_target")
+    if target is not None and not _is_chroma_target(target):
+        raise ModelError(f"{source}: model card field 'chroma_target' must be {{\"chroma\": level > 0, \"gains\": "
+                         f"[low, high] with 0 < low <= high}}, got {target!r}")
+
+
+def _is_chroma_target(entry: Any) -> bool:
+    """Whether a card's ``chroma_target`` is one :class:`batchcolor.drawing.chroma.ChromaTarget` reads."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    if not isinstance(entry, dict) or not number(entry.get("chroma")) or entry["chroma"] <= 0:
+        return False
+    gains = entry.get("gains")
+    return (isinstance(gains, list) and len(gains) == 2 and all(number(g) for g in gains)
+            and 0 < gains[0] <= gains[1])
 
 
 @dataclass(frozen=True)
