@@ -150,7 +150,8 @@ class Guidance:
         colour, mask = np.ascontiguousarray(planes[:, :, 0:3]), planes[:, :, 3] == 255
         if self.spread == "distance":
             gray = drawing[:, :, 0] if drawing.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(drawing), cv2.COLOR_RGB2GRAY)
-            return spread_points(rgb, colour, mask, gray)
+            # heavy ink is laid back over the colour part way (for_heavy_ink): the hints colour under it
+            return spread_points(rgb, colour, mask, gray, ink_coloured=self.keep_lines and self.line_opacity < 1.0)
         gray = drawing[:, :, 0] if drawing.shape[2] == 1 else drawing.min(axis=2)
         return transfer_regions(rgb, gray, colour, mask)
 

@@ -316,7 +316,8 @@ def line_regions(drawing: np.ndarray, line_level: int = LINE_LEVEL) -> np.ndarra
 
 
 def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray, drawing: np.ndarray | None = None,
-                  lightness: float = 1.0, power: float = 2.0, region_gain: float | None = None) -> np.ndarray:
+                  lightness: float = 1.0, power: float = 2.0, region_gain: float | None = None,
+                  ink_coloured: bool = False) -> np.ndarray:
     """Local hints spread over the object by distance, keeping the network's shading.
 
     Each hint is cut into sources of at most ``SOURCE_CELL`` px square (a dot is one source,
@@ -326,7 +327,13 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     the same weighted mean of (hint L - network L) times ``lightness``: a pale hint lightens
     the part around it, the network's light and shade stay. Paper is left alone (as in
     :func:`transfer_chroma`), and so are the drawing's lines (``drawing``, H x W gray: its
-    dark pixels keep the network's colour).
+    dark pixels keep the network's colour), unless ``ink_coloured``: heavy ink (XDoG- or
+    ink-like strokes, which draw a photo's dark parts, not only its edges) is laid back over
+    the colour at a partial opacity afterwards, so the colour under it is what shows through.
+    Left the network's, a hint on a heavily inked part showed the network's colour, not its own
+    (measured, 10 points on the re-drawn hold-outs: hint fidelity XDoG 6.72 / 5.29 -> 6.37 /
+    4.59, ink 5.77 / 5.54 -> 5.00 / 4.46, PSNR +0.08 to +0.10 dB; on thin edge maps it would
+    cost 0.01-0.02 dB, so they keep their lines).
 
     Distances are Euclidean, but a colourist's hint means "this part": with ``drawing`` given,
     a source weighs ``1 + region_gain`` times more inside its own area between the lines
@@ -348,7 +355,7 @@ def spread_points(rgb: np.ndarray, hint_color: np.ndarray, hint_mask: np.ndarray
     hint_lab[hint_mask] = convert_pixels(hint_color[hint_mask], cv2.COLOR_RGB2Lab)
     src = hint_sources(hint_mask, hint_lab, network_l)  # K x (y, x, dL, a, b)
     w_obj = object_weight(rows)
-    if drawing is not None:
+    if drawing is not None and not ink_coloured:
         w_obj *= drawing.astype(np.float32) * np.float32(1 / 255)
     gain = REGION_GAIN if region_gain is None else region_gain
     at = np.flatnonzero(w_obj)  # the object pixels, as flat indices (one gather each, not two)
