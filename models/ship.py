@@ -364,7 +364,8 @@ def measure_saturation(model_dir: Path, data: Path, known: dict | None = None) -
 # 0.88: the network's chroma is its confidence. Levels aimed at per object (gain 2-4) measured
 # on five edge styles x two sets (replayed finishing, 1,500 drawings): level 15 kept the mean
 # automatic PSNR (16.042 against 16.044) and raised the mean colourfulness 0.715 -> 0.730, its
-# lowest 0.514 -> 0.567; a fixed 3.0 bought 0.837 for 0.064 dB, level 20 0.840 for 0.057.
+# lowest 0.514 -> 0.567; for more colour the two are on par (gain 3.0: 0.849 for 0.064 dB, level
+# 20: 0.840 for 0.057). benchmarks/chroma_target.py measures it again.
 CHROMA_LEVELS = (13.0, 14.0, 15.0, 16.0, 17.0, 18.0)
 CHROMA_GAINS = (2.0, 4.0)
 

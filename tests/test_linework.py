@@ -67,9 +67,11 @@ def test_keep_lines_at_an_opacity_lays_the_layer_part_way():
 def test_hints_colour_under_heavy_ink_and_leave_thin_lines_the_networks():
     """A hint on a heavily inked part: the ink is laid back over the colour at 35%, so the
     colour under it is the hint's; a thin edge map's lines keep the network's colour."""
+    from dataclasses import replace
+
     from batchcolor.drawing.hints import Hints
 
-    def finished(line_px: int, guide: Guidance) -> tuple[np.ndarray, np.ndarray]:
+    def finished(line_px: int, guide: Guidance) -> np.ndarray:
         drawing = np.full((80, 160), 255, np.uint8)
         cv2.rectangle(drawing, (10, 10), (150, 70), 0, 1)
         cv2.rectangle(drawing, (40, 30), (40 + line_px - 1, 50), 0, -1)  # a stroke (heavy: a dark part)
@@ -81,16 +83,13 @@ def test_hints_colour_under_heavy_ink_and_leave_thin_lines_the_networks():
         colour[36:41, 40 + line_px // 2 - 2:40 + line_px // 2 + 3] = (30, 160, 40)  # a green hint on the stroke
         mask[colour[:, :, 1] == 160] = True
         g = replace(guide, hints=Hints(colour, mask), regions=True, spread="distance")
-        out = g.fill_regions(rgb, drawing[:, :, None])
-        return out, drawing < 128
-
-    from dataclasses import replace
+        return g.fill_regions(rgb, drawing[:, :, None])
 
     auto = Guidance(lines_auto=True)
-    heavy, ink = finished(12, auto.for_heavy_ink(3.0))
+    heavy = finished(12, auto.for_heavy_ink(3.0))
     stroke = heavy[30:51, 42:50]
     assert stroke[..., 1].mean() > stroke[..., 0].mean() + 20, "the hint's green under heavy ink"
-    thin, lines = finished(1, auto.for_heavy_ink(0.7))
+    thin = finished(1, auto.for_heavy_ink(0.7))
     np.testing.assert_array_equal(thin[30:51, 40], np.full((21, 3), 40, np.uint8))  # the network's, as before
     assert thin[45, 60, 1] > thin[45, 60, 0] + 20, "the hint still colours the object beside the line"
 
